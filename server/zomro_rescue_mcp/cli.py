@@ -1,0 +1,128 @@
+"""The `zomro-rescue-mcp` command: one boundary that prints one sentence per error and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from . import __version__, redact
+from .config import Settings
+from .errors import ConfigError, ZomroError
+
+__all__ = ["main"]
+
+EPILOG = """\
+configuration (environment variables; flags override them):
+  ZOMRO_API_URL      API endpoint (default https://api.zomro.com/); https, or http to a loopback address only
+  ZOMRO_AUTH_TOKEN   a session id to send as `auth`
+  ZOMRO_USERNAME     account login, used with ZOMRO_PASSWORD to log in (and to log in again
+  ZOMRO_PASSWORD     once when the session expires); takes the place of or backs up the token
+  ZOMRO_TIMEOUT      seconds per API request (default 30)
+  ZOMRO_LANG         language of the API's messages (default en)
+  ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
+
+Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
+Exit codes: 0 ok, 1 API or network error, 2 usage or configuration, 3 refused, 4 outcome unknown.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zomro-rescue-mcp",
+        description="MCP server that takes a Zomro Cloud VPS into rescue mode and back, safely.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"zomro-rescue-mcp {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level and show tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the MCP server over stdio (the default command)")
+    serve.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
+    serve.add_argument("--api-url", help="overrides ZOMRO_API_URL")
+    serve.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
+    serve.add_argument("--lang", help="overrides ZOMRO_LANG")
+    commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
+    sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
+    sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
+    return parser
+
+
+def _setup_logging(env: Mapping[str, str], debug: bool) -> None:
+    """Log lines go to stderr only (stdout carries JSON-RPC in stdio mode), with secrets masked."""
+    level_name = "DEBUG" if debug else (env.get("ZOMRO_LOG_LEVEL") or "INFO").upper()
+    level = logging.getLevelNamesMapping().get(level_name, logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(redact.SecretFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("mcp", "httpx2", "httpcore2", "uvicorn"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the command line; returns the exit status instead of exiting, so tests can call it."""
+    args = _parser().parse_args(argv)
+    env = os.environ if env is None else env
+    _setup_logging(env, args.debug)
+    command = args.command or "serve"
+    try:
+        if command == "demo":
+            from .demo import run_demo
+
+            return run_demo()
+        if command == "simulator":
+            return _run_simulator(args.port)
+        return _serve(args, env)
+    except ZomroError as exc:
+        print(f"zomro-rescue-mcp: {redact.scrub(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"zomro-rescue-mcp: unexpected error ({type(exc).__name__}); run with --debug for details.",
+              file=sys.stderr)
+        return 1
+
+
+def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    simulator = bool(getattr(args, "simulator", False))
+    settings = Settings.from_env(
+        env, simulator=simulator, api_url=getattr(args, "api_url", None), timeout=getattr(args, "timeout", None),
+        lang=getattr(args, "lang", None),
+    )
+    from .mcp_server import build_server
+
+    transport = None
+    if simulator:
+        import httpx2
+
+        from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+
+        settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
+        transport = httpx2.ASGITransport(app=Simulator().app)
+    logging.getLogger("zomro_rescue_mcp").info(
+        "serving over stdio: endpoint %s, auth %s", "simulator" if simulator else settings.api_url, settings.auth_kind
+    )
+    build_server(settings, transport=transport).run()
+    return 0
+
+
+def _run_simulator(port: int) -> int:
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, not {port}.")
+    import uvicorn
+
+    from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+
+    print(f"Simulated Zomro API on http://127.0.0.1:{port}/ (login {DEMO_USERNAME} / {DEMO_PASSWORD}); Ctrl-C stops.",
+          file=sys.stderr)
+    uvicorn.run(Simulator().app, host="127.0.0.1", port=port, log_level="warning")
+    return 0

@@ -1,0 +1,107 @@
+"""Settings read once from the environment (and mirrored flags), validated at start.
+
+Secrets are kept out of the settings' repr, and every problem is one sentence that never echoes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from . import redact
+from .errors import ConfigError
+
+__all__ = ["DEFAULT_API_URL", "Settings"]
+
+DEFAULT_API_URL = "https://api.zomro.com/"
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server needs to talk to the API; built by `Settings.from_env`."""
+
+    api_url: str = DEFAULT_API_URL
+    auth_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    lang: str = "en"
+    simulator: bool = False
+
+    @property
+    def auth_kind(self) -> str:
+        """How requests are authenticated, for display: "token", "login", "token+login" or "simulator"."""
+        if self.simulator:
+            return "simulator"
+        kinds = [k for k, v in (("token", self.auth_token), ("login", self.username)) if v]
+        return "+".join(kinds)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
+        """Read `ZOMRO_*` variables; `overrides` (from flags) win over the environment when not None."""
+
+        def get(name: str) -> str | None:
+            key = name.removeprefix("ZOMRO_").lower()
+            value = overrides.get(key)
+            if value is None:
+                value = env.get(name)
+            value = value.strip() if value is not None else None
+            return value or None
+
+        api_url = get("ZOMRO_API_URL") or DEFAULT_API_URL
+        token = get("ZOMRO_AUTH_TOKEN")
+        username = get("ZOMRO_USERNAME")
+        password = get("ZOMRO_PASSWORD")
+        for secret in (token, password):
+            redact.register(secret)
+        timeout = _parse_timeout(get("ZOMRO_TIMEOUT"))
+        lang = get("ZOMRO_LANG") or "en"
+        if not re.fullmatch(r"[a-z]{2}", lang):
+            raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
+        if simulator:
+            return cls(api_url="http://simulator.invalid/", timeout=timeout, lang=lang, simulator=True)
+        _check_url(api_url)
+        if (username is None) != (password is None):
+            missing = "ZOMRO_PASSWORD" if password is None else "ZOMRO_USERNAME"
+            raise ConfigError(f"ZOMRO_USERNAME and ZOMRO_PASSWORD go together: set {missing} as well.")
+        if token is None and username is None:
+            raise ConfigError(
+                "No Zomro credentials are configured: set ZOMRO_AUTH_TOKEN to a session id, or ZOMRO_USERNAME "
+                "and ZOMRO_PASSWORD; or run `zomro-rescue-mcp serve --simulator` to try it without an account."
+            )
+        if token is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{8,128}", token):
+            raise ConfigError(
+                "ZOMRO_AUTH_TOKEN does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
+                "check that it was copied whole."
+            )
+        return cls(
+            api_url=api_url, auth_token=token, username=username, password=password, timeout=timeout, lang=lang
+        )
+
+
+def _parse_timeout(raw: str | None) -> float:
+    if raw is None:
+        return 30.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"ZOMRO_TIMEOUT must be a number of seconds, not {raw!r}.") from None
+    if not 0 < value <= 600:
+        raise ConfigError(f"ZOMRO_TIMEOUT must be more than 0 and at most 600 seconds, not {raw}.")
+    return value
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"ZOMRO_API_URL must be an http(s) URL such as {DEFAULT_API_URL}, not {url!r}.")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError("ZOMRO_API_URL must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"ZOMRO_API_URL uses plain http to {parts.hostname}: credentials would cross the network unencrypted. "
+            "Use https (plain http is accepted only for a loopback address)."
+        )

@@ -1,0 +1,85 @@
+"""Every failure a user of zomro-rescue-mcp can meet, as a small hierarchy.
+
+Each message is a sentence that says what happened and what to do next; callers show it as is.
+
+    ZomroError
+     ├── ConfigError            configuration missing or contradictory (found at start)
+     ├── InvalidRequestError    refused before any API call: bad password, unknown or ambiguous image …
+     ├── AuthError              the API refused the login or the session
+     │    └── TwoFactorError    the account needs a one-time code a server cannot type
+     ├── ApiError               the API answered with an error (`doc.error`); nothing was executed
+     │    └── NotFoundError     the function or the object (instance) does not exist
+     ├── TransportError         no usable answer; for a read, nothing changed
+     └── OutcomeUnknownError    a mutating request may have been executed; it is never re-sent
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "TransportError",
+    "TwoFactorError",
+    "ZomroError",
+]
+
+
+class ZomroError(Exception):
+    """Base of every error this package raises on purpose; its text is safe to show to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(ZomroError):
+    """The configuration cannot work; nothing was started."""
+
+    exit_code = 2
+
+
+class InvalidRequestError(ZomroError):
+    """The request was refused before anything was sent to the API."""
+
+    exit_code = 3
+
+
+class AuthError(ZomroError):
+    """The API refused the credentials or the session."""
+
+
+class TwoFactorError(AuthError):
+    """The account has two-factor authentication; an unattended login cannot finish."""
+
+
+class ApiError(ZomroError):
+    """The API answered with `doc.error`: the request was understood and refused, not executed."""
+
+    def __init__(self, message: str, *, err_type: str, err_object: str, api_message: str) -> None:
+        super().__init__(message)
+        self.err_type = err_type
+        self.err_object = err_object
+        self.api_message = api_message
+
+
+class NotFoundError(ApiError):
+    """The API does not know the function or the object (`$type` "missed")."""
+
+
+class TransportError(ZomroError):
+    """No usable answer came back (connection, timeout, HTTP status, not JSON)."""
+
+
+class OutcomeUnknownError(ZomroError):
+    """A mutating request may have reached the API but its answer was lost; it is not re-sent."""
+
+    exit_code = 4

@@ -1,0 +1,157 @@
+"""The MCP adapter: registers the rescue tools and turns domain errors into sentences for the model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from . import __version__, redact
+from .billmanager import BillmanagerClient
+from .config import Settings
+from .errors import ZomroError
+from .models import EnterRescueResult, ExitRescueResult, RescueImageList, Zone
+from .rescue import RescueService
+
+__all__ = ["INSTRUCTIONS", "build_server"]
+
+log = logging.getLogger("zomro_rescue_mcp.server")
+
+INSTRUCTIONS = """\
+Takes a Zomro Cloud VPS into rescue mode and back. Rescue mode reboots the instance from a rescue image with its \
+own disk attached, so a person can repair a server that no longer boots.
+Workflow: 1) list_rescue_images for the instance id; 2) enter_rescue with confirm=false to preview; 3) show the \
+preview to the person and get their explicit yes; 4) enter_rescue with the same arguments and confirm=true; \
+5) hand over the login (a generated password is shown only once); 6) when the person is done, exit_rescue \
+(preview, their yes, then confirm=true).
+Never set confirm=true without the person's approval of that exact action. If a result says the outcome is \
+unknown, do not retry: ask the person to check the instance first."""
+
+InstanceId = Annotated[int, Field(ge=1, description="The Cloud VPS instance id (e.g. 5203773), as in the panel.")]
+ZoneArg = Annotated[
+    Zone | None,
+    Field(description="pub = public images, own = the account's images, shr = shared with the account."),
+]
+Confirm = Annotated[
+    bool,
+    Field(description="false (default) = preview only, nothing changes. true = execute; only after the person "
+          "approved this exact action."),
+]
+
+LIST_DESCRIPTION = """\
+List the rescue images Zomro offers for one instance right now (read-only, changes nothing). Each image has an \
+id (UUID), an OS label, a name (own/shared images) and a zone. Call this first, then enter_rescue with one of the \
+images; an optional zone narrows the list."""
+
+ENTER_DESCRIPTION = """\
+Put an instance into rescue mode: it reboots from the chosen rescue image with its own disk attached; its \
+services are down until exit_rescue. `image` is an id, OS label or image name exactly as list_rescue_images \
+shows it (call that first); zone is inferred from the image. With confirm=false (default) it only previews and \
+validates, changing nothing. Set confirm=true only after the person approved this exact action. password is \
+optional: 8-48 characters with upper, lower and a digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; for a \
+public image without one, a strong password is generated and returned once: give it to the person."""
+
+EXIT_DESCRIPTION = """\
+Take an instance out of rescue mode: it reboots from its own disk. With confirm=false (default) it only \
+previews. Set confirm=true only after the person approved leaving rescue mode."""
+
+
+class RescueMCPServer(MCPServer[RescueService]):
+    """MCPServer whose argument errors read as a sentence and never echo the rejected values."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[RescueService, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(_argument_sentence(name, exc.__cause__)) from None
+            raise
+
+
+def _argument_sentence(tool: str, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        problems.append(f"{where}: {item['msg']}")
+    return (f"{tool} was not run because its arguments are invalid ({'; '.join(problems)}). Nothing was sent to "
+            "Zomro; correct the arguments and call it again.")
+
+
+def _refuse(exc: ZomroError) -> ToolError:
+    return ToolError(redact.scrub(str(exc)))
+
+
+def _service(ctx: Context[RescueService, Any]) -> RescueService:
+    return ctx.request_context.lifespan_context
+
+
+def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
+    """The MCP server with the rescue tools; one API client lives as long as the server runs."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
+        api = BillmanagerClient(settings, transport=transport)
+        try:
+            yield RescueService(api)
+        finally:
+            await api.aclose()
+
+    mcp = RescueMCPServer(
+        "zomro-rescue-mcp", title="Zomro rescue mode", version=__version__, instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+    )
+
+    @mcp.tool(
+        name="list_rescue_images", description=LIST_DESCRIPTION,
+        annotations=ToolAnnotations(title="List rescue images", read_only_hint=True, destructive_hint=False,
+                                    idempotent_hint=True, open_world_hint=True),
+    )
+    async def list_rescue_images(
+        instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
+    ) -> RescueImageList:
+        try:
+            return await _service(ctx).list_images(instance_id, zone)
+        except ZomroError as exc:
+            raise _refuse(exc) from None
+
+    @mcp.tool(
+        name="enter_rescue", description=ENTER_DESCRIPTION,
+        annotations=ToolAnnotations(title="Enter rescue mode", read_only_hint=False, destructive_hint=True,
+                                    idempotent_hint=False, open_world_hint=True),
+    )
+    async def enter_rescue(
+        instance_id: InstanceId,
+        image: Annotated[str, Field(min_length=1, max_length=200,
+                                    description="Image id (UUID), OS label or image name from list_rescue_images.")],
+        ctx: Context[RescueService, Any],
+        zone: ZoneArg = None,
+        password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
+        confirm: Confirm = False,
+    ) -> EnterRescueResult:
+        try:
+            return await _service(ctx).enter(instance_id, image, zone=zone, password=password, confirm=confirm)
+        except ZomroError as exc:
+            raise _refuse(exc) from None
+
+    @mcp.tool(
+        name="exit_rescue", description=EXIT_DESCRIPTION,
+        annotations=ToolAnnotations(title="Exit rescue mode", read_only_hint=False, destructive_hint=True,
+                                    idempotent_hint=True, open_world_hint=True),
+    )
+    async def exit_rescue(instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False
+                          ) -> ExitRescueResult:
+        try:
+            return await _service(ctx).exit(instance_id, confirm=confirm)
+        except ZomroError as exc:
+            raise _refuse(exc) from None
+
+    return mcp

@@ -1,0 +1,84 @@
+"""Shared fixtures: the simulator on real loopback HTTP, settings pointing at it, MCP clients of both eras."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+
+from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.mcp_server import build_server
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, run_on_loopback
+
+# The console script installed beside the interpreter running the tests (the venv's bin/).
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("zomro-rescue-mcp"))
+ERAS = ["legacy", "auto"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def loopback() -> Iterator[tuple[Simulator, str]]:
+    sim = Simulator()
+    url, stop = run_on_loopback(sim)
+    yield sim, url
+    stop()
+
+
+@pytest.fixture
+def sim(loopback: tuple[Simulator, str]) -> Iterator[Simulator]:
+    simulator = loopback[0]
+    simulator.reset()
+    yield simulator
+    simulator.reset()
+
+
+@pytest.fixture
+def api_url(loopback: tuple[Simulator, str]) -> str:
+    return loopback[1]
+
+
+@pytest.fixture
+def settings(api_url: str, sim: Simulator) -> Settings:
+    return Settings(api_url=api_url, username=DEMO_USERNAME, password=DEMO_PASSWORD, timeout=1.0)
+
+
+@pytest.fixture(params=ERAS)
+def era(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(settings: Settings, era: str) -> AsyncIterator[Client]:
+    async with Client(build_server(settings), mode=era, cache=None) as connected:
+        yield connected
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
+    """Call a tool with keyword arguments."""
+    return await client.call_tool(tool, arguments)
+
+
+def text(result: CallToolResult) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    """The structured content of a successful result (fails the test with the error text otherwise)."""
+    assert not result.is_error, text(result)
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+def error(result: CallToolResult) -> str:
+    """The sentence of an error result (fails the test if the call succeeded)."""
+    assert result.is_error, f"expected an error, got {result.structured_content}"
+    return text(result)

@@ -1,0 +1,71 @@
+"""What tools/list serves: names, annotations, schemas and the server's instructions."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+pytestmark = pytest.mark.anyio
+
+EXPECTED_ANNOTATIONS = {
+    "list_rescue_images": {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True,
+                           "open_world_hint": True},
+    "enter_rescue": {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": False,
+                     "open_world_hint": True},
+    "exit_rescue": {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": True,
+                    "open_world_hint": True},
+}
+
+
+async def test_lists_exactly_the_three_rescue_tools(client: Client) -> None:
+    tools = await client.list_tools()
+    assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
+
+
+async def test_every_tool_carries_all_four_annotations_and_a_title(client: Client) -> None:
+    for tool in (await client.list_tools()).tools:
+        assert tool.annotations is not None
+        got = tool.annotations.model_dump(include=set(EXPECTED_ANNOTATIONS[tool.name]))
+        assert got == EXPECTED_ANNOTATIONS[tool.name], tool.name
+        assert tool.annotations.title
+
+
+async def test_input_schemas_require_a_positive_instance_id_and_default_to_preview(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    for tool in tools.values():
+        props = tool.input_schema["properties"]
+        assert props["instance_id"]["type"] == "integer"
+        assert props["instance_id"]["minimum"] == 1
+        assert "instance_id" in tool.input_schema["required"]
+        assert "ctx" not in props
+    for name in ("enter_rescue", "exit_rescue"):
+        confirm = tools[name].input_schema["properties"]["confirm"]
+        assert confirm["type"] == "boolean"
+        assert confirm["default"] is False
+    enter = tools["enter_rescue"].input_schema
+    assert enter["required"] == ["instance_id", "image"]
+    zone = enter["properties"]["zone"]["anyOf"][0]
+    assert zone["enum"] == ["pub", "own", "shr"]
+
+
+async def test_every_tool_has_an_output_schema(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert tools["list_rescue_images"].output_schema is not None
+    assert set(tools["list_rescue_images"].output_schema["properties"]) == {"instance_id", "images"}
+    for name in ("enter_rescue", "exit_rescue"):
+        schema = tools[name].output_schema
+        assert schema is not None
+        assert {"instance_id", "executed", "summary", "next_step"} <= set(schema["properties"])
+
+
+async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert "(call that first)" in (tools["enter_rescue"].description or "")
+    for name in ("enter_rescue", "exit_rescue"):
+        assert "confirm=true only after the person approved" in (tools[name].description or "")
+
+
+async def test_instructions_summarise_the_workflow(client: Client) -> None:
+    instructions = client.instructions or ""
+    for step in ("list_rescue_images", "confirm=false", "confirm=true", "exit_rescue", "approval"):
+        assert step in instructions
