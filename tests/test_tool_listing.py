@@ -8,12 +8,24 @@ from mcp import Client
 pytestmark = pytest.mark.anyio
 
 EXPECTED_ANNOTATIONS = {
-    "list_rescue_images": {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True,
-                           "open_world_hint": True},
-    "enter_rescue": {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": False,
-                     "open_world_hint": True},
-    "exit_rescue": {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": True,
-                    "open_world_hint": True},
+    "list_rescue_images": {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
+    "enter_rescue": {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    },
+    "exit_rescue": {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
 }
 
 

@@ -62,7 +62,7 @@ class BillmanagerClient:
         read_attempts: int = 3,
         retry_delay: float = 0.25,
         long_poll_attempts: int = 30,
-        long_poll_interval: float = 1.0,
+        long_poll_interval: float = 2.0,
     ) -> None:
         self._settings = settings
         self._url = settings.api_url
@@ -125,15 +125,14 @@ class BillmanagerClient:
         async with self._login_lock:
             if self._session is not None and self._session != stale:
                 return self._session  # another call already logged in
-            assert self._settings.username is not None and self._settings.password is not None
-            doc = await self._exchange(
-                "auth", {"username": self._settings.username, "password": self._settings.password}, None,
-                mutating=False,
-            )
+            username, password = self._settings.username, self._settings.password
+            if username is None or password is None:
+                raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
+            doc = await self._exchange("auth", {"username": username, "password": password}, None, mutating=False)
             error = doc.get("error")
             if isinstance(error, dict):
                 reason = _LOGIN_REFUSALS.get(str(error.get("$object")), redact.scrub(_message(error)))
-                raise AuthError(f"Zomro refused the login for {self._settings.username}: {reason}.")
+                raise AuthError(f"Zomro refused the login for {username}: {reason}.")
             auth = doc.get("auth")
             session = (auth.get("$id") or auth.get("$")) if isinstance(auth, dict) else None
             if not isinstance(session, str) or not session:
@@ -142,7 +141,7 @@ class BillmanagerClient:
             whoami = await self._exchange("whoami", {}, session, mutating=False)
             if text_of(whoami.get("ok")) == "func=totp.confirm":
                 raise TwoFactorError(
-                    f"The account {self._settings.username} uses two-factor authentication, which a server "
+                    f"The account {username} uses two-factor authentication, which a server "
                     "cannot complete on its own. Log in yourself and set ZOMRO_AUTH_TOKEN to the session id "
                     "instead of ZOMRO_USERNAME and ZOMRO_PASSWORD."
                 )
@@ -211,7 +210,7 @@ class BillmanagerClient:
         return match.group(0).replace("&amp;", "&")
 
     async def _wait_long(self, func: str, url: str, *, mutating: bool) -> Doc:
-        for _ in range(self._long_attempts):
+        for attempt in range(self._long_attempts):
             try:
                 response = await self._http.get(url)
             except httpx2.HTTPError as exc:
@@ -219,8 +218,8 @@ class BillmanagerClient:
             if response.status_code == 200:
                 try:
                     body = response.json()
-                except ValueError:
-                    await anyio.sleep(self._long_interval)
+                except ValueError:  # still the "in progress" page: wait a little longer each time
+                    await anyio.sleep(min(self._long_interval, 0.2 * 2**attempt))
                     continue
                 doc = body.get("doc") if isinstance(body, dict) else None
                 if isinstance(doc, dict):
@@ -234,8 +233,9 @@ class BillmanagerClient:
                 f"The outcome of {func} is unknown: {what}. The request may have been executed, so it was not "
                 "sent again. Check the instance's state before trying again."
             )
-        return TransportError(f"Zomro did not give a usable answer to {func}: {what}. Nothing was changed; "
-                              "try again in a moment.")
+        return TransportError(
+            f"Zomro did not give a usable answer to {func}: {what}. Nothing was changed; try again in a moment."
+        )
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -249,11 +249,15 @@ def _api_error(func: str, error: dict[str, Any]) -> ApiError:
     if err_type == "missed":
         return NotFoundError(
             f"Zomro does not know {err_object or 'the object'} for {func}: {message}.",
-            err_type=err_type, err_object=err_object, api_message=message,
+            err_type=err_type,
+            err_object=err_object,
+            api_message=message,
         )
     if err_type in _SESSION_REFUSALS:
-        text = (f"Zomro refused {func} even after a fresh login: {message}. The account may lack the right "
-                "to this function or instance; check it in the panel.")
+        text = (
+            f"Zomro refused {func} even after a fresh login: {message}. The account may lack the right "
+            "to this function or instance; check it in the panel."
+        )
     else:
         text = f"Zomro refused {func}: {message} ({err_type}/{err_object}); it was not executed."
     return ApiError(text, err_type=err_type, err_object=err_object, api_message=message)

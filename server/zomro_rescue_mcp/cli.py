@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
     serve.add_argument("--lang", help="overrides ZOMRO_LANG")
     commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
+    schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
+    schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
     sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
     sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
     return parser
@@ -76,6 +78,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             from .demo import run_demo
 
             return run_demo()
+        if command == "schemas":
+            from pathlib import Path
+
+            from .schemas import write_schemas
+
+            for path in write_schemas(Path(args.write)):
+                print(f"wrote {path}", file=sys.stderr)
+            return 0
         if command == "simulator":
             return _run_simulator(args.port)
         return _serve(args, env)
@@ -87,15 +97,19 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except Exception as exc:
         if args.debug:
             raise
-        print(f"zomro-rescue-mcp: unexpected error ({type(exc).__name__}); run with --debug for details.",
-              file=sys.stderr)
+        print(
+            f"zomro-rescue-mcp: unexpected error ({type(exc).__name__}); run with --debug for details.", file=sys.stderr
+        )
         return 1
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     simulator = bool(getattr(args, "simulator", False))
     settings = Settings.from_env(
-        env, simulator=simulator, api_url=getattr(args, "api_url", None), timeout=getattr(args, "timeout", None),
+        env,
+        simulator=simulator,
+        api_url=getattr(args, "api_url", None),
+        timeout=getattr(args, "timeout", None),
         lang=getattr(args, "lang", None),
     )
     from .mcp_server import build_server
@@ -122,7 +136,9 @@ def _run_simulator(port: int) -> int:
 
     from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
-    print(f"Simulated Zomro API on http://127.0.0.1:{port}/ (login {DEMO_USERNAME} / {DEMO_PASSWORD}); Ctrl-C stops.",
-          file=sys.stderr)
+    print(
+        f"Simulated Zomro API on http://127.0.0.1:{port}/ (login {DEMO_USERNAME} / {DEMO_PASSWORD}); Ctrl-C stops.",
+        file=sys.stderr,
+    )
     uvicorn.run(Simulator().app, host="127.0.0.1", port=port, log_level="warning")
     return 0

@@ -77,9 +77,7 @@ class Settings:
                 "ZOMRO_AUTH_TOKEN does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
                 "check that it was copied whole."
             )
-        return cls(
-            api_url=api_url, auth_token=token, username=username, password=password, timeout=timeout, lang=lang
-        )
+        return cls(api_url=api_url, auth_token=token, username=username, password=password, timeout=timeout, lang=lang)
 
 
 def _parse_timeout(raw: str | None) -> float:

@@ -29,24 +29,34 @@ async def _story() -> int:
     from mcp import Client, StdioServerParameters
 
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "zomro_rescue_mcp", "serve", "--simulator"],
+        command=sys.executable,
+        args=["-m", "zomro_rescue_mcp", "serve", "--simulator"],
         env={"ZOMRO_LOG_LEVEL": "WARNING"},
     )
     steps: list[tuple[str, str, dict[str, Any]]] = [
-        ("The person: my web server won't boot; which rescue images can it use?",
-         "list_rescue_images", {"instance_id": INSTANCE}),
-        ("The assistant previews entering rescue with Ubuntu 22.04 (nothing changes yet).",
-         "enter_rescue", {"instance_id": INSTANCE, "image": "ubuntu 22.04"}),
-        ("The person says yes; the assistant confirms the same action.",
-         "enter_rescue", {"instance_id": INSTANCE, "image": "ubuntu 22.04", "confirm": True}),
-        ("Repairs done; the assistant previews leaving rescue.",
-         "exit_rescue", {"instance_id": INSTANCE}),
-        ("The person says yes; the assistant confirms.",
-         "exit_rescue", {"instance_id": INSTANCE, "confirm": True}),
+        (
+            "The person: my web server won't boot; which rescue images can it use?",
+            "list_rescue_images",
+            {"instance_id": INSTANCE},
+        ),
+        (
+            "The assistant previews entering rescue with Ubuntu 22.04 (nothing changes yet).",
+            "enter_rescue",
+            {"instance_id": INSTANCE, "image": "ubuntu 22.04"},
+        ),
+        (
+            "The person says yes; the assistant confirms the same action.",
+            "enter_rescue",
+            {"instance_id": INSTANCE, "image": "ubuntu 22.04", "confirm": True},
+        ),
+        ("Repairs done; the assistant previews leaving rescue.", "exit_rescue", {"instance_id": INSTANCE}),
+        ("The person says yes; the assistant confirms.", "exit_rescue", {"instance_id": INSTANCE, "confirm": True}),
     ]
     async with Client(params) as client:
-        _say(f"Connected to {client.server_info.name if client.server_info else 'server'} "
-             f"(MCP {client.protocol_version}) running on the built-in simulator.\n")
+        _say(
+            f"Connected to {client.server_info.name if client.server_info else 'server'} "
+            f"(MCP {client.protocol_version}) running on the built-in simulator.\n"
+        )
         tools = await client.list_tools()
         _say("Tools: " + ", ".join(t.name for t in tools.tools) + "\n")
         for story, tool, arguments in steps:
@@ -63,8 +73,10 @@ async def _story() -> int:
 
 def _render(tool: str, data: dict[str, Any]) -> str:
     if tool == "list_rescue_images":
-        rows = [f"   {i['id']}  {i['zone']:<3}  {i['os']}" + (f"  ({i['name']})" if i.get("name") else "")
-                for i in data.get("images", [])]
+        rows = [
+            f"   {i['id']}  {i['zone']:<3}  {i['os']}" + (f"  ({i['name']})" if i.get("name") else "")
+            for i in data.get("images", [])
+        ]
         return f"{len(rows)} images offered:\n" + "\n".join(rows)
     lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
     if data.get("password"):

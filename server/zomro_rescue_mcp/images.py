@@ -36,7 +36,9 @@ def _image(val: Any) -> RescueImage | None:
         return None
     name = val.get("$name")
     return RescueImage(
-        id=key, os=label or key, name=name if isinstance(name, str) and name else None,
+        id=key,
+        os=label or key,
+        name=name if isinstance(name, str) and name else None,
         zone=str(val.get("$depend") or "pub"),
     )
 
@@ -52,8 +54,9 @@ def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list
     """
     key = _norm(wanted)
     if not key:
-        raise InvalidRequestError("No image was given: pass an image UUID, OS label or image name from "
-                                  "list_rescue_images.")
+        raise InvalidRequestError(
+            "No image was given: pass an image UUID, OS label or image name from list_rescue_images."
+        )
     by_id = [i for i in offered if i.id.casefold() == key]
     candidates = by_id or [i for i in offered if key in (_norm(i.os), _norm(i.name or ""))]
     if not candidates:

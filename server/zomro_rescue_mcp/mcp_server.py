@@ -41,8 +41,10 @@ ZoneArg = Annotated[
 ]
 Confirm = Annotated[
     bool,
-    Field(description="false (default) = preview only, nothing changes. true = execute; only after the person "
-          "approved this exact action."),
+    Field(
+        description="false (default) = preview only, nothing changes. true = execute; only after the person "
+        "approved this exact action."
+    ),
 ]
 
 LIST_DESCRIPTION = """\
@@ -82,8 +84,10 @@ def _argument_sentence(tool: str, error: ValidationError) -> str:
     for item in error.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in item["loc"]) or "arguments"
         problems.append(f"{where}: {item['msg']}")
-    return (f"{tool} was not run because its arguments are invalid ({'; '.join(problems)}). Nothing was sent to "
-            "Zomro; correct the arguments and call it again.")
+    return (
+        f"{tool} was not run because its arguments are invalid ({'; '.join(problems)}). Nothing was sent to "
+        "Zomro; correct the arguments and call it again."
+    )
 
 
 def _refuse(exc: ZomroError) -> ToolError:
@@ -106,14 +110,23 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             await api.aclose()
 
     mcp = RescueMCPServer(
-        "zomro-rescue-mcp", title="Zomro rescue mode", version=__version__, instructions=INSTRUCTIONS,
+        "zomro-rescue-mcp",
+        title="Zomro rescue mode",
+        version=__version__,
+        instructions=INSTRUCTIONS,
         lifespan=lifespan,
     )
 
     @mcp.tool(
-        name="list_rescue_images", description=LIST_DESCRIPTION,
-        annotations=ToolAnnotations(title="List rescue images", read_only_hint=True, destructive_hint=False,
-                                    idempotent_hint=True, open_world_hint=True),
+        name="list_rescue_images",
+        description=LIST_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title="List rescue images",
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
     )
     async def list_rescue_images(
         instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
@@ -124,14 +137,26 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             raise _refuse(exc) from None
 
     @mcp.tool(
-        name="enter_rescue", description=ENTER_DESCRIPTION,
-        annotations=ToolAnnotations(title="Enter rescue mode", read_only_hint=False, destructive_hint=True,
-                                    idempotent_hint=False, open_world_hint=True),
+        name="enter_rescue",
+        description=ENTER_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title="Enter rescue mode",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
     )
     async def enter_rescue(
         instance_id: InstanceId,
-        image: Annotated[str, Field(min_length=1, max_length=200,
-                                    description="Image id (UUID), OS label or image name from list_rescue_images.")],
+        image: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="Image id (UUID), OS label or image name from list_rescue_images.",
+            ),
+        ],
         ctx: Context[RescueService, Any],
         zone: ZoneArg = None,
         password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
@@ -143,12 +168,19 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             raise _refuse(exc) from None
 
     @mcp.tool(
-        name="exit_rescue", description=EXIT_DESCRIPTION,
-        annotations=ToolAnnotations(title="Exit rescue mode", read_only_hint=False, destructive_hint=True,
-                                    idempotent_hint=True, open_world_hint=True),
+        name="exit_rescue",
+        description=EXIT_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title="Exit rescue mode",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
     )
-    async def exit_rescue(instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False
-                          ) -> ExitRescueResult:
+    async def exit_rescue(
+        instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False
+    ) -> ExitRescueResult:
         try:
             return await _service(ctx).exit(instance_id, confirm=confirm)
         except ZomroError as exc:

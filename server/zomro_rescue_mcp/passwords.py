@@ -31,7 +31,8 @@ def check_password(password: str) -> None:
         problems.append("avoid the characters " + " ".join(sorted(FORBIDDEN)))
     if problems:
         raise InvalidRequestError(
-            "The rescue password was refused before anything was sent: it must " + "; ".join(problems)
+            "The rescue password was refused before anything was sent: it must "
+            + "; ".join(problems)
             + ". Choose another, or leave the password out to have a strong one generated (public images)."
         )
 

@@ -7,11 +7,11 @@ the first mutating call; an unconfirmed request never reaches a mutating functio
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from . import redact
 from .billmanager import BillmanagerClient, Doc
-from .errors import ApiError, InvalidRequestError, NotFoundError
+from .errors import ApiError, NotFoundError
 from .images import parse_images, resolve_image
 from .models import EnterRescueResult, ExitRescueResult, RescueImage, RescueImageList, Zone
 from .passwords import check_password, generate_password
@@ -21,6 +21,7 @@ __all__ = ["RESCUE", "UNRESCUE", "RescueService"]
 RESCUE = "instances.fleio.rescue"
 UNRESCUE = "instances.fleio.unrescue"
 log = logging.getLogger("zomro_rescue_mcp.rescue")
+PasswordPlan = Literal["generated", "provided", "none"]
 
 
 class RescueService:
@@ -50,10 +51,13 @@ class RescueService:
             redact.register(password)
             check_password(password)
         chosen = resolve_image(instance_id, image, zone, await self._offered(instance_id))
-        plan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
+        plan: PasswordPlan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
         if not confirm:
             return EnterRescueResult(
-                instance_id=instance_id, executed=False, image=chosen, password_plan=plan,
+                instance_id=instance_id,
+                executed=False,
+                image=chosen,
+                password_plan=plan,
                 summary=_enter_effect(instance_id, chosen, plan, done=False),
                 next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
                 "again with the same arguments and confirm=true.",
@@ -69,7 +73,11 @@ class RescueService:
         except ApiError as exc:
             raise _explain_rescue_refusal(instance_id, exc) from exc
         return EnterRescueResult(
-            instance_id=instance_id, executed=True, image=chosen, password_plan=plan, password=generated,
+            instance_id=instance_id,
+            executed=True,
+            image=chosen,
+            password_plan=plan,
+            password=generated,
             summary=_enter_effect(instance_id, chosen, plan, done=True),
             next_step=_login_hint(plan) + " When the work is done, call exit_rescue (the person must approve it).",
             api_reply=_reply(doc),
@@ -79,11 +87,11 @@ class RescueService:
         """Preview (confirm=False) or take the instance out of rescue mode (unrescue takes no `sok`)."""
         if not confirm:
             return ExitRescueResult(
-                instance_id=instance_id, executed=False,
+                instance_id=instance_id,
+                executed=False,
                 summary=f"Instance {instance_id} will leave rescue mode: it reboots from its own disk, and the "
                 "rescue system and anything kept only in it are gone.",
-                next_step="Show this to the person. Only after they approve, call exit_rescue again with "
-                "confirm=true.",
+                next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
             )
         log.info("leaving rescue: instance %d", instance_id)
         try:
@@ -91,7 +99,8 @@ class RescueService:
         except ApiError as exc:
             raise _explain_unrescue_refusal(instance_id, exc) from exc
         return ExitRescueResult(
-            instance_id=instance_id, executed=True,
+            instance_id=instance_id,
+            executed=True,
             summary=f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
             next_step="Give it a minute, then check that the services on the instance are back.",
             api_reply=_reply(doc),
@@ -105,24 +114,32 @@ class RescueService:
         return parse_images(doc)
 
 
-def _enter_effect(instance_id: int, image: RescueImage, plan: str, *, done: bool) -> str:
-    lead = (f"Zomro accepted the request: instance {instance_id} is rebooting" if done
-            else f"Instance {instance_id} will be rebooted")
+def _enter_effect(instance_id: int, image: RescueImage, plan: PasswordPlan, *, done: bool) -> str:
+    lead = (
+        f"Zomro accepted the request: instance {instance_id} is rebooting"
+        if done
+        else f"Instance {instance_id} will be rebooted"
+    )
     password = {
-        "generated": "a strong root password is generated and shown once" if not done
+        "generated": "a strong root password is generated and shown once"
+        if not done
         else "the root password below was generated for it",
         "provided": "the root password is the one the person gave",
         "none": "no password is set (the image's own login applies)",
     }[plan]
-    return (f"{lead} into rescue mode from {image.os} ({image.zone} image {image.id}); {password}. Its own disk "
-            "stays attached, unchanged, for repair; its services are down until it leaves rescue mode with "
-            "exit_rescue.")
+    return (
+        f"{lead} into rescue mode from {image.os} ({image.zone} image {image.id}); {password}. Its own disk "
+        "stays attached, unchanged, for repair; its services are down until it leaves rescue mode with "
+        "exit_rescue."
+    )
 
 
-def _login_hint(plan: str) -> str:
+def _login_hint(plan: PasswordPlan) -> str:
     if plan == "generated":
-        return ("Give the person the password (shown only this once) and tell them to log in over SSH as root "
-                "to the instance's usual IP address once it has booted (about a minute).")
+        return (
+            "Give the person the password (shown only this once) and tell them to log in over SSH as root "
+            "to the instance's usual IP address once it has booted (about a minute)."
+        )
     return "Tell the person to log in over SSH as root to the instance's usual IP address once it has booted."
 
 
@@ -134,7 +151,9 @@ def _instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:
     return NotFoundError(
         f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id: it is the "
         "number shown for the Cloud VPS in the panel.",
-        err_type=exc.err_type, err_object=exc.err_object, api_message=exc.api_message,
+        err_type=exc.err_type,
+        err_object=exc.err_object,
+        api_message=exc.api_message,
     )
 
 
@@ -142,8 +161,7 @@ def _explain_rescue_refusal(instance_id: int, exc: ApiError) -> ApiError:
     if isinstance(exc, NotFoundError) and exc.err_object == "elid":
         return _instance_not_found(instance_id, exc)
     advice = {
-        "select_boot": "the image is not offered for this instance any more: call list_rescue_images and choose "
-        "again",
+        "select_boot": "the image is not offered for this instance any more: call list_rescue_images and choose again",
         "zone": "the image does not belong to that zone: call list_rescue_images and pass the image as listed",
         "password": "choose another rescue password, or leave it out to have one generated",
         "instance_status": "the instance is already in rescue mode: keep working in it, or call exit_rescue first",
@@ -155,7 +173,9 @@ def _explain_rescue_refusal(instance_id: int, exc: ApiError) -> ApiError:
     return type(exc)(
         f"Zomro refused to put instance {instance_id} into rescue mode ({exc.api_message}); nothing was changed: "
         f"{advice}.",
-        err_type=exc.err_type, err_object=exc.err_object, api_message=exc.api_message,
+        err_type=exc.err_type,
+        err_object=exc.err_object,
+        api_message=exc.api_message,
     )
 
 
@@ -167,6 +187,8 @@ def _explain_unrescue_refusal(instance_id: int, exc: ApiError) -> ApiError:
             f"Zomro refused to take instance {instance_id} out of rescue mode ({exc.api_message}); nothing was "
             "changed. If it is not in rescue mode there is nothing to do; if it is busy, try again when it is "
             "rescued.",
-            err_type=exc.err_type, err_object=exc.err_object, api_message=exc.api_message,
+            err_type=exc.err_type,
+            err_object=exc.err_object,
+            api_message=exc.api_message,
         )
     return exc

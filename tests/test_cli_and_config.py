@@ -1,0 +1,134 @@
+"""The command line and the configuration: one sentence per problem, never a secret, an exit code per class."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from zomro_rescue_mcp import __version__
+from zomro_rescue_mcp.cli import main
+from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.errors import ConfigError
+
+from .conftest import CONSOLE_SCRIPT
+
+TOKEN = "0123456789abcdef01234567"
+
+
+def test_version_flag_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"zomro-rescue-mcp {__version__}"
+
+
+def test_help_explains_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in (
+        "ZOMRO_API_URL",
+        "ZOMRO_AUTH_TOKEN",
+        "ZOMRO_USERNAME",
+        "ZOMRO_PASSWORD",
+        "ZOMRO_TIMEOUT",
+        "ZOMRO_LANG",
+        "serve",
+        "--simulator",
+        "demo",
+    ):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "No Zomro credentials are configured"),
+        ({"ZOMRO_USERNAME": "me@example.com"}, "set ZOMRO_PASSWORD as well"),
+        ({"ZOMRO_PASSWORD": "Secret-Pass-1"}, "set ZOMRO_USERNAME as well"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "soon"}, "ZOMRO_TIMEOUT must be a number"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "0"}, "more than 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_API_URL": "http://api.zomro.com/"}, "unencrypted"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_API_URL": "ftp://x/"}, "must be an http(s) URL"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LANG": "english"}, "two-letter language code"),
+        ({"ZOMRO_AUTH_TOKEN": "has spaces in it"}, "does not look like a session id"),
+    ],
+)
+def test_bad_configuration_is_one_sentence_and_exit_2(
+    env: dict[str, str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve"], env=env) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert expected in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_a_configuration_error_never_echoes_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve"], env={"ZOMRO_PASSWORD": "Very-Secret-9"}) == 2
+    assert "Very-Secret-9" not in capsys.readouterr().err
+
+
+def test_flags_override_the_environment() -> None:
+    settings = Settings.from_env(
+        {"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "5"}, timeout="7", api_url="http://127.0.0.1:9/"
+    )
+    assert settings.timeout == 7.0
+    assert settings.api_url == "http://127.0.0.1:9/"
+
+
+def test_token_and_credentials_together_are_allowed_and_the_token_goes_first() -> None:
+    settings = Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_USERNAME": "me", "ZOMRO_PASSWORD": "pw-Secret1"})
+    assert settings.auth_kind == "token+login"
+
+
+def test_settings_repr_holds_no_secret() -> None:
+    settings = Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_USERNAME": "me", "ZOMRO_PASSWORD": "pw-Secret1"})
+    assert TOKEN not in repr(settings)
+    assert "pw-Secret1" not in repr(settings)
+
+
+def test_config_error_is_a_config_error_class() -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({})
+
+
+def test_the_console_script_refuses_to_start_without_credentials() -> None:
+    done = subprocess.run(
+        [CONSOLE_SCRIPT],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "No Zomro credentials are configured" in done.stderr
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "zomro_rescue_mcp", "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"zomro-rescue-mcp {__version__}"
+
+
+def test_demo_tells_the_whole_story_and_exits_0() -> None:
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr
+    for step in (
+        "-> list_rescue_images",
+        "PREVIEW:",
+        "EXECUTED:",
+        "-> exit_rescue",
+        "rescue root password",
+        "The story is complete",
+    ):
+        assert step in done.stdout

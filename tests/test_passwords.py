@@ -1,0 +1,42 @@
+"""The rescue password policy and the generator, as properties."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zomro_rescue_mcp.errors import InvalidRequestError
+from zomro_rescue_mcp.passwords import FORBIDDEN, check_password, generate_password
+
+
+@given(st.integers(min_value=8, max_value=48))
+def test_generated_passwords_always_meet_the_policy(length: int) -> None:
+    password = generate_password(length)
+    assert len(password) == length
+    check_password(password)
+    assert not set(password) & FORBIDDEN
+
+
+def test_generated_passwords_differ() -> None:
+    assert len({generate_password() for _ in range(50)}) == 50
+
+
+@given(st.text(alphabet=string.printable, max_size=60))
+def test_check_accepts_exactly_the_policy(password: str) -> None:
+    meets = (
+        8 <= len(password) <= 48
+        and any(c.isupper() for c in password)
+        and any(c.islower() for c in password)
+        and any(c.isdigit() for c in password)
+        and all(c.isprintable() and not c.isspace() for c in password)
+        and not set(password) & FORBIDDEN
+    )
+    if meets:
+        check_password(password)
+    else:
+        with pytest.raises(InvalidRequestError) as refused:
+            check_password(password)
+        assert password not in str(refused.value) or len(password) < 4

@@ -1,0 +1,56 @@
+"""The committed schemas/ match the live server, and every example config names the real command and settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from zomro_rescue_mcp.cli import EPILOG
+from zomro_rescue_mcp.schemas import live_tool_documents, render
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = "run `zomro-rescue-mcp schemas --write schemas/` and commit the result"
+
+
+def test_schemas_folder_matches_the_live_tools() -> None:
+    live = live_tool_documents()
+    files = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "schemas").glob("*.json")}
+    assert set(files) == set(live), REGENERATE
+    for name, document in live.items():
+        assert files[name] == render(document), f"schemas/{name}.json is stale: {REGENERATE}"
+
+
+EXAMPLES = sorted((ROOT / "examples").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_json_example_runs_the_real_command_with_known_settings(path: Path) -> None:
+    config = json.loads(path.read_text(encoding="utf-8"))
+    servers = config.get("mcpServers") or config.get("servers")
+    assert servers, "no servers in the example"
+    for server in servers.values():
+        assert server["command"] == "zomro-rescue-mcp"
+        assert server["args"][0] == "serve"
+        assert set(server["args"][1:]) <= {"--simulator"}
+        for variable in server.get("env", {}):
+            assert variable in EPILOG, f"{variable} is not a setting of zomro-rescue-mcp"
+
+
+def test_there_is_an_example_for_every_client_and_a_simulator_variant() -> None:
+    names = {str(p.relative_to(ROOT / "examples")) for p in EXAMPLES}
+    for client in ("claude-desktop", "vscode", "cursor"):
+        assert any(n.startswith(client) and "simulator" not in n for n in names)
+        assert any(n.startswith(client) and "simulator" in n for n in names)
+
+
+def test_vscode_example_asks_for_the_token_as_a_password() -> None:
+    config = json.loads((ROOT / "examples/vscode/mcp.json").read_text(encoding="utf-8"))
+    assert all(item["password"] is True for item in config["inputs"])
+
+
+def test_claude_code_example_adds_the_real_command() -> None:
+    script = (ROOT / "examples/claude-code/add.sh").read_text(encoding="utf-8")
+    assert re.search(r"claude mcp add zomro-rescue .*-- zomro-rescue-mcp serve", script, re.S)

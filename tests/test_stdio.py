@@ -1,0 +1,115 @@
+"""The installed console script over stdio, both protocol eras: the same behaviour, and no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.types import CallToolResult
+
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+
+from .conftest import CONSOLE_SCRIPT, call, error, ok
+
+pytestmark = pytest.mark.anyio
+
+WEB = 5203773
+
+
+@asynccontextmanager
+async def stdio_server(env: dict[str, str], era: str, errlog: TextIO) -> AsyncIterator[Client]:
+    params = StdioServerParameters(command=CONSOLE_SCRIPT, args=["serve"], env=env)
+    async with Client(stdio_client(params, errlog=errlog), mode=era, cache=None) as client:
+        yield client
+
+
+@pytest.fixture
+def server_env(api_url: str, sim: Simulator) -> dict[str, str]:
+    return {
+        "ZOMRO_API_URL": api_url,
+        "ZOMRO_USERNAME": DEMO_USERNAME,
+        "ZOMRO_PASSWORD": DEMO_PASSWORD,
+        "ZOMRO_TIMEOUT": "2",
+        "ZOMRO_LOG_LEVEL": "DEBUG",
+    }
+
+
+async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str], era: str) -> None:
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(server_env, era, errlog) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == {"list_rescue_images", "enter_rescue", "exit_rescue"}
+    assert tools["enter_rescue"].annotations is not None
+    assert tools["enter_rescue"].annotations.destructive_hint is True
+
+
+async def test_stdio_preview_then_confirmed_enter_then_exit(
+    server_env: dict[str, str], sim: Simulator, era: str
+) -> None:
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(server_env, era, errlog) as client:
+            preview = ok(await call(client, "enter_rescue", instance_id=WEB, image="Debian 12"))
+            assert preview["executed"] is False
+            assert sim.mutating_requests() == []
+            done = ok(await call(client, "enter_rescue", instance_id=WEB, image="Debian 12", confirm=True))
+            assert done["executed"] is True
+            assert sim.instances[WEB].status == "rescued"
+            ok(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
+    assert sim.instances[WEB].status == "active"
+    assert [r.fields["func"] for r in sim.mutating_requests()] == ["instances.fleio.rescue", "instances.fleio.unrescue"]
+
+
+async def test_stdio_refusals_are_sentences(server_env: dict[str, str], sim: Simulator, era: str) -> None:
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(server_env, era, errlog) as client:
+            message = error(await call(client, "enter_rescue", instance_id=WEB, image="Windows 95", confirm=True))
+    assert "No rescue image 'Windows 95' is offered" in message
+    assert sim.mutating_requests() == []
+
+
+def _dump(results: list[CallToolResult]) -> str:
+    return "\n".join(r.model_dump_json() for r in results)
+
+
+async def test_no_secret_reaches_results_stderr_or_urls(server_env: dict[str, str], sim: Simulator, era: str) -> None:
+    token = sim.new_session()
+    env = {**server_env, "ZOMRO_AUTH_TOKEN": token}
+    typed_password = "Typed-By-Person-77"
+    results: list[CallToolResult] = []
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(env, era, errlog) as client:
+            results.append(await call(client, "list_rescue_images", instance_id=WEB))
+            sim.expire_sessions()  # forces a login with the account password
+            results.append(
+                await call(
+                    client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", password=typed_password, confirm=True
+                )
+            )
+            results.append(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
+            results.append(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+            results.append(
+                await call(
+                    client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", password="bad pass #1", confirm=True
+                )
+            )
+        errlog.seek(0)
+        stderr = errlog.read()
+    generated = json.loads(results[3].model_dump_json())["structured_content"]["password"]
+    sessions = {r.fields["auth"] for r in sim.requests if "auth" in r.fields}
+    assert len(sessions) == 2  # the configured token and the one from the login
+    assert "auth" in {r.func for r in sim.requests}
+    secrets = {token, DEMO_PASSWORD, typed_password, "bad pass #1", *sessions}
+    output = _dump(results)
+    for secret in secrets:
+        assert secret not in output
+        assert secret not in stderr
+    assert generated not in stderr  # shown once, to the person, in the result only
+    assert "entering rescue" in stderr  # the log is there, just masked
+    for request in sim.requests:
+        assert request.query == {}
