@@ -27,7 +27,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def loopback() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator()
+    sim = Simulator(transition_seconds=0.0)
     url, stop = run_on_loopback(sim)
     yield sim, url
     stop()
@@ -39,6 +39,7 @@ def sim(loopback: tuple[Simulator, str]) -> Iterator[Simulator]:
     simulator.reset()
     yield simulator
     simulator.reset()
+    simulator.transition_seconds, simulator.max_page_size = 0.0, None
 
 
 @pytest.fixture
@@ -48,7 +49,14 @@ def api_url(loopback: tuple[Simulator, str]) -> str:
 
 @pytest.fixture
 def settings(api_url: str, sim: Simulator) -> Settings:
-    return Settings(api_url=api_url, username=DEMO_USERNAME, password=DEMO_PASSWORD, timeout=1.0)
+    return Settings(
+        api_url=api_url,
+        username=DEMO_USERNAME,
+        password=DEMO_PASSWORD,
+        timeout=1.0,
+        wait_seconds=5.0,
+        poll_interval=0.05,
+    )
 
 
 @pytest.fixture(params=ERAS)

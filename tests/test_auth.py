@@ -9,7 +9,7 @@ from mcp import Client
 
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, TOTP_USERNAME, Simulator, run_on_loopback
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, TOTP_USERNAME, Fault, Simulator, run_on_loopback
 
 from .conftest import call, error, ok
 
@@ -39,8 +39,7 @@ async def test_credentials_log_in_once_for_many_calls(client: Client, sim: Simul
 async def test_expired_session_logs_in_again_once_and_repeats_the_confirmed_call(
     client: Client, sim: Simulator
 ) -> None:
-    ok(await call(client, "list_rescue_images", instance_id=WEB))
-    sim.expire_sessions()
+    sim.inject(Fault("session_expired", mutating=True))
     data = ok(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
     assert data["executed"] is True
     assert len(sim.calls("auth")) == 2
@@ -51,7 +50,7 @@ async def test_expired_session_logs_in_again_once_and_repeats_the_confirmed_call
 
 @pytest.fixture
 async def auth_type_sim() -> AsyncIterator[tuple[Simulator, str]]:
-    simulator = Simulator(expired_session_error="auth")
+    simulator = Simulator(expired_session_error="auth", transition_seconds=0.0)
     url, stop = run_on_loopback(simulator)
     yield simulator, url
     stop()

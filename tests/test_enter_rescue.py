@@ -171,8 +171,9 @@ async def test_already_rescued_instance_is_refused_with_the_next_step(client: Cl
 async def test_busy_instance_is_refused_with_the_next_step(client: Client, sim: Simulator) -> None:
     sim.instances[WEB].status = "rebooting"
     message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "another operation is running" in message
-    assert sim.instances[WEB].status == "rebooting"
+    assert "Instance 5203773 is busy (state rebooting): nothing was sent" in message
+    assert "Try again when it is active" in message
+    assert sim.mutating_requests() == []
 
 
 async def test_unknown_instance_is_refused_before_any_mutating_request(client: Client, sim: Simulator) -> None:

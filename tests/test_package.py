@@ -25,6 +25,7 @@ def test_the_error_hierarchy_is_pinned() -> None:
             "NotFoundError",
             "TransportError",
             "OutcomeUnknownError",
+            "StateConflictError",
         ]
     )
     for name in errors.__all__:

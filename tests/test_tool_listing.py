@@ -8,6 +8,12 @@ from mcp import Client
 pytestmark = pytest.mark.anyio
 
 EXPECTED_ANNOTATIONS = {
+    "list_instances": {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
     "list_rescue_images": {
         "read_only_hint": True,
         "destructive_hint": False,
@@ -29,7 +35,7 @@ EXPECTED_ANNOTATIONS = {
 }
 
 
-async def test_lists_exactly_the_three_rescue_tools(client: Client) -> None:
+async def test_lists_exactly_the_four_tools(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 
@@ -44,7 +50,8 @@ async def test_every_tool_carries_all_four_annotations_and_a_title(client: Clien
 
 async def test_input_schemas_require_a_positive_instance_id_and_default_to_preview(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    for tool in tools.values():
+    assert set(tools["list_instances"].input_schema["properties"]) == {"query"}
+    for tool in (t for name, t in tools.items() if name != "list_instances"):
         props = tool.input_schema["properties"]
         assert props["instance_id"]["type"] == "integer"
         assert props["instance_id"]["minimum"] == 1
@@ -54,6 +61,9 @@ async def test_input_schemas_require_a_positive_instance_id_and_default_to_previ
         confirm = tools[name].input_schema["properties"]["confirm"]
         assert confirm["type"] == "boolean"
         assert confirm["default"] is False
+        wait = tools[name].input_schema["properties"]["wait"]
+        assert wait["type"] == "boolean"
+        assert wait["default"] is True
     enter = tools["enter_rescue"].input_schema
     assert enter["required"] == ["instance_id", "image"]
     zone = enter["properties"]["zone"]["anyOf"][0]
@@ -63,11 +73,15 @@ async def test_input_schemas_require_a_positive_instance_id_and_default_to_previ
 async def test_every_tool_has_an_output_schema(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert tools["list_rescue_images"].output_schema is not None
-    assert set(tools["list_rescue_images"].output_schema["properties"]) == {"instance_id", "images"}
+    assert set(tools["list_rescue_images"].output_schema["properties"]) == {"instance_id", "name", "status", "images"}
+    assert tools["list_instances"].output_schema is not None
+    assert set(tools["list_instances"].output_schema["properties"]) == {"instances"}
     for name in ("enter_rescue", "exit_rescue"):
         schema = tools[name].output_schema
         assert schema is not None
-        assert {"instance_id", "executed", "summary", "next_step"} <= set(schema["properties"])
+        assert {"instance_id", "executed", "summary", "next_step", "status", "wait", "waited_seconds"} <= set(
+            schema["properties"]
+        )
 
 
 async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:
@@ -79,5 +93,5 @@ async def test_descriptions_tell_the_model_to_get_approval_before_confirming(cli
 
 async def test_instructions_summarise_the_workflow(client: Client) -> None:
     instructions = client.instructions or ""
-    for step in ("list_rescue_images", "confirm=false", "confirm=true", "exit_rescue", "approval"):
+    for step in ("list_instances", "list_rescue_images", "confirm=false", "confirm=true", "exit_rescue", "approval"):
         assert step in instructions

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from . import redact
@@ -29,6 +29,8 @@ class Settings:
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     lang: str = "en"
+    wait_seconds: float = 120.0
+    poll_interval: float = 3.0
     simulator: bool = False
 
     @property
@@ -57,12 +59,17 @@ class Settings:
         password = get("ZOMRO_PASSWORD")
         for secret in (token, password):
             redact.register(secret)
-        timeout = _parse_timeout(get("ZOMRO_TIMEOUT"))
+        timeout = _seconds("ZOMRO_TIMEOUT", get("ZOMRO_TIMEOUT"), default=30.0, high=600.0)
+        wait_seconds = _seconds(
+            "ZOMRO_WAIT_SECONDS", get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
+        )
+        poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, high=300.0)
+        timing = Settings(timeout=timeout, wait_seconds=wait_seconds, poll_interval=poll_interval)
         lang = get("ZOMRO_LANG") or "en"
         if not re.fullmatch(r"[a-z]{2}", lang):
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
         if simulator:
-            return cls(api_url="http://simulator.invalid/", timeout=timeout, lang=lang, simulator=True)
+            return replace(timing, api_url="http://simulator.invalid/", lang=lang, simulator=True)
         _check_url(api_url)
         if (username is None) != (password is None):
             missing = "ZOMRO_PASSWORD" if password is None else "ZOMRO_USERNAME"
@@ -77,18 +84,20 @@ class Settings:
                 "ZOMRO_AUTH_TOKEN does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
                 "check that it was copied whole."
             )
-        return cls(api_url=api_url, auth_token=token, username=username, password=password, timeout=timeout, lang=lang)
+        return replace(timing, api_url=api_url, auth_token=token, username=username, password=password, lang=lang)
 
 
-def _parse_timeout(raw: str | None) -> float:
+def _seconds(name: str, raw: str | None, *, default: float, high: float, zero_is_off: bool = False) -> float:
     if raw is None:
-        return 30.0
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"ZOMRO_TIMEOUT must be a number of seconds, not {raw!r}.") from None
-    if not 0 < value <= 600:
-        raise ConfigError(f"ZOMRO_TIMEOUT must be more than 0 and at most 600 seconds, not {raw}.")
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if zero_is_off and not 0 <= value <= high:
+        raise ConfigError(f"{name} must be from 0 (do not wait) to {high:g} seconds, not {raw}.")
+    if not zero_is_off and not 0 < value <= high:
+        raise ConfigError(f"{name} must be more than 0 and at most {high:g} seconds, not {raw}.")
     return value
 
 

@@ -5,6 +5,7 @@ Each message is a sentence that says what happened and what to do next; callers 
     ZomroError
      ├── ConfigError            configuration missing or contradictory (found at start)
      ├── InvalidRequestError    refused before any API call: bad password, unknown or ambiguous image …
+ ├── StateConflictError     refused by a pre-flight read: the instance's state does not allow it now
      ├── AuthError              the API refused the login or the session
      │    └── TwoFactorError    the account needs a one-time code a server cannot type
      ├── ApiError               the API answered with an error (`doc.error`); nothing was executed
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "StateConflictError",
     "TransportError",
     "TwoFactorError",
     "ZomroError",
@@ -51,6 +53,16 @@ class InvalidRequestError(ZomroError):
     """The request was refused before anything was sent to the API."""
 
     exit_code = 3
+
+
+class StateConflictError(ZomroError):
+    """The instance's current state does not allow the action (already in rescue, busy, not in rescue)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AuthError(ZomroError):

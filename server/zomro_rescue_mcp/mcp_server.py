@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
@@ -17,7 +17,7 @@ from . import __version__, redact
 from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ZomroError
-from .models import EnterRescueResult, ExitRescueResult, RescueImageList, Zone
+from .models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
 from .rescue import RescueService
 
 __all__ = ["INSTRUCTIONS", "build_server"]
@@ -27,10 +27,13 @@ log = logging.getLogger("zomro_rescue_mcp.server")
 INSTRUCTIONS = """\
 Takes a Zomro Cloud VPS into rescue mode and back. Rescue mode reboots the instance from a rescue image with its \
 own disk attached, so a person can repair a server that no longer boots.
-Workflow: 1) list_rescue_images for the instance id; 2) enter_rescue with confirm=false to preview; 3) show the \
-preview to the person and get their explicit yes; 4) enter_rescue with the same arguments and confirm=true; \
-5) hand over the login (a generated password is shown only once); 6) when the person is done, exit_rescue \
-(preview, their yes, then confirm=true).
+Workflow: 1) list_instances to turn the name the person uses ("web-1") into an instance id and see its state; \
+2) list_rescue_images for that id; 3) enter_rescue with confirm=false to preview; 4) show the preview to the \
+person and get their explicit yes; 5) enter_rescue with the same arguments and confirm=true (it waits until the \
+instance is rescued, reporting progress); 6) hand over the login (a generated password is shown only once); \
+7) when the person is done, exit_rescue (preview, their yes, then confirm=true).
+States: active, stopped and error can enter rescue; rescued (or booted_from_iso) can exit; rescuing, unrescuing, \
+rebooting and the other -ing states are busy: wait and look again.
 Never set confirm=true without the person's approval of that exact action. If a result says the outcome is \
 unknown, do not retry: ask the person to check the instance first."""
 
@@ -46,11 +49,25 @@ Confirm = Annotated[
         "approved this exact action."
     ),
 ]
+Wait = Annotated[
+    bool,
+    Field(
+        description="After a confirmed request, watch the instance until it settles, reporting progress (true, "
+        "default), or return at once (false)."
+    ),
+]
+
+INSTANCES_DESCRIPTION = """\
+List the account's Cloud VPS instances with id, name, IP addresses, state, datacenter and OS (read-only). Use it \
+to turn the name or address a person mentions ("my web server", "web-1", an IP) into the instance id the other \
+tools need, and to see whether an instance is active, rescued or busy. `query` keeps the instances whose id, name \
+or IP contains it (case-insensitive)."""
 
 LIST_DESCRIPTION = """\
-List the rescue images Zomro offers for one instance right now (read-only, changes nothing). Each image has an \
-id (UUID), an OS label, a name (own/shared images) and a zone. Call this first, then enter_rescue with one of the \
-images; an optional zone narrows the list."""
+List the rescue images Zomro offers for one instance right now, with the instance's name and state (read-only, \
+changes nothing). Each image has an id (UUID), an OS label, a name (own/shared images) and a zone. Call this \
+before enter_rescue and pass one of these images; an optional zone narrows the list. State rescued means the \
+instance is already in rescue mode."""
 
 ENTER_DESCRIPTION = """\
 Put an instance into rescue mode: it reboots from the chosen rescue image with its own disk attached; its \
@@ -58,11 +75,16 @@ services are down until exit_rescue. `image` is an id, OS label or image name ex
 shows it (call that first); zone is inferred from the image. With confirm=false (default) it only previews and \
 validates, changing nothing. Set confirm=true only after the person approved this exact action. password is \
 optional: 8-48 characters with upper, lower and a digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; for a \
-public image without one, a strong password is generated and returned once: give it to the person."""
+public image without one, a strong password is generated and returned once: give it to the person. Refused when \
+the instance is already rescued or busy. A confirmed request then waits until the instance is rescued, \
+reporting progress; a wait that ends first is not a failure: never send the request again."""
 
 EXIT_DESCRIPTION = """\
 Take an instance out of rescue mode: it reboots from its own disk. With confirm=false (default) it only \
-previews. Set confirm=true only after the person approved leaving rescue mode."""
+previews. Set confirm=true only after the person approved leaving rescue mode. Refused when the instance is not \
+in rescue mode. A confirmed request then waits until the instance is active, reporting progress."""
+
+T = TypeVar("T")
 
 
 class RescueMCPServer(MCPServer[RescueService]):
@@ -90,12 +112,26 @@ def _argument_sentence(tool: str, error: ValidationError) -> str:
     )
 
 
-def _refuse(exc: ZomroError) -> ToolError:
-    return ToolError(redact.scrub(str(exc)))
+async def _answer(work: Awaitable[T]) -> T:
+    """Run an operation; a domain error becomes the tool's error sentence (secrets masked)."""
+    try:
+        return await work
+    except ZomroError as exc:
+        raise ToolError(redact.scrub(str(exc))) from None
 
 
 def _service(ctx: Context[RescueService, Any]) -> RescueService:
     return ctx.request_context.lifespan_context
+
+
+def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=read_only,
+        destructive_hint=not read_only,
+        idempotent_hint=idempotent,
+        open_world_hint=True,
+    )
 
 
 def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
@@ -105,7 +141,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
         api = BillmanagerClient(settings, transport=transport)
         try:
-            yield RescueService(api)
+            yield RescueService(api, wait_seconds=settings.wait_seconds, poll_interval=settings.poll_interval)
         finally:
             await api.aclose()
 
@@ -118,34 +154,30 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     )
 
     @mcp.tool(
+        name="list_instances",
+        description=INSTANCES_DESCRIPTION,
+        annotations=_annotations("List instances", read_only=True, idempotent=True),
+    )
+    async def list_instances(
+        ctx: Context[RescueService, Any],
+        query: Annotated[str | None, Field(max_length=200, description="Part of an id, name or IP address.")] = None,
+    ) -> InstanceList:
+        return await _answer(_service(ctx).list_instances(query))
+
+    @mcp.tool(
         name="list_rescue_images",
         description=LIST_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="List rescue images",
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=_annotations("List rescue images", read_only=True, idempotent=True),
     )
     async def list_rescue_images(
         instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
     ) -> RescueImageList:
-        try:
-            return await _service(ctx).list_images(instance_id, zone)
-        except ZomroError as exc:
-            raise _refuse(exc) from None
+        return await _answer(_service(ctx).list_images(instance_id, zone))
 
     @mcp.tool(
         name="enter_rescue",
         description=ENTER_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Enter rescue mode",
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
+        annotations=_annotations("Enter rescue mode", read_only=False, idempotent=False),
     )
     async def enter_rescue(
         instance_id: InstanceId,
@@ -161,29 +193,30 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         zone: ZoneArg = None,
         password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
         confirm: Confirm = False,
+        wait: Wait = True,
     ) -> EnterRescueResult:
-        try:
-            return await _service(ctx).enter(instance_id, image, zone=zone, password=password, confirm=confirm)
-        except ZomroError as exc:
-            raise _refuse(exc) from None
+        return await _answer(
+            _service(ctx).enter(
+                instance_id,
+                image,
+                zone=zone,
+                password=password,
+                confirm=confirm,
+                wait=wait,
+                on_progress=ctx.report_progress,
+            )
+        )
 
     @mcp.tool(
         name="exit_rescue",
         description=EXIT_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Exit rescue mode",
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=_annotations("Exit rescue mode", read_only=False, idempotent=True),
     )
     async def exit_rescue(
-        instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False
+        instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False, wait: Wait = True
     ) -> ExitRescueResult:
-        try:
-            return await _service(ctx).exit(instance_id, confirm=confirm)
-        except ZomroError as exc:
-            raise _refuse(exc) from None
+        return await _answer(
+            _service(ctx).exit(instance_id, confirm=confirm, wait=wait, on_progress=ctx.report_progress)
+        )
 
     return mcp

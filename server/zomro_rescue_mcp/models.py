@@ -6,9 +6,43 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["EnterRescueResult", "ExitRescueResult", "RescueImage", "RescueImageList", "Zone"]
+__all__ = [
+    "ActionResult",
+    "EnterRescueResult",
+    "ExitRescueResult",
+    "Instance",
+    "InstanceList",
+    "RescueImage",
+    "RescueImageList",
+    "WaitOutcome",
+    "Zone",
+]
 
 Zone = Literal["pub", "own", "shr"]
+WaitOutcome = Literal["reached", "error_state", "timed_out", "not_waited"]
+
+_STATUS = (
+    "The instance's state as Zomro reports it, lower-cased: active, stopped, rescued, error …, or transitional "
+    "(rescuing, unrescuing, rebooting …). Null when it could not be read."
+)
+
+
+class Instance(BaseModel):
+    """One Cloud VPS instance of the account."""
+
+    id: int = Field(description="The instance id to pass to the other tools.")
+    name: str
+    ip: str | None = None
+    ipv6: str | None = None
+    status: str | None = Field(default=None, description=_STATUS)
+    datacenter: str | None = None
+    os: str | None = Field(default=None, description="The installed operating system, e.g. 'Ubuntu 22.04'.")
+
+
+class InstanceList(BaseModel):
+    """The account's instances, optionally filtered."""
+
+    instances: list[Instance]
 
 
 class RescueImage(BaseModel):
@@ -21,17 +55,36 @@ class RescueImage(BaseModel):
 
 
 class RescueImageList(BaseModel):
-    """The rescue images offered for one instance right now."""
+    """The rescue images offered for one instance right now, and the instance's current state."""
 
     instance_id: int
+    name: str | None = Field(default=None, description="The instance's name, when it could be read.")
+    status: str | None = Field(default=None, description=_STATUS)
     images: list[RescueImage]
 
 
-class EnterRescueResult(BaseModel):
-    """A preview (executed=false) or the outcome (executed=true) of putting an instance into rescue mode."""
+class ActionResult(BaseModel):
+    """What entering or leaving rescue mode did, or would do."""
 
     instance_id: int
     executed: bool = Field(description="False: a preview, nothing was changed. True: the API accepted the request.")
+    summary: str = Field(description="What will happen, or what happened, in plain words.")
+    next_step: str = Field(description="What to do next.")
+    status_before: str | None = Field(default=None, description="The state seen before acting. " + _STATUS)
+    status: str | None = Field(default=None, description="The last state seen after acting. " + _STATUS)
+    wait: WaitOutcome = Field(
+        default="not_waited",
+        description="reached = the expected state was reached; error_state = the instance went to error; "
+        "timed_out = still not there when the wait ended (not an error); not_waited = no waiting was done.",
+    )
+    waited_seconds: float = Field(default=0.0, description="How long the server watched the instance.")
+    notes: list[str] = Field(default_factory=list, description="Anything the person should know.")
+    api_reply: dict[str, Any] | None = Field(default=None, description="The API's answer to the executed request.")
+
+
+class EnterRescueResult(ActionResult):
+    """A preview (executed=false) or the outcome (executed=true) of putting an instance into rescue mode."""
+
     image: RescueImage
     password_plan: Literal["generated", "provided", "none"] = Field(
         description="generated = a strong password is generated and shown once; provided = the person's own "
@@ -42,16 +95,7 @@ class EnterRescueResult(BaseModel):
         description="The generated root password for rescue mode, present once after execution. Hand it to the "
         "person; it is not stored anywhere.",
     )
-    summary: str = Field(description="What will happen, or what happened, in plain words.")
-    next_step: str = Field(description="What to do next.")
-    api_reply: dict[str, Any] | None = Field(default=None, description="The API's answer to the executed request.")
 
 
-class ExitRescueResult(BaseModel):
+class ExitRescueResult(ActionResult):
     """A preview (executed=false) or the outcome (executed=true) of taking an instance out of rescue mode."""
-
-    instance_id: int
-    executed: bool = Field(description="False: a preview, nothing was changed. True: the API accepted the request.")
-    summary: str = Field(description="What will happen, or what happened, in plain words.")
-    next_step: str = Field(description="What to do next.")
-    api_reply: dict[str, Any] | None = Field(default=None, description="The API's answer to the executed request.")

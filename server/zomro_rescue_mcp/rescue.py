@@ -1,41 +1,75 @@
-"""What listing rescue images, entering and leaving rescue mode mean, independent of MCP.
+"""What finding instances, listing rescue images, entering and leaving rescue mode mean, independent of MCP.
 
 The MCP server and the CLI both call `RescueService`. Every check that can refuse a request runs before
-the first mutating call; an unconfirmed request never reaches a mutating function.
+the first mutating call; an unconfirmed request never reaches a mutating function. After a confirmed
+request the service watches the instance (reads only) until it settles, the wait ends, or the caller
+cancels; cancelling leaves the request as sent.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
+
+import anyio
 
 from . import redact
 from .billmanager import BillmanagerClient, Doc
-from .errors import ApiError, NotFoundError
+from .errors import ApiError, AuthError, NotFoundError, StateConflictError, ZomroError
 from .images import parse_images, resolve_image
-from .models import EnterRescueResult, ExitRescueResult, RescueImage, RescueImageList, Zone
+from .instances import BUSY, IN_RESCUE, fetch_instance, fetch_instances, matches
+from .models import (
+    EnterRescueResult,
+    ExitRescueResult,
+    Instance,
+    InstanceList,
+    RescueImage,
+    RescueImageList,
+    WaitOutcome,
+    Zone,
+)
 from .passwords import check_password, generate_password
 
-__all__ = ["RESCUE", "UNRESCUE", "RescueService"]
+__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService"]
 
 RESCUE = "instances.fleio.rescue"
 UNRESCUE = "instances.fleio.unrescue"
 log = logging.getLogger("zomro_rescue_mcp.rescue")
 PasswordPlan = Literal["generated", "provided", "none"]
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+"""Called while waiting: (seconds elapsed, seconds the wait may last, "state after N s")."""
+
+_CHECK_AGAIN = "Call list_instances (or list_rescue_images) in a minute to see its state; do not send it again."
 
 
 class RescueService:
     """The rescue operations over one API client."""
 
-    def __init__(self, api: BillmanagerClient) -> None:
+    def __init__(self, api: BillmanagerClient, *, wait_seconds: float = 120.0, poll_interval: float = 3.0) -> None:
         self._api = api
+        self._wait_seconds = wait_seconds
+        self._poll_interval = poll_interval
+
+    async def list_instances(self, query: str | None = None) -> InstanceList:
+        """The account's instances, all pages; `query` keeps those whose id, name or IP contains it."""
+        instances = await fetch_instances(self._api)
+        if query and query.strip():
+            instances = [i for i in instances if matches(i, query)]
+        return InstanceList(instances=instances)
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
-        """Ask the rescue form (no `sok`: a preview that changes nothing) which images it offers."""
-        images = await self._offered(instance_id)
+        """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
+        instance, _, images = await self._look(instance_id)
         if zone is not None:
             images = [i for i in images if i.zone == zone]
-        return RescueImageList(instance_id=instance_id, images=images)
+        return RescueImageList(
+            instance_id=instance_id,
+            name=instance.name if instance else None,
+            status=instance.status if instance else None,
+            images=images,
+        )
 
     async def enter(
         self,
@@ -45,12 +79,17 @@ class RescueService:
         zone: Zone | None = None,
         password: str | None = None,
         confirm: bool = False,
+        wait: bool = True,
+        on_progress: ProgressFn | None = None,
     ) -> EnterRescueResult:
         """Preview (confirm=False) or put the instance into rescue mode from the named image."""
         if password is not None:
             redact.register(password)
             check_password(password)
-        chosen = resolve_image(instance_id, image, zone, await self._offered(instance_id))
+        instance, notes, offered = await self._look(instance_id)
+        status = instance.status if instance else None
+        _refuse_enter(instance_id, status)
+        chosen = resolve_image(instance_id, image, zone, offered)
         plan: PasswordPlan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
         if not confirm:
             return EnterRescueResult(
@@ -58,37 +97,54 @@ class RescueService:
                 executed=False,
                 image=chosen,
                 password_plan=plan,
+                status_before=status,
+                status=status,
+                notes=notes,
                 summary=_enter_effect(instance_id, chosen, plan, done=False),
                 next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
                 "again with the same arguments and confirm=true.",
             )
         generated = generate_password() if plan == "generated" else None
-        sent_password = password or generated
         fields = {"elid": str(instance_id), "sok": "ok", "select_boot": chosen.id, "zone": chosen.zone}
-        if sent_password is not None:
-            fields["password"] = sent_password
+        if password or generated:
+            fields["password"] = password or generated or ""
         log.info("entering rescue: instance %d, image %s (%s)", instance_id, chosen.id, chosen.zone)
         try:
             doc = await self._api.mutate(RESCUE, **fields)
         except ApiError as exc:
-            raise _explain_rescue_refusal(instance_id, exc) from exc
+            raise _explain_refusal(instance_id, exc, entering=True) from exc
+        final, outcome, waited = await self._settle(instance_id, "rescued", wait, on_progress)
         return EnterRescueResult(
             instance_id=instance_id,
             executed=True,
             image=chosen,
             password_plan=plan,
             password=generated,
-            summary=_enter_effect(instance_id, chosen, plan, done=True),
-            next_step=_login_hint(plan) + " When the work is done, call exit_rescue (the person must approve it).",
+            status_before=status,
+            status=final,
+            wait=outcome,
+            waited_seconds=waited,
+            notes=notes,
+            summary=_enter_effect(instance_id, chosen, plan, done=True) + _progress_line(final, outcome, waited),
+            next_step=(_CHECK_AGAIN if outcome == "timed_out" else _login_hint(plan))
+            + " When the work is done, call exit_rescue (the person must approve it).",
             api_reply=_reply(doc),
         )
 
-    async def exit(self, instance_id: int, *, confirm: bool = False) -> ExitRescueResult:
+    async def exit(
+        self, instance_id: int, *, confirm: bool = False, wait: bool = True, on_progress: ProgressFn | None = None
+    ) -> ExitRescueResult:
         """Preview (confirm=False) or take the instance out of rescue mode (unrescue takes no `sok`)."""
+        instance, notes = await self._state(instance_id)
+        status = instance.status if instance else None
+        _refuse_exit(instance_id, status)
         if not confirm:
             return ExitRescueResult(
                 instance_id=instance_id,
                 executed=False,
+                status_before=status,
+                status=status,
+                notes=notes,
                 summary=f"Instance {instance_id} will leave rescue mode: it reboots from its own disk, and the "
                 "rescue system and anything kept only in it are gone.",
                 next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
@@ -97,21 +153,145 @@ class RescueService:
         try:
             doc = await self._api.mutate(UNRESCUE, elid=str(instance_id))
         except ApiError as exc:
-            raise _explain_unrescue_refusal(instance_id, exc) from exc
+            raise _explain_refusal(instance_id, exc, entering=False) from exc
+        final, outcome, waited = await self._settle(instance_id, "active", wait, on_progress)
         return ExitRescueResult(
             instance_id=instance_id,
             executed=True,
-            summary=f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
-            next_step="Give it a minute, then check that the services on the instance are back.",
+            status_before=status,
+            status=final,
+            wait=outcome,
+            waited_seconds=waited,
+            notes=notes,
+            summary=f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk."
+            + _progress_line(final, outcome, waited),
+            next_step=_CHECK_AGAIN if outcome == "timed_out" else "Check that the services on the instance are back.",
             api_reply=_reply(doc),
         )
 
-    async def _offered(self, instance_id: int) -> list[RescueImage]:
+    async def _look(self, instance_id: int) -> tuple[Instance | None, list[str], list[RescueImage]]:
+        """The instance's state and the offered images, read concurrently (both are reads)."""
+        state: tuple[Instance | None, list[str]] = (None, [])
+        doc: Doc = {}
+
+        async def read_state() -> None:
+            nonlocal state
+            state = await self._state(instance_id)
+
+        async def read_form() -> None:
+            nonlocal doc
+            try:
+                doc = await self._api.read(RESCUE, elid=str(instance_id))
+            except NotFoundError as exc:
+                raise _instance_not_found(instance_id, exc) from exc
+
         try:
-            doc = await self._api.read(RESCUE, elid=str(instance_id))
+            async with anyio.create_task_group() as group:
+                group.start_soon(read_state)
+                group.start_soon(read_form)
+        except BaseExceptionGroup as group_error:
+            raise _first_error(group_error) from None
+        return state[0], state[1], parse_images(doc)
+
+    async def _state(self, instance_id: int) -> tuple[Instance | None, list[str]]:
+        """The instance as it is now; when it cannot be read, None and a note: the API will decide."""
+        try:
+            return await fetch_instance(self._api, instance_id), []
         except NotFoundError as exc:
             raise _instance_not_found(instance_id, exc) from exc
-        return parse_images(doc)
+        except AuthError:
+            raise
+        except ZomroError as exc:
+            log.warning("could not read the state of instance %d: %s", instance_id, exc)
+            return None, [
+                f"The instance's state could not be read ({exc}); Zomro decides whether the request is possible."
+            ]
+
+    async def _settle(
+        self, instance_id: int, target: str, wait: bool, on_progress: ProgressFn | None
+    ) -> tuple[str | None, WaitOutcome, float]:
+        """Watch the instance until it reaches `target` or `error`, or the wait ends; reads only."""
+        if not wait or self._wait_seconds <= 0:
+            return None, "not_waited", 0.0
+        started = time.monotonic()
+        last: str | None = None
+        outcome: WaitOutcome = "timed_out"
+        try:
+            with anyio.move_on_after(self._wait_seconds):
+                while True:
+                    try:
+                        last = (await fetch_instance(self._api, instance_id)).status
+                    except ZomroError as exc:
+                        log.info("reading the state of instance %d failed while waiting: %s", instance_id, exc)
+                    elapsed = time.monotonic() - started
+                    if on_progress is not None:
+                        await on_progress(
+                            round(elapsed, 1), self._wait_seconds, f"{last or 'unknown'} after {elapsed:.0f} s"
+                        )
+                    if last in (target, "error"):
+                        outcome = "reached" if last == target else "error_state"
+                        break
+                    await anyio.sleep(self._poll_interval)
+        except anyio.get_cancelled_exc_class():
+            log.info("stopped watching instance %d: the caller cancelled; the request stays as sent", instance_id)
+            raise
+        return last, outcome, round(time.monotonic() - started, 1)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        if isinstance(exc, ZomroError):
+            return exc
+    return group.exceptions[0]
+
+
+def _refuse_enter(instance_id: int, status: str | None) -> None:
+    if status in IN_RESCUE:
+        how = "booted from an ISO" if status == "booted_from_iso" else "already in rescue mode"
+        raise StateConflictError(
+            f"Instance {instance_id} is {how} (state {status}): nothing was sent. Keep working in it, or call "
+            "exit_rescue first and then enter_rescue again.",
+            status=status or "",
+        )
+    if status in BUSY:
+        raise StateConflictError(
+            f"Instance {instance_id} is busy (state {status}): nothing was sent. Try again when it is active; "
+            "list_instances shows its state.",
+            status=status or "",
+        )
+
+
+def _refuse_exit(instance_id: int, status: str | None) -> None:
+    if status is None or status in IN_RESCUE:
+        return
+    if status in BUSY:
+        raise StateConflictError(
+            f"Instance {instance_id} is busy (state {status}): nothing was sent. Try again when it is rescued; "
+            "list_instances shows its state.",
+            status=status,
+        )
+    raise StateConflictError(
+        f"Instance {instance_id} is not in rescue mode (state {status}): there is nothing to do, and nothing was sent.",
+        status=status,
+    )
+
+
+def _progress_line(status: str | None, outcome: WaitOutcome, waited: float) -> str:
+    if outcome == "reached":
+        return f" It reached the state {status} after {waited:.0f} s."
+    if outcome == "error_state":
+        return (
+            f" After {waited:.0f} s the instance is in the error state: ask Zomro support, or check it in the "
+            "panel, before trying anything else."
+        )
+    if outcome == "timed_out":
+        return (
+            f" After {waited:.0f} s it is still {status or 'in an unknown state'}; the request was accepted and "
+            "is still under way."
+        )
+    return " Its state was not watched."
 
 
 def _enter_effect(instance_id: int, image: RescueImage, plan: PasswordPlan, *, done: bool) -> str:
@@ -123,7 +303,7 @@ def _enter_effect(instance_id: int, image: RescueImage, plan: PasswordPlan, *, d
     password = {
         "generated": "a strong root password is generated and shown once"
         if not done
-        else "the root password below was generated for it",
+        else "the root password in this result was generated for it",
         "provided": "the root password is the one the person gave",
         "none": "no password is set (the image's own login applies)",
     }[plan]
@@ -138,9 +318,9 @@ def _login_hint(plan: PasswordPlan) -> str:
     if plan == "generated":
         return (
             "Give the person the password (shown only this once) and tell them to log in over SSH as root "
-            "to the instance's usual IP address once it has booted (about a minute)."
+            "to the instance's usual IP address."
         )
-    return "Tell the person to log in over SSH as root to the instance's usual IP address once it has booted."
+    return "Tell the person to log in over SSH as root to the instance's usual IP address."
 
 
 def _reply(doc: Doc) -> dict[str, Any]:
@@ -149,46 +329,40 @@ def _reply(doc: Doc) -> dict[str, Any]:
 
 def _instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:
     return NotFoundError(
-        f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id: it is the "
-        "number shown for the Cloud VPS in the panel.",
+        f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id: "
+        "list_instances shows the ids.",
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,
     )
 
 
-def _explain_rescue_refusal(instance_id: int, exc: ApiError) -> ApiError:
+_ADVICE = {
+    "select_boot": "the image is not offered for this instance any more: call list_rescue_images and choose again",
+    "zone": "the image does not belong to that zone: call list_rescue_images and pass the image as listed",
+    "password": "choose another rescue password, or leave it out to have one generated",
+}
+
+
+def _explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiError:
+    """Add what to do next to the API's refusals that the person can act on."""
     if isinstance(exc, NotFoundError) and exc.err_object == "elid":
         return _instance_not_found(instance_id, exc)
-    advice = {
-        "select_boot": "the image is not offered for this instance any more: call list_rescue_images and choose again",
-        "zone": "the image does not belong to that zone: call list_rescue_images and pass the image as listed",
-        "password": "choose another rescue password, or leave it out to have one generated",
-        "instance_status": "the instance is already in rescue mode: keep working in it, or call exit_rescue first",
-    }.get(exc.err_object)
+    advice = _ADVICE.get(exc.err_object) if entering else None
     if exc.err_type == "runningoperation":
-        advice = "another operation is running on the instance: wait until it is active, then try again"
+        advice = "another operation is running on the instance: wait until it settles, then try again"
+    elif exc.err_object == "instance_status":
+        advice = (
+            "the instance is already in rescue mode: keep working in it, or call exit_rescue first"
+            if entering
+            else "the instance is not in rescue mode, so there is nothing to do"
+        )
     if advice is None:
         return exc
+    action = "put instance {} into rescue mode" if entering else "take instance {} out of rescue mode"
     return type(exc)(
-        f"Zomro refused to put instance {instance_id} into rescue mode ({exc.api_message}); nothing was changed: "
-        f"{advice}.",
+        f"Zomro refused to {action.format(instance_id)} ({exc.api_message}); nothing was changed: {advice}.",
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,
     )
-
-
-def _explain_unrescue_refusal(instance_id: int, exc: ApiError) -> ApiError:
-    if isinstance(exc, NotFoundError) and exc.err_object == "elid":
-        return _instance_not_found(instance_id, exc)
-    if exc.err_object == "instance_status" or exc.err_type == "runningoperation":
-        return type(exc)(
-            f"Zomro refused to take instance {instance_id} out of rescue mode ({exc.api_message}); nothing was "
-            "changed. If it is not in rescue mode there is nothing to do; if it is busy, try again when it is "
-            "rescued.",
-            err_type=exc.err_type,
-            err_object=exc.err_object,
-            api_message=exc.api_message,
-        )
-    return exc

@@ -61,6 +61,20 @@ class SimInstance:
     os_distro: str = "Ubuntu"
     os_version: str = "22.04"
     rescue_image: str | None = None
+    settles_at: float | None = None  # while transitional: when the status becomes `settles_to`
+    settles_to: str | None = None
+
+    def begin(self, transitional: str, steady: str, seconds: float) -> None:
+        """Move through a transitional state (e.g. rescuing) that lasts ``seconds``, as Nova does."""
+        if seconds <= 0:
+            self.status, self.settles_at, self.settles_to = steady, None, None
+        else:
+            self.status, self.settles_at, self.settles_to = transitional, time.monotonic() + seconds, steady
+
+    def settle(self) -> None:
+        """Apply a finished transition; called before every read or change of the instance."""
+        if self.settles_at is not None and self.settles_to is not None and time.monotonic() >= self.settles_at:
+            self.status, self.settles_at, self.settles_to = self.settles_to, None, None
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class RecordedRequest:
 class Fault:
     """A misbehaviour of the API edge or of BILLmanager, applied to the next matching request(s)."""
 
-    kind: Literal["delay", "http_status", "invalid_json", "lost_answer", "long"]
+    kind: Literal["delay", "http_status", "invalid_json", "lost_answer", "long", "session_expired"]
     func: str | None = None
     seconds: float = 0.0
     status: int = 502
@@ -146,6 +160,9 @@ def _default_instances() -> dict[int, SimInstance]:
         5203775: SimInstance(
             id=5203775, name="legacy-1", status="rescued", ip="203.0.113.12", rescue_image=_UBUNTU_2204
         ),
+        5203776: SimInstance(
+            id=5203776, name="mail-1", status="error", ip="203.0.113.13", os_distro="Debian", os_version="12"
+        ),
     }
 
 
@@ -192,9 +209,16 @@ class Simulator:
     """The simulated API: account, instances, images, sessions, a request log and a fault queue."""
 
     def __init__(
-        self, *, session_ttl: float = 3600.0, expired_session_error: Literal["access", "auth"] = "access"
+        self,
+        *,
+        session_ttl: float = 3600.0,
+        expired_session_error: Literal["access", "auth"] = "access",
+        transition_seconds: float = 3.0,
+        max_page_size: int | None = None,
     ) -> None:
         self.session_ttl = session_ttl
+        self.transition_seconds = transition_seconds  # how long rescuing / unrescuing last
+        self.max_page_size = max_page_size  # BILLmanager may return fewer rows per page than asked for
         self.expired_session_error: Literal["access", "auth"] = expired_session_error
         self._lock = threading.Lock()
         self.instances: dict[int, SimInstance] = {}
@@ -298,6 +322,11 @@ class Simulator:
     async def _handle_api(self, request: Request) -> Response:
         recorded = await self._record(request)
         fault = self._take_fault(recorded)
+        if fault is not None and fault.kind == "session_expired":
+            # The session dies just before this request arrives: refused, not executed.
+            with self._lock:
+                self._sessions.pop(recorded.fields.get("auth", ""), None)
+            return JSONResponse(self._unauthorised(recorded.func).doc)
         if fault is not None and fault.kind == "http_status":
             return Response(_edge_error_page(fault.status), status_code=fault.status, media_type="text/html")
         if fault is not None and fault.kind == "delay":
@@ -413,6 +442,7 @@ class Simulator:
         instance = self.instances.get(int(elid)) if elid.isdigit() else None
         if instance is None:
             raise _ApiError("missed", "elid", f"Instance {elid} not found")
+        instance.settle()
         return instance
 
     @staticmethod
@@ -436,7 +466,11 @@ class Simulator:
     def _list(self, fields: dict[str, str]) -> _JSON:
         p_cnt = int(fields["p_cnt"]) if fields.get("p_cnt", "").isdigit() and int(fields["p_cnt"]) > 0 else 100
         p_num = int(fields["p_num"]) if fields.get("p_num", "").isdigit() and int(fields["p_num"]) > 0 else 1
+        if self.max_page_size is not None:
+            p_cnt = min(p_cnt, self.max_page_size)
         everything = list(self.instances.values())
+        for instance in everything:
+            instance.settle()
         page = everything[(p_num - 1) * p_cnt : p_num * p_cnt]
         doc: _JSON = {}
         if page:
@@ -477,7 +511,7 @@ class Simulator:
             raise _ApiError("value", "instance_status", "The instance is already in rescue mode")
         if instance.status not in _RESCUABLE:
             raise _ApiError("runningoperation", "elid", "Another operation is running on this instance")
-        instance.status = "rescued"
+        instance.begin("rescuing", "rescued", self.transition_seconds)
         instance.rescue_image = image.id
         return _ok("func=instances")
 
@@ -485,7 +519,7 @@ class Simulator:
         # Unrescue executes without sok, as the article documents and the panel sends it.
         if instance.status not in _UNRESCUABLE:
             raise _ApiError("value", "instance_status", "The instance is not in rescue mode")
-        instance.status = "active"
+        instance.begin("unrescuing", "active", self.transition_seconds)
         instance.rescue_image = None
         return _ok("func=instances")
 
