@@ -32,7 +32,7 @@ async def test_a_read_that_keeps_failing_ends_in_a_sentence_naming_the_status(cl
     sim.inject(Fault("http_status", func=PREVIEW, status=503, times=3))
     message = error(await call(client, "list_rescue_images", instance_id=WEB))
     assert "HTTP 503 Service Unavailable" in message
-    assert "try again later" in message.lower()
+    assert "try again in a moment" in message
     assert len(sim.calls(PREVIEW)) == 3
 
 
@@ -65,7 +65,7 @@ async def test_a_lost_answer_to_a_confirmed_enter_is_reported_and_sent_exactly_o
     message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "outcome of instances.fleio.rescue is unknown" in message
     assert "was not sent again" in message
-    assert "Check the instance's state before trying again" in message
+    assert "Check the instance's state (list_instances, or the Zomro panel) before trying again" in message
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescued"  # it did happen: that is why it must not be re-sent
 

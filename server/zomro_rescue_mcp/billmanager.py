@@ -19,7 +19,15 @@ import httpx2
 
 from . import __version__, redact
 from .config import Settings
-from .errors import ApiError, AuthError, NotFoundError, OutcomeUnknownError, TransportError, TwoFactorError
+from .errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TransportError,
+    TwoFactorError,
+    ZomroError,
+)
 
 __all__ = ["BillmanagerClient", "Doc", "as_list", "text_of"]
 
@@ -27,7 +35,7 @@ Doc = dict[str, Any]
 log = logging.getLogger("zomro_rescue_mcp.api")
 
 _SESSION_REFUSALS = ("access", "auth")
-_LONG_URL = re.compile(r"""https?://[^"'\s<>]*long[^"'\s<>]*""")
+_LONG_URL = re.compile(r"""https?://[^"'\s<>]*long[^"'\s<>]*billmgr[^"'\s<>]*""")
 _LOGIN_REFUSALS = {
     "badpassword": "wrong username or password: check ZOMRO_USERNAME and ZOMRO_PASSWORD",
     "badip": "logins from this IP address are not allowed: allow it in the account's access settings",
@@ -75,6 +83,7 @@ class BillmanagerClient:
         )
         self._session: str | None = settings.auth_token
         self._login_lock = anyio.Lock()
+        self._login_refused: AuthError | None = None  # a refused login is not tried again (account lock-out)
         self._read_attempts = max(1, read_attempts)
         self._retry_delay = retry_delay
         self._long_attempts = long_poll_attempts
@@ -125,6 +134,8 @@ class BillmanagerClient:
         async with self._login_lock:
             if self._session is not None and self._session != stale:
                 return self._session  # another call already logged in
+            if self._login_refused is not None:
+                raise self._login_refused
             username, password = self._settings.username, self._settings.password
             if username is None or password is None:
                 raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
@@ -132,7 +143,11 @@ class BillmanagerClient:
             error = doc.get("error")
             if isinstance(error, dict):
                 reason = _LOGIN_REFUSALS.get(str(error.get("$object")), redact.scrub(_message(error)))
-                raise AuthError(f"Zomro refused the login for {username}: {reason}.")
+                self._login_refused = AuthError(
+                    f"Zomro refused the login for {username}: {reason}. The server will not try again until it is "
+                    "restarted, so the account is not locked out."
+                )
+                raise self._login_refused
             auth = doc.get("auth")
             session = (auth.get("$id") or auth.get("$")) if isinstance(auth, dict) else None
             if not isinstance(session, str) or not session:
@@ -140,11 +155,12 @@ class BillmanagerClient:
             redact.register(session)
             whoami = await self._exchange("whoami", {}, session, mutating=False)
             if text_of(whoami.get("ok")) == "func=totp.confirm":
-                raise TwoFactorError(
+                self._login_refused = TwoFactorError(
                     f"The account {username} uses two-factor authentication, which a server "
                     "cannot complete on its own. Log in yourself and set ZOMRO_AUTH_TOKEN to the session id "
                     "instead of ZOMRO_USERNAME and ZOMRO_PASSWORD."
                 )
+                raise self._login_refused
             self._session = session
             log.info("logged in to %s", self._host)
             return session
@@ -160,7 +176,7 @@ class BillmanagerClient:
             try:
                 doc = await self._send_once(func, form, mutating=mutating)
             except TransportError as exc:
-                if attempt == attempts:
+                if attempt == attempts or not exc.retryable:
                     raise
                 log.info("%s failed (%s); retrying a read, attempt %d of %d", func, exc, attempt + 1, attempts)
                 await anyio.sleep(self._retry_delay * attempt)
@@ -185,11 +201,7 @@ class BillmanagerClient:
 
     async def _parse(self, func: str, response: httpx2.Response, *, mutating: bool) -> Doc:
         if response.status_code != 200:
-            what = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-            if mutating and response.status_code >= 500:
-                raise self._lost(func, f"the API's gateway answered {what}", mutating)
-            hint = " (your IP address may be blocked)" if response.status_code == 403 else ""
-            raise TransportError(f"Zomro answered {func} with {what}{hint}; it was not executed. Try again later.")
+            raise self._status_error(func, response, mutating=mutating)
         try:
             body = response.json()
         except ValueError:
@@ -201,6 +213,28 @@ class BillmanagerClient:
         if not isinstance(doc, dict):
             raise self._lost(func, "the answer had no `doc` object", mutating)
         return doc
+
+    def _status_error(self, func: str, response: httpx2.Response, *, mutating: bool) -> ZomroError:
+        """Non-200 answers come from the edge; only a 5xx may hide a request that reached BILLmanager."""
+        status = response.status_code
+        what = f"HTTP {status} {response.reason_phrase}".strip()
+        if status >= 500:
+            return self._lost(func, f"the API's gateway answered {what}", mutating)
+        if status == 429:
+            return TransportError(
+                f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again."
+            )
+        if status == 403:
+            advice = (
+                "this IP address may be blocked: check the account's access settings in the panel, or ask Zomro support"
+            )
+        elif 300 <= status < 400:
+            advice = "it redirects elsewhere: check ZOMRO_API_URL (normally https://api.zomro.com/)"
+        else:
+            advice = "check ZOMRO_API_URL (normally https://api.zomro.com/)"
+        return TransportError(
+            f"Zomro's edge answered {func} with {what}, so it was not executed: {advice}.", retryable=False
+        )
 
     def _long_url(self, body: str) -> str | None:
         """A long operation answers with a page linking a `long…` URL on the API's own host."""
@@ -223,15 +257,21 @@ class BillmanagerClient:
                     continue
                 doc = body.get("doc") if isinstance(body, dict) else None
                 if isinstance(doc, dict):
+                    if mutating and isinstance(doc.get("error"), dict):
+                        # The request was executing; an error about the wait itself says nothing about it.
+                        reason = redact.scrub(_message(doc["error"]))
+                        raise self._lost(func, f"waiting for the long operation ended in an error ({reason})", True)
                     return doc
-            raise self._lost(func, f"the long operation answered HTTP {response.status_code}", mutating)
+            raise self._lost(
+                func, f"waiting for the long operation gave no answer (HTTP {response.status_code})", mutating
+            )
         raise self._lost(func, "the long operation did not finish in time", mutating)
 
     def _lost(self, func: str, what: str, mutating: bool) -> TransportError | OutcomeUnknownError:
         if mutating:
             return OutcomeUnknownError(
                 f"The outcome of {func} is unknown: {what}. The request may have been executed, so it was not "
-                "sent again. Check the instance's state before trying again."
+                "sent again. Check the instance's state (list_instances, or the Zomro panel) before trying again."
             )
         return TransportError(
             f"Zomro did not give a usable answer to {func}: {what}. Nothing was changed; try again in a moment."
@@ -248,7 +288,8 @@ def _api_error(func: str, error: dict[str, Any]) -> ApiError:
     message = redact.scrub(_message(error))
     if err_type == "missed":
         return NotFoundError(
-            f"Zomro does not know {err_object or 'the object'} for {func}: {message}.",
+            f"Zomro does not know {err_object or 'the object'} for {func}: {message}. Check the id; if the "
+            "function itself is missing, check ZOMRO_API_URL.",
             err_type=err_type,
             err_object=err_object,
             api_message=message,
@@ -259,7 +300,10 @@ def _api_error(func: str, error: dict[str, Any]) -> ApiError:
             "to this function or instance; check it in the panel."
         )
     else:
-        text = f"Zomro refused {func}: {message} ({err_type}/{err_object}); it was not executed."
+        text = (
+            f"Zomro refused {func}: {message} ({err_type}/{err_object}); it was not executed. Check the request "
+            "(list_instances and list_rescue_images show what is possible), or ask Zomro support if it should work."
+        )
     return ApiError(text, err_type=err_type, err_object=err_object, api_message=message)
 
 

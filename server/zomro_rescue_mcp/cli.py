@@ -55,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_logging(env: Mapping[str, str], debug: bool) -> None:
     """Log lines go to stderr only (stdout carries JSON-RPC in stdio mode), with secrets masked."""
-    level_name = "DEBUG" if debug else (env.get("ZOMRO_LOG_LEVEL") or "INFO").upper()
-    level = logging.getLevelNamesMapping().get(level_name, logging.INFO)
+    level_name = "DEBUG" if debug else (env.get("ZOMRO_LOG_LEVEL") or "INFO").strip().upper()
+    if level_name not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"ZOMRO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level_name!r}.")
+    level = logging.getLevelNamesMapping()[level_name]
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(redact.SecretFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -71,9 +73,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Run the command line; returns the exit status instead of exiting, so tests can call it."""
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
-    _setup_logging(env, args.debug)
     command = args.command or "serve"
     try:
+        _setup_logging(env, args.debug)
         if command == "demo":
             from .demo import run_demo
 

@@ -70,7 +70,6 @@ class Settings:
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
         if simulator:
             return replace(timing, api_url="http://simulator.invalid/", lang=lang, simulator=True)
-        _check_url(api_url)
         if (username is None) != (password is None):
             missing = "ZOMRO_PASSWORD" if password is None else "ZOMRO_USERNAME"
             raise ConfigError(f"ZOMRO_USERNAME and ZOMRO_PASSWORD go together: set {missing} as well.")
@@ -84,6 +83,7 @@ class Settings:
                 "ZOMRO_AUTH_TOKEN does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
                 "check that it was copied whole."
             )
+        _check_url(api_url)
         return replace(timing, api_url=api_url, auth_token=token, username=username, password=password, lang=lang)
 
 
@@ -104,7 +104,7 @@ def _seconds(name: str, raw: str | None, *, default: float, high: float, zero_is
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"ZOMRO_API_URL must be an http(s) URL such as {DEFAULT_API_URL}, not {url!r}.")
+        raise ConfigError(f"ZOMRO_API_URL must be an http(s) URL such as {DEFAULT_API_URL}.")
     if parts.username or parts.password or parts.query:
         raise ConfigError("ZOMRO_API_URL must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:

@@ -90,6 +90,10 @@ class NotFoundError(ApiError):
 class TransportError(ZomroError):
     """No usable answer came back (connection, timeout, HTTP status, not JSON)."""
 
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable  # whether repeating a read could help
+
 
 class OutcomeUnknownError(ZomroError):
     """A mutating request may have reached the API but its answer was lost; it is not re-sent."""

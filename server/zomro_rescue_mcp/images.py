@@ -31,16 +31,13 @@ def parse_images(doc: Doc) -> list[RescueImage]:
 def _image(val: Any) -> RescueImage | None:
     if not isinstance(val, dict):
         return None
-    key, label = val.get("$key"), text_of(val)
+    key, label, zone = val.get("$key"), text_of(val), val.get("$depend")
     if not isinstance(key, str) or not key or key == "null":
         return None
+    if not isinstance(zone, str) or not zone:
+        return None  # without its zone the image cannot be submitted correctly; never guess one
     name = val.get("$name")
-    return RescueImage(
-        id=key,
-        os=label or key,
-        name=name if isinstance(name, str) and name else None,
-        zone=str(val.get("$depend") or "pub"),
-    )
+    return RescueImage(id=key, os=label or key, name=name if isinstance(name, str) and name else None, zone=zone)
 
 
 def _norm(text: str) -> str:

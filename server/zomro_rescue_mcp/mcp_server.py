@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field, ValidationError
 
@@ -96,7 +96,7 @@ class RescueMCPServer(MCPServer[RescueService]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
+            if isinstance(exc.__cause__, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(_argument_sentence(name, exc.__cause__)) from None
             raise
 
@@ -118,6 +118,13 @@ async def _answer(work: Awaitable[T]) -> T:
         return await work
     except ZomroError as exc:
         raise ToolError(redact.scrub(str(exc))) from None
+    except Exception as exc:
+        log.exception("unexpected error in a tool")
+        raise ToolError(
+            f"An unexpected error stopped this call ({type(exc).__name__}); the server's log has the details. If it "
+            "was a confirmed request, its outcome is unknown: check the instance's state (list_instances) before "
+            "trying again."
+        ) from None
 
 
 def _service(ctx: Context[RescueService, Any]) -> RescueService:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import anyio
 
 from . import redact
 from .billmanager import BillmanagerClient, Doc
-from .errors import ApiError, AuthError, NotFoundError, StateConflictError, ZomroError
+from .errors import ApiError, AuthError, NotFoundError, OutcomeUnknownError, StateConflictError, ZomroError
 from .images import parse_images, resolve_image
 from .instances import BUSY, IN_RESCUE, fetch_instance, fetch_instances, matches
 from .models import (
@@ -51,6 +52,7 @@ class RescueService:
         self._api = api
         self._wait_seconds = wait_seconds
         self._poll_interval = poll_interval
+        self._in_flight: set[int] = set()
 
     async def list_instances(self, query: str | None = None) -> InstanceList:
         """The account's instances, all pages; `query` keeps those whose id, name or IP contains it."""
@@ -102,18 +104,17 @@ class RescueService:
                 notes=notes,
                 summary=_enter_effect(instance_id, chosen, plan, done=False),
                 next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
-                "again with the same arguments and confirm=true.",
+                f"again with image={chosen.id!r} (the image previewed), the same other arguments and confirm=true.",
             )
         generated = generate_password() if plan == "generated" else None
+        redact.register_for_logs(generated)
         fields = {"elid": str(instance_id), "sok": "ok", "select_boot": chosen.id, "zone": chosen.zone}
         if password or generated:
             fields["password"] = password or generated or ""
-        log.info("entering rescue: instance %d, image %s (%s)", instance_id, chosen.id, chosen.zone)
-        try:
-            doc = await self._api.mutate(RESCUE, **fields)
-        except ApiError as exc:
-            raise _explain_refusal(instance_id, exc, entering=True) from exc
-        final, outcome, waited = await self._settle(instance_id, "rescued", wait, on_progress)
+        async with self._exclusive(instance_id):
+            log.info("entering rescue: instance %d, image %s (%s)", instance_id, chosen.id, chosen.zone)
+            doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
+            final, outcome, waited = await self._settle(instance_id, "rescued", wait, on_progress)
         return EnterRescueResult(
             instance_id=instance_id,
             executed=True,
@@ -149,12 +150,10 @@ class RescueService:
                 "rescue system and anything kept only in it are gone.",
                 next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
             )
-        log.info("leaving rescue: instance %d", instance_id)
-        try:
-            doc = await self._api.mutate(UNRESCUE, elid=str(instance_id))
-        except ApiError as exc:
-            raise _explain_refusal(instance_id, exc, entering=False) from exc
-        final, outcome, waited = await self._settle(instance_id, "active", wait, on_progress)
+        async with self._exclusive(instance_id):
+            log.info("leaving rescue: instance %d", instance_id)
+            doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
+            final, outcome, waited = await self._settle(instance_id, "active", wait, on_progress)
         return ExitRescueResult(
             instance_id=instance_id,
             executed=True,
@@ -168,6 +167,39 @@ class RescueService:
             next_step=_CHECK_AGAIN if outcome == "timed_out" else "Check that the services on the instance are back.",
             api_reply=_reply(doc),
         )
+
+    @asynccontextmanager
+    async def _exclusive(self, instance_id: int) -> AsyncIterator[None]:
+        """One confirmed request per instance at a time in this server."""
+        if instance_id in self._in_flight:
+            raise StateConflictError(
+                f"Another confirmed request for instance {instance_id} is still running in this server: nothing was "
+                "sent. Wait for its result, then look at the instance's state.",
+                status="",
+            )
+        self._in_flight.add(instance_id)
+        try:
+            yield
+        finally:
+            self._in_flight.discard(instance_id)
+
+    async def _submit(
+        self, instance_id: int, func: str, fields: dict[str, str], *, entering: bool, generated: str | None = None
+    ) -> Doc:
+        """Send the mutating request once; once sent, its answer is awaited even if the caller cancels."""
+        try:
+            with anyio.CancelScope(shield=True):
+                doc = await self._api.mutate(func, **fields)
+        except ApiError as exc:
+            raise _explain_refusal(instance_id, exc, entering=entering) from exc
+        except OutcomeUnknownError as exc:
+            if generated is None:
+                raise
+            raise OutcomeUnknownError(
+                f"{exc} If it did enter rescue mode, its root password is {generated} (generated for this request "
+                "and shown only now: give it to the person)."
+            ) from exc
+        return doc
 
     async def _look(self, instance_id: int) -> tuple[Instance | None, list[str], list[RescueImage]]:
         """The instance's state and the offered images, read concurrently (both are reads)."""
@@ -323,11 +355,28 @@ def _login_hint(plan: PasswordPlan) -> str:
     return "Tell the person to log in over SSH as root to the instance's usual IP address."
 
 
+_REPLY_NOISE = frozenset({"$lang", "$func", "$binary", "$host", "$theme", "$features", "tparams"})
+_REPLY_SECRETS = frozenset({"auth", "authinfo", "password", "passwd", "$id"})
+
+
 def _reply(doc: Doc) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("$lang", "$func", "$binary", "$host", "$theme", "tparams")}
+    """The API's answer, kept for the person, without page noise and with anything secret removed or masked."""
+    cleaned = _clean({k: v for k, v in doc.items() if k not in _REPLY_NOISE})
+    return cleaned if isinstance(cleaned, dict) else {}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k.lower() not in _REPLY_SECRETS}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return redact.scrub(value) if isinstance(value, str) else value
 
 
 def _instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:
+    """Name the instance when the API says the object (`elid`) is missing; other misses stay as they are."""
+    if exc.err_object != "elid":
+        return exc
     return NotFoundError(
         f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id: "
         "list_instances shows the ids.",
@@ -346,10 +395,10 @@ _ADVICE = {
 
 def _explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiError:
     """Add what to do next to the API's refusals that the person can act on."""
-    if isinstance(exc, NotFoundError) and exc.err_object == "elid":
+    if isinstance(exc, NotFoundError):
         return _instance_not_found(instance_id, exc)
     advice = _ADVICE.get(exc.err_object) if entering else None
-    if exc.err_type == "runningoperation":
+    if "runningoperation" in (exc.err_type, exc.err_object):
         advice = "another operation is running on the instance: wait until it settles, then try again"
     elif exc.err_object == "instance_status":
         advice = (

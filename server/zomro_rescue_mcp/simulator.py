@@ -510,7 +510,7 @@ class Simulator:
         if instance.status == "rescued":
             raise _ApiError("value", "instance_status", "The instance is already in rescue mode")
         if instance.status not in _RESCUABLE:
-            raise _ApiError("runningoperation", "elid", "Another operation is running on this instance")
+            raise _ApiError("value", "runningoperation", "Another operation is running on this instance")
         instance.begin("rescuing", "rescued", self.transition_seconds)
         instance.rescue_image = image.id
         return _ok("func=instances")
