@@ -40,6 +40,7 @@ def sim(loopback: tuple[Simulator, str]) -> Iterator[Simulator]:
     yield simulator
     simulator.reset()
     simulator.transition_seconds, simulator.max_page_size = 0.0, None
+    simulator.failing_rescues.clear()
 
 
 @pytest.fixture

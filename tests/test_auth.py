@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -95,3 +96,46 @@ async def test_a_two_factor_account_is_told_to_use_a_session_token(api_url: str,
     assert "two-factor authentication" in message
     assert "ZOMRO_AUTH_TOKEN" in message
     assert sim.mutating_requests() == []
+
+
+async def test_the_login_sends_only_the_credentials_and_checks_for_two_factor(client: Client, sim: Simulator) -> None:
+    ok(await call(client, "list_instances"))
+    [login] = sim.calls("auth")
+    assert set(login.fields) == {"func", "out", "lang", "username", "password"}
+    assert login.query == {}
+    [whoami] = sim.calls("whoami")
+    assert set(whoami.fields) == {"func", "out", "lang", "auth"}
+
+
+async def test_a_session_refused_again_after_the_relogin_is_sent_twice_at_most(client: Client, sim: Simulator) -> None:
+    sim.inject(Fault("session_expired", mutating=True, times=5))
+    message = error(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
+    assert "even after a fresh login" in message
+    assert len(sim.mutating_requests()) == 2
+    assert sim.instances[5203775].status == "rescued"
+
+
+async def test_concurrent_calls_on_an_expired_session_log_in_once(client: Client, sim: Simulator) -> None:
+    ok(await call(client, "list_instances"))
+    sim.expire_sessions()
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(call, client, "list_instances")
+    assert len(sim.calls("auth")) == 2
+
+
+async def test_a_refused_login_is_not_tried_again(api_url: str, sim: Simulator, era: str) -> None:
+    settings = Settings(api_url=api_url, username=DEMO_USERNAME, password="Wrong-Passw0rd", timeout=1.0)
+    async with connect(settings, era) as client:
+        first = error(await call(client, "list_instances"))
+        second = error(await call(client, "list_instances"))
+    assert first == second
+    assert "will not try again until it is restarted" in first
+    assert len(sim.calls("auth")) == 1
+
+
+async def test_the_configured_language_goes_on_the_wire(api_url: str, sim: Simulator, era: str) -> None:
+    token = sim.new_session()
+    async with connect(Settings(api_url=api_url, auth_token=token, lang="ru", timeout=1.0), era) as client:
+        ok(await call(client, "list_instances"))
+    assert {r.fields["lang"] for r in sim.requests} == {"ru"}

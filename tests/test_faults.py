@@ -6,6 +6,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -114,3 +115,47 @@ async def test_an_unreachable_api_is_a_sentence_saying_nothing_was_sent(unreacha
     message = error(await call(unreachable_client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "Could not connect to 127.0.0.1:" in message
     assert "was not sent" in message
+
+
+async def test_an_edge_refusal_is_not_retried_and_says_what_to_check(client: Client, sim: Simulator) -> None:
+    sim.inject(Fault("http_status", func=PREVIEW, status=403))
+    message = error(await call(client, "list_rescue_images", instance_id=WEB))
+    assert "HTTP 403 Forbidden, so it was not executed" in message
+    assert "IP address may be blocked" in message
+    assert len(sim.calls(PREVIEW)) == 1
+
+
+async def test_a_refused_wait_page_after_a_confirmed_call_is_an_unknown_outcome_not_a_resend(
+    client: Client, sim: Simulator
+) -> None:
+    sim.inject(Fault("long_expired", mutating=True))
+    message = error(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
+    assert "outcome of instances.fleio.unrescue is unknown" in message
+    assert len(sim.mutating_requests()) == 1
+    assert len(sim.calls("auth")) == 1  # no re-login, so no second send
+
+
+async def test_a_lost_answer_hands_over_the_generated_password_that_may_be_in_force(
+    client: Client, sim: Simulator
+) -> None:
+    sim.inject(Fault("lost_answer", mutating=True, seconds=5))
+    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    [sent] = sim.mutating_requests()
+    assert f"its root password is {sent.fields['password']}" in message
+
+
+async def test_a_second_confirmed_request_for_a_busy_instance_is_refused(client: Client, sim: Simulator) -> None:
+    sim.inject(Fault("delay", mutating=True, seconds=0.5))
+    results = []
+
+    async def enter() -> None:
+        results.append(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(enter)
+        await anyio.sleep(0.2)
+        group.start_soon(enter)
+    refused = [r for r in results if r.is_error]
+    assert len(refused) == 1
+    assert "Another confirmed request for instance 5203773 is still running" in error(refused[0])
+    assert len(sim.mutating_requests()) == 1

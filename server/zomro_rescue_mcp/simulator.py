@@ -94,7 +94,7 @@ class RecordedRequest:
 class Fault:
     """A misbehaviour of the API edge or of BILLmanager, applied to the next matching request(s)."""
 
-    kind: Literal["delay", "http_status", "invalid_json", "lost_answer", "long", "session_expired"]
+    kind: Literal["delay", "http_status", "invalid_json", "lost_answer", "long", "long_expired", "session_expired"]
     func: str | None = None
     seconds: float = 0.0
     status: int = 502
@@ -219,6 +219,7 @@ class Simulator:
         self.session_ttl = session_ttl
         self.transition_seconds = transition_seconds  # how long rescuing / unrescuing last
         self.max_page_size = max_page_size  # BILLmanager may return fewer rows per page than asked for
+        self.failing_rescues: set[int] = set()  # instances whose rescue ends in the error state
         self.expired_session_error: Literal["access", "auth"] = expired_session_error
         self._lock = threading.Lock()
         self.instances: dict[int, SimInstance] = {}
@@ -339,6 +340,9 @@ class Simulator:
         if fault.kind == "lost_answer":
             await self._hang(request, fault.seconds)
             return JSONResponse(answer)
+        if fault.kind == "long_expired":
+            # The operation runs, but the wait page's session dies before the final answer is fetched.
+            answer = self._unauthorised(recorded.func).doc
         # "long": BILLmanager answers a page whose link must be fetched (repeatedly) for the final JSON.
         token = secrets.token_hex(12)
         host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
@@ -511,7 +515,8 @@ class Simulator:
             raise _ApiError("value", "instance_status", "The instance is already in rescue mode")
         if instance.status not in _RESCUABLE:
             raise _ApiError("value", "runningoperation", "Another operation is running on this instance")
-        instance.begin("rescuing", "rescued", self.transition_seconds)
+        ends_in = "error" if instance.id in self.failing_rescues else "rescued"
+        instance.begin("rescuing", ends_in, self.transition_seconds)
         instance.rescue_image = image.id
         return _ok("func=instances")
 

@@ -1,0 +1,88 @@
+"""Pre-flight: the instance's state is read first, and a state that forbids the action sends nothing."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+from zomro_rescue_mcp.simulator import Fault, Simulator
+
+from .conftest import call, error, ok
+
+pytestmark = pytest.mark.anyio
+
+WEB, LEGACY = 5203773, 5203775
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+async def test_enter_refuses_an_instance_already_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
+    message = error(await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm))
+    assert "Instance 5203775 is already in rescue mode (state rescued): nothing was sent" in message
+    assert "exit_rescue first" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_enter_refuses_an_instance_booted_from_an_iso(client: Client, sim: Simulator) -> None:
+    sim.instances[WEB].status = "booted_from_iso"
+    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert "booted from an ISO" in message
+    assert sim.mutating_requests() == []
+
+
+@pytest.mark.parametrize("state", ["rescuing", "unrescuing", "rebooting", "rebuilding", "resizing"])
+async def test_enter_refuses_a_busy_instance(client: Client, sim: Simulator, state: str) -> None:
+    sim.instances[WEB].status = state
+    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert f"Instance 5203773 is busy (state {state}): nothing was sent. Try again when it is active" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_enter_is_allowed_from_the_error_state(client: Client, sim: Simulator) -> None:
+    data = ok(await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True))
+    assert data["status_before"] == "error"
+    assert data["status"] == "rescued"
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+async def test_exit_refuses_an_instance_not_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
+    message = error(await call(client, "exit_rescue", instance_id=WEB, confirm=confirm))
+    assert "is not in rescue mode (state active): there is nothing to do" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_exit_refuses_an_instance_still_entering_rescue(client: Client, sim: Simulator) -> None:
+    sim.instances[WEB].status = "rescuing"
+    message = error(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
+    assert "busy (state rescuing)" in message
+    assert "Try again when it is rescued" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_exit_also_leaves_an_iso_boot(client: Client, sim: Simulator) -> None:
+    sim.instances[WEB].status = "booted_from_iso"
+    data = ok(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
+    assert data["status_before"] == "booted_from_iso"
+    assert data["status"] == "active"
+
+
+async def test_previews_show_the_state_they_saw(client: Client, sim: Simulator) -> None:
+    enter = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
+    leave = ok(await call(client, "exit_rescue", instance_id=LEGACY))
+    assert (enter["status_before"], leave["status_before"]) == ("active", "rescued")
+    assert sim.mutating_requests() == []
+
+
+async def test_an_unreadable_state_is_said_and_the_api_decides(client: Client, sim: Simulator) -> None:
+    sim.inject(Fault("http_status", func="instances.edit", status=503, times=3))
+    data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert data["status_before"] is None
+    assert any("state could not be read" in note and "Zomro decides" in note for note in data["notes"])
+    assert len(sim.mutating_requests()) == 1
+
+
+async def test_an_unreadable_state_never_becomes_an_invented_one(client: Client, sim: Simulator) -> None:
+    sim.inject(Fault("http_status", func="instances.edit", status=503, times=3))
+    data = ok(await call(client, "list_rescue_images", instance_id=WEB))
+    assert data["status"] is None
+    assert data["name"] is None
+    assert len(data["images"]) == 16
