@@ -136,7 +136,11 @@ def test_demo_tells_the_whole_story_and_exits_0() -> None:
     )
     assert done.returncode == 0, done.stderr
     for step in (
+        "-> list_instances",
+        "5203773  web-1",
         "-> list_rescue_images",
+        "... rescuing after",
+        "... rescued after",
         "PREVIEW:",
         "EXECUTED:",
         "-> exit_rescue",

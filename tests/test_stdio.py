@@ -73,6 +73,33 @@ async def test_stdio_refusals_are_sentences(server_env: dict[str, str], sim: Sim
     assert sim.mutating_requests() == []
 
 
+async def test_stdio_discovery_then_progress_while_rescuing(
+    server_env: dict[str, str], sim: Simulator, era: str
+) -> None:
+    sim.transition_seconds = 0.3
+    seen: list[str] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(message or "")
+
+    env = {**server_env, "ZOMRO_POLL_INTERVAL": "0.05"}
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(env, era, errlog) as client:
+            found = ok(await call(client, "list_instances", query="WEB"))
+            [web] = found["instances"]
+            done = ok(
+                await client.call_tool(
+                    "enter_rescue",
+                    {"instance_id": web["id"], "image": "Ubuntu 22.04", "confirm": True},
+                    progress_callback=progress,
+                )
+            )
+    assert web["id"] == WEB
+    assert (done["wait"], done["status"]) == ("reached", "rescued")
+    assert seen[0].startswith("rescuing after")
+    assert seen[-1].startswith("rescued after")
+
+
 def _dump(results: list[CallToolResult]) -> str:
     return "\n".join(r.model_dump_json() for r in results)
 

@@ -23,6 +23,8 @@ configuration (environment variables; flags override them):
   ZOMRO_PASSWORD     once when the session expires); takes the place of or backs up the token
   ZOMRO_TIMEOUT      seconds per API request (default 30)
   ZOMRO_LANG         language of the API's messages (default en)
+  ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
+  ZOMRO_POLL_INTERVAL seconds between state reads while watching (default 3)
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
 
 Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
@@ -123,7 +125,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
         settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
-        transport = httpx2.ASGITransport(app=Simulator().app)
+        transport = httpx2.ASGITransport(app=Simulator(transition_seconds=2.0).app)
     logging.getLogger("zomro_rescue_mcp").info(
         "serving over stdio: endpoint %s, auth %s", "simulator" if simulator else settings.api_url, settings.auth_kind
     )

@@ -31,11 +31,16 @@ async def _story() -> int:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "zomro_rescue_mcp", "serve", "--simulator"],
-        env={"ZOMRO_LOG_LEVEL": "WARNING"},
+        env={"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1"},
     )
     steps: list[tuple[str, str, dict[str, Any]]] = [
         (
-            "The person: my web server won't boot; which rescue images can it use?",
+            "The person: my web server web-1 won't boot. The assistant looks it up.",
+            "list_instances",
+            {"query": "web-1"},
+        ),
+        (
+            "Which rescue images can it use?",
             "list_rescue_images",
             {"instance_id": INSTANCE},
         ),
@@ -61,7 +66,7 @@ async def _story() -> int:
         _say("Tools: " + ", ".join(t.name for t in tools.tools) + "\n")
         for story, tool, arguments in steps:
             _say(f"== {story}\n-> {tool} {json.dumps(arguments)}")
-            result = await client.call_tool(tool, arguments)
+            result = await client.call_tool(tool, arguments, progress_callback=_show_progress)
             if result.is_error:
                 text = " ".join(getattr(c, "text", "") for c in result.content)
                 _say(f"<- error: {text}")
@@ -71,13 +76,21 @@ async def _story() -> int:
     return 0
 
 
+async def _show_progress(progress: float, total: float | None, message: str | None) -> None:
+    _say(f"   ... {message or progress}")
+
+
 def _render(tool: str, data: dict[str, Any]) -> str:
+    if tool == "list_instances":
+        rows = [f"   {i['id']}  {i['name']:<10} {i['ip'] or '-':<15} {i['status']}" for i in data.get("instances", [])]
+        return f"{len(rows)} instance(s):\n" + "\n".join(rows)
     if tool == "list_rescue_images":
         rows = [
             f"   {i['id']}  {i['zone']:<3}  {i['os']}" + (f"  ({i['name']})" if i.get("name") else "")
             for i in data.get("images", [])
         ]
-        return f"{len(rows)} images offered:\n" + "\n".join(rows)
+        head = f"instance {data.get('name')} is {data.get('status')}; {len(rows)} images offered:\n"
+        return head + "\n".join(rows)
     lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
     if data.get("password"):
         lines.append(f"   rescue root password (shown once): {data['password']}")
