@@ -79,7 +79,7 @@ async def test_stdio_discovery_then_progress_while_rescuing(
     sim.transition_seconds = 0.3
     seen: list[str] = []
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message or "")
 
     env = {**server_env, "ZOMRO_POLL_INTERVAL": "0.05"}
