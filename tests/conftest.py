@@ -71,6 +71,11 @@ async def client(settings: Settings, era: str) -> AsyncIterator[Client]:
         yield connected
 
 
+def client_for(settings: Settings, era: str, **options: Any) -> Client:
+    """A client of a server built from `settings` (not yet connected: use `async with`)."""
+    return Client(build_server(settings), mode=era, cache=None, **options)
+
+
 async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
     """Call a tool with keyword arguments."""
     return await client.call_tool(tool, arguments)

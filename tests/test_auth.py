@@ -9,23 +9,18 @@ import pytest
 from mcp import Client
 
 from zomro_rescue_mcp.config import Settings
-from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, TOTP_USERNAME, Fault, Simulator, run_on_loopback
 
-from .conftest import call, error, ok
+from .conftest import call, client_for, error, ok
 
 pytestmark = pytest.mark.anyio
 
 WEB = 5203773
 
 
-def connect(settings: Settings, era: str) -> Client:
-    return Client(build_server(settings), mode=era, cache=None)
-
-
 async def test_a_configured_token_is_sent_as_auth_without_logging_in(api_url: str, sim: Simulator, era: str) -> None:
     token = sim.new_session()
-    async with connect(Settings(api_url=api_url, auth_token=token, timeout=1.0), era) as client:
+    async with client_for(Settings(api_url=api_url, auth_token=token, timeout=1.0), era) as client:
         ok(await call(client, "list_rescue_images", instance_id=WEB))
     assert sim.calls("auth") == []
     assert sim.calls("instances.fleio.rescue")[0].fields["auth"] == token
@@ -62,7 +57,7 @@ async def test_an_auth_type_session_refusal_also_triggers_one_relogin(
 ) -> None:
     simulator, url = auth_type_sim
     settings = Settings(api_url=url, username=DEMO_USERNAME, password=DEMO_PASSWORD, timeout=1.0)
-    async with connect(settings, era) as client:
+    async with client_for(settings, era) as client:
         ok(await call(client, "list_rescue_images", instance_id=WEB))
         simulator.expire_sessions()
         ok(await call(client, "list_rescue_images", instance_id=WEB))
@@ -72,7 +67,7 @@ async def test_an_auth_type_session_refusal_also_triggers_one_relogin(
 async def test_an_expired_token_without_credentials_says_what_to_set(api_url: str, sim: Simulator, era: str) -> None:
     token = sim.new_session()
     sim.expire_sessions()
-    async with connect(Settings(api_url=api_url, auth_token=token, timeout=1.0), era) as client:
+    async with client_for(Settings(api_url=api_url, auth_token=token, timeout=1.0), era) as client:
         message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "refused the session token" in message
     assert "ZOMRO_AUTH_TOKEN" in message
@@ -82,7 +77,7 @@ async def test_an_expired_token_without_credentials_says_what_to_set(api_url: st
 
 async def test_a_wrong_password_is_a_sentence_naming_the_settings(api_url: str, sim: Simulator, era: str) -> None:
     settings = Settings(api_url=api_url, username=DEMO_USERNAME, password="Wrong-Passw0rd", timeout=1.0)
-    async with connect(settings, era) as client:
+    async with client_for(settings, era) as client:
         message = error(await call(client, "list_rescue_images", instance_id=WEB))
     assert f"Zomro refused the login for {DEMO_USERNAME}" in message
     assert "ZOMRO_USERNAME and ZOMRO_PASSWORD" in message
@@ -91,7 +86,7 @@ async def test_a_wrong_password_is_a_sentence_naming_the_settings(api_url: str, 
 
 async def test_a_two_factor_account_is_told_to_use_a_session_token(api_url: str, sim: Simulator, era: str) -> None:
     settings = Settings(api_url=api_url, username=TOTP_USERNAME, password=DEMO_PASSWORD, timeout=1.0)
-    async with connect(settings, era) as client:
+    async with client_for(settings, era) as client:
         message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "two-factor authentication" in message
     assert "ZOMRO_AUTH_TOKEN" in message
@@ -126,7 +121,7 @@ async def test_concurrent_calls_on_an_expired_session_log_in_once(client: Client
 
 async def test_a_refused_login_is_not_tried_again(api_url: str, sim: Simulator, era: str) -> None:
     settings = Settings(api_url=api_url, username=DEMO_USERNAME, password="Wrong-Passw0rd", timeout=1.0)
-    async with connect(settings, era) as client:
+    async with client_for(settings, era) as client:
         first = error(await call(client, "list_instances"))
         second = error(await call(client, "list_instances"))
     assert first == second
@@ -136,6 +131,6 @@ async def test_a_refused_login_is_not_tried_again(api_url: str, sim: Simulator, 
 
 async def test_the_configured_language_goes_on_the_wire(api_url: str, sim: Simulator, era: str) -> None:
     token = sim.new_session()
-    async with connect(Settings(api_url=api_url, auth_token=token, lang="ru", timeout=1.0), era) as client:
+    async with client_for(Settings(api_url=api_url, auth_token=token, lang="ru", timeout=1.0), era) as client:
         ok(await call(client, "list_instances"))
     assert {r.fields["lang"] for r in sim.requests} == {"ru"}

@@ -26,6 +26,7 @@ def test_the_error_hierarchy_is_pinned() -> None:
             "TransportError",
             "OutcomeUnknownError",
             "StateConflictError",
+            "PolicyRefusedError",
         ]
     )
     for name in errors.__all__:

@@ -27,6 +27,14 @@ configuration (environment variables; flags override them):
   ZOMRO_POLL_INTERVAL seconds between state reads while watching (default 3)
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
 
+guard rails:
+  ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
+  ZOMRO_ALLOWED_INSTANCES  comma-separated instance ids; every other id is refused before any API call
+  ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret
+  ZOMRO_REQUIRE_APPROVAL   1: a confirmed enter/exit also asks the person to type the instance id
+  ZOMRO_MCP_TOKEN          http transport: bearer token required on every MCP request
+  ZOMRO_ALLOWED_HOSTS      http transport: Host names accepted (needed for a wildcard bind)
+
 Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
 Exit codes: 0 ok, 1 API or network error, 2 usage or configuration, 3 refused, 4 outcome unknown.
 """
@@ -47,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-url", help="overrides ZOMRO_API_URL")
     serve.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
     serve.add_argument("--lang", help="overrides ZOMRO_LANG")
+    serve.add_argument("--read-only", action="store_const", const="1", help="same as ZOMRO_READ_ONLY=1")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or http")
+    serve.add_argument("--host", default="127.0.0.1", help="http: address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="http: port (default 8000)")
     commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
     schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
     schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
@@ -115,6 +127,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         api_url=getattr(args, "api_url", None),
         timeout=getattr(args, "timeout", None),
         lang=getattr(args, "lang", None),
+        read_only=getattr(args, "read_only", None),
     )
     from .mcp_server import build_server
 
@@ -126,10 +139,29 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
         settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
         transport = httpx2.ASGITransport(app=Simulator(transition_seconds=2.0).app)
+    server = build_server(settings, transport=transport)
+    http = getattr(args, "transport", "stdio") == "http"
     logging.getLogger("zomro_rescue_mcp").info(
-        "serving over stdio: endpoint %s, auth %s", "simulator" if simulator else settings.api_url, settings.auth_kind
+        "serving over %s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s, audit %s",
+        f"http on {args.host}:{args.port}" if http else "stdio",
+        "simulator" if simulator else settings.api_url,
+        settings.auth_kind,
+        settings.read_only,
+        "on" if settings.allowed_instances is not None else "off",
+        "on" if settings.require_approval else "off",
+        settings.audit_log or "off",
     )
-    build_server(settings, transport=transport).run()
+    if not http:
+        server.run()
+        return 0
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
+    import uvicorn
+
+    from .http_app import build_http_app
+
+    app = build_http_app(server, settings, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
 

@@ -31,6 +31,12 @@ class Settings:
     lang: str = "en"
     wait_seconds: float = 120.0
     poll_interval: float = 3.0
+    read_only: bool = False
+    allowed_instances: frozenset[int] | None = None  # None: every instance of the account
+    audit_log: str | None = None
+    require_approval: bool = False
+    mcp_token: str | None = field(default=None, repr=False)  # bearer token of the HTTP transport
+    allowed_hosts: tuple[str, ...] = ()  # Host header values accepted by the HTTP transport
     simulator: bool = False
 
     @property
@@ -64,7 +70,24 @@ class Settings:
             "ZOMRO_WAIT_SECONDS", get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
         )
         poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, high=300.0)
-        timing = Settings(timeout=timeout, wait_seconds=wait_seconds, poll_interval=poll_interval)
+        mcp_token = get("ZOMRO_MCP_TOKEN")
+        redact.register(mcp_token)
+        if mcp_token is not None and len(mcp_token) < 16:
+            raise ConfigError(
+                "ZOMRO_MCP_TOKEN must be at least 16 characters long; generate one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+        timing = Settings(
+            timeout=timeout,
+            wait_seconds=wait_seconds,
+            poll_interval=poll_interval,
+            read_only=_flag("ZOMRO_READ_ONLY", get("ZOMRO_READ_ONLY")),
+            allowed_instances=_instance_ids(get("ZOMRO_ALLOWED_INSTANCES")),
+            audit_log=get("ZOMRO_AUDIT_LOG"),
+            require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", get("ZOMRO_REQUIRE_APPROVAL")),
+            mcp_token=mcp_token,
+            allowed_hosts=tuple(h.strip() for h in (get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
+        )
         lang = get("ZOMRO_LANG") or "en"
         if not re.fullmatch(r"[a-z]{2}", lang):
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
@@ -85,6 +108,27 @@ class Settings:
             )
         _check_url(api_url)
         return replace(timing, api_url=api_url, auth_token=token, username=username, password=password, lang=lang)
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    if raw is None or raw.lower() in ("0", "false", "no", "off"):
+        return False
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}.")
+
+
+def _instance_ids(raw: str | None) -> frozenset[int] | None:
+    if raw is None:
+        return None
+    parts = [p for p in re.split(r"[,\s]+", raw) if p]
+    bad = [p for p in parts if not p.isdigit() or int(p) < 1]
+    if bad or not parts:
+        raise ConfigError(
+            "ZOMRO_ALLOWED_INSTANCES must be instance ids separated by commas, such as 5203773,5203774"
+            + (f"; {bad[0]!r} is not one." if bad else ".")
+        )
+    return frozenset(int(p) for p in parts)
 
 
 def _seconds(name: str, raw: str | None, *, default: float, high: float, zero_is_off: bool = False) -> float:

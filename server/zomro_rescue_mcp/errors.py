@@ -6,6 +6,7 @@ Each message is a sentence that says what happened and what to do next; callers 
      ├── ConfigError            configuration missing or contradictory (found at start)
      ├── InvalidRequestError    refused before any API call: bad password, unknown or ambiguous image …
  ├── StateConflictError     refused by a pre-flight read: the instance's state does not allow it now
+ ├── PolicyRefusedError     refused by the operator's guard rails: read-only, allowlist, approval, audit
      ├── AuthError              the API refused the login or the session
      │    └── TwoFactorError    the account needs a one-time code a server cannot type
      ├── ApiError               the API answered with an error (`doc.error`); nothing was executed
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PolicyRefusedError",
     "StateConflictError",
     "TransportError",
     "TwoFactorError",
@@ -63,6 +65,12 @@ class StateConflictError(ZomroError):
     def __init__(self, message: str, *, status: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class PolicyRefusedError(ZomroError):
+    """A guard rail the operator set (read-only, allowlist, human approval, audit trail) refused the request."""
+
+    exit_code = 3
 
 
 class AuthError(ZomroError):

@@ -1,6 +1,8 @@
-"""The MCP adapter: registers the rescue tools and turns domain errors into sentences for the model."""
+"""The MCP adapter: registers the rescue tools and turns domain errors into sentences for the model.
 
-from __future__ import annotations
+Annotations here are evaluated when the tools are defined (no `from __future__ import annotations`): the
+approval parameters name resolvers that exist only inside `build_server`.
+"""
 
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -8,12 +10,16 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import httpx2
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__, redact
+from .approval import approval_outcome, enter_approval, exit_approval
+from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ZomroError
@@ -141,14 +147,40 @@ def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnota
     )
 
 
+def instructions(settings: Settings) -> str:
+    """The workflow, plus the guard rails the operator set, so the model knows them before it tries."""
+    notes = []
+    if settings.read_only:
+        notes.append(
+            "This server is READ-ONLY: it can list instances and rescue images, but entering and leaving "
+            "rescue mode is disabled (the tools are not offered). Send the person to the Zomro panel."
+        )
+    if settings.allowed_instances is not None:
+        ids = ", ".join(str(i) for i in sorted(settings.allowed_instances))
+        notes.append(f"Only these instances may be touched: {ids}; other ids are refused.")
+    if settings.require_approval and not settings.read_only:
+        notes.append(
+            "Every confirmed request also asks the person, through the client, to type the instance id to approve it."
+        )
+    return "\n".join([INSTRUCTIONS, *notes])
+
+
 def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
     """The MCP server with the rescue tools; one API client lives as long as the server runs."""
+    audit = AuditTrail(settings.audit_log)  # an unwritable path stops the server here, at start
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
         api = BillmanagerClient(settings, transport=transport)
         try:
-            yield RescueService(api, wait_seconds=settings.wait_seconds, poll_interval=settings.poll_interval)
+            yield RescueService(
+                api,
+                wait_seconds=settings.wait_seconds,
+                poll_interval=settings.poll_interval,
+                read_only=settings.read_only,
+                allowed_instances=settings.allowed_instances,
+                audit=audit,
+            )
         finally:
             await api.aclose()
 
@@ -156,7 +188,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         "zomro-rescue-mcp",
         title="Zomro rescue mode",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(settings),
         lifespan=lifespan,
     )
 
@@ -181,6 +213,16 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     ) -> RescueImageList:
         return await _answer(_service(ctx).list_images(instance_id, zone))
 
+    if not settings.read_only:
+        _register_changes(mcp, settings)
+    return mcp
+
+
+def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
+    """The two tools that change an instance; absent from tools/list in read-only mode."""
+    approve_enter = enter_approval(settings.require_approval, _answer)
+    approve_exit = exit_approval(settings.require_approval, _answer)
+
     @mcp.tool(
         name="enter_rescue",
         description=ENTER_DESCRIPTION,
@@ -197,6 +239,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             ),
         ],
         ctx: Context[RescueService, Any],
+        approval: Annotated[ElicitationResult[Any], Resolve(approve_enter)],
         zone: ZoneArg = None,
         password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
         confirm: Confirm = False,
@@ -211,6 +254,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
+                approval=approval_outcome(approval, instance_id),
             )
         )
 
@@ -220,10 +264,18 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         annotations=_annotations("Exit rescue mode", read_only=False, idempotent=True),
     )
     async def exit_rescue(
-        instance_id: InstanceId, ctx: Context[RescueService, Any], confirm: Confirm = False, wait: Wait = True
+        instance_id: InstanceId,
+        ctx: Context[RescueService, Any],
+        approval: Annotated[ElicitationResult[Any], Resolve(approve_exit)],
+        confirm: Confirm = False,
+        wait: Wait = True,
     ) -> ExitRescueResult:
         return await _answer(
-            _service(ctx).exit(instance_id, confirm=confirm, wait=wait, on_progress=ctx.report_progress)
+            _service(ctx).exit(
+                instance_id,
+                confirm=confirm,
+                wait=wait,
+                on_progress=ctx.report_progress,
+                approval=approval_outcome(approval, instance_id),
+            )
         )
-
-    return mcp

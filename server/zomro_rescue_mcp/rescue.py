@@ -17,8 +17,17 @@ from typing import Any, Literal
 import anyio
 
 from . import redact
+from .audit import Approval, Attempt, AuditTrail
 from .billmanager import BillmanagerClient, Doc
-from .errors import ApiError, AuthError, NotFoundError, OutcomeUnknownError, StateConflictError, ZomroError
+from .errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PolicyRefusedError,
+    StateConflictError,
+    ZomroError,
+)
 from .images import parse_images, resolve_image
 from .instances import BUSY, IN_RESCUE, fetch_instance, fetch_instances, matches
 from .models import (
@@ -42,27 +51,58 @@ PasswordPlan = Literal["generated", "provided", "none"]
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 """Called while waiting: (seconds elapsed, seconds the wait may last, "state after N s")."""
 
+_UNRECORDED = AuditTrail(None)
 _CHECK_AGAIN = "Call list_instances (or list_rescue_images) in a minute to see its state; do not send it again."
 
 
 class RescueService:
     """The rescue operations over one API client."""
 
-    def __init__(self, api: BillmanagerClient, *, wait_seconds: float = 120.0, poll_interval: float = 3.0) -> None:
+    def __init__(
+        self,
+        api: BillmanagerClient,
+        *,
+        wait_seconds: float = 120.0,
+        poll_interval: float = 3.0,
+        read_only: bool = False,
+        allowed_instances: frozenset[int] | None = None,
+        audit: AuditTrail | None = None,
+    ) -> None:
         self._api = api
         self._wait_seconds = wait_seconds
         self._poll_interval = poll_interval
+        self._read_only = read_only
+        self._allowed = allowed_instances
+        self._audit = audit or _UNRECORDED
         self._in_flight: set[int] = set()
+
+    def _check_allowed(self, instance_id: int) -> None:
+        """The operator's allowlist, checked before any API call."""
+        if self._allowed is not None and instance_id not in self._allowed:
+            raise PolicyRefusedError(
+                f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "
+                "nothing was sent. list_instances shows the ones it may."
+            )
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise PolicyRefusedError(
+                "This server runs in read-only mode (ZOMRO_READ_ONLY): entering or leaving rescue mode is disabled, "
+                "and nothing was sent. Ask the operator, or use the Zomro panel."
+            )
 
     async def list_instances(self, query: str | None = None) -> InstanceList:
         """The account's instances, all pages; `query` keeps those whose id, name or IP contains it."""
         instances = await fetch_instances(self._api)
+        if self._allowed is not None:
+            instances = [i for i in instances if i.id in self._allowed]
         if query and query.strip():
             instances = [i for i in instances if matches(i, query)]
         return InstanceList(instances=instances)
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
+        self._check_allowed(instance_id)
         instance, _, images = await self._look(instance_id)
         if zone is not None:
             images = [i for i in images if i.zone == zone]
@@ -83,8 +123,34 @@ class RescueService:
         confirm: bool = False,
         wait: bool = True,
         on_progress: ProgressFn | None = None,
+        approval: Approval = "not_required",
+        audited: bool = True,
     ) -> EnterRescueResult:
-        """Preview (confirm=False) or put the instance into rescue mode from the named image."""
+        """Preview (confirm=False) or put the instance into rescue mode from the named image.
+
+        `approval` is what the person answered when the operator requires approval; `audited=False` is for a
+        validation that is not itself an attempt (the approval question's own preview).
+        """
+        trail = self._audit if audited else _UNRECORDED
+        with trail.attempt("enter_rescue", instance_id, confirmed=confirm, approval=approval) as attempt:
+            return await self._enter(
+                attempt, instance_id, image, zone, password, confirm=confirm, wait=wait, on_progress=on_progress
+            )
+
+    async def _enter(
+        self,
+        attempt: Attempt,
+        instance_id: int,
+        image: str,
+        zone: Zone | None,
+        password: str | None,
+        *,
+        confirm: bool,
+        wait: bool,
+        on_progress: ProgressFn | None,
+    ) -> EnterRescueResult:
+        self._check_writable()
+        self._check_allowed(instance_id)
         if password is not None:
             redact.register(password)
             check_password(password)
@@ -92,6 +158,7 @@ class RescueService:
         status = instance.status if instance else None
         _refuse_enter(instance_id, status)
         chosen = resolve_image(instance_id, image, zone, offered)
+        attempt.image(chosen)
         plan: PasswordPlan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
         if not confirm:
             return EnterRescueResult(
@@ -106,13 +173,21 @@ class RescueService:
                 next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
                 f"again with image={chosen.id!r} (the image previewed), the same other arguments and confirm=true.",
             )
+        _check_approval(instance_id, attempt.approval)
         generated = generate_password() if plan == "generated" else None
         redact.register_for_logs(generated)
         fields = {"elid": str(instance_id), "sok": "ok", "select_boot": chosen.id, "zone": chosen.zone}
         if password or generated:
             fields["password"] = password or generated or ""
         async with self._exclusive(instance_id):
-            log.info("entering rescue: instance %d, image %s (%s)", instance_id, chosen.id, chosen.zone)
+            attempt.before_send()
+            log.info(
+                "entering rescue: instance %d, image %s (%s) [req=%s]",
+                instance_id,
+                chosen.id,
+                chosen.zone,
+                attempt.request_id,
+            )
             doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
             final, outcome, waited = await self._settle(instance_id, "rescued", wait, on_progress)
         return EnterRescueResult(
@@ -133,9 +208,25 @@ class RescueService:
         )
 
     async def exit(
-        self, instance_id: int, *, confirm: bool = False, wait: bool = True, on_progress: ProgressFn | None = None
+        self,
+        instance_id: int,
+        *,
+        confirm: bool = False,
+        wait: bool = True,
+        on_progress: ProgressFn | None = None,
+        approval: Approval = "not_required",
+        audited: bool = True,
     ) -> ExitRescueResult:
         """Preview (confirm=False) or take the instance out of rescue mode (unrescue takes no `sok`)."""
+        trail = self._audit if audited else _UNRECORDED
+        with trail.attempt("exit_rescue", instance_id, confirmed=confirm, approval=approval) as attempt:
+            return await self._exit(attempt, instance_id, confirm=confirm, wait=wait, on_progress=on_progress)
+
+    async def _exit(
+        self, attempt: Attempt, instance_id: int, *, confirm: bool, wait: bool, on_progress: ProgressFn | None
+    ) -> ExitRescueResult:
+        self._check_writable()
+        self._check_allowed(instance_id)
         instance, notes = await self._state(instance_id)
         status = instance.status if instance else None
         _refuse_exit(instance_id, status)
@@ -150,8 +241,10 @@ class RescueService:
                 "rescue system and anything kept only in it are gone.",
                 next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
             )
+        _check_approval(instance_id, attempt.approval)
         async with self._exclusive(instance_id):
-            log.info("leaving rescue: instance %d", instance_id)
+            attempt.before_send()
+            log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
             doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
             final, outcome, waited = await self._settle(instance_id, "active", wait, on_progress)
         return ExitRescueResult(
@@ -268,6 +361,24 @@ class RescueService:
             log.info("stopped watching instance %d: the caller cancelled; the request stays as sent", instance_id)
             raise
         return last, outcome, round(time.monotonic() - started, 1)
+
+
+def _check_approval(instance_id: int, approval: Approval) -> None:
+    """A confirmed request goes ahead only without an approval requirement, or with the person's yes."""
+    refusals = {
+        "declined": "the person declined the approval",
+        "cancelled": "the approval was cancelled",
+        "mismatch": f"the id typed for approval was not {instance_id}",
+        "unsupported": "this server requires a person's approval for every confirmed request "
+        "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
+    }
+    if approval in refusals:
+        advice = (
+            "Use a client that supports elicitation, or ask the operator."
+            if approval == "unsupported"
+            else "Ask the person again if they meant it."
+        )
+        raise PolicyRefusedError(f"Nothing was sent: {refusals[approval]}. {advice}")
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -7,7 +7,6 @@ errors on HTTP 200, sessions, the rescue preview/submit/unrescue functions, and 
 from __future__ import annotations
 
 import secrets
-import socket
 import string
 import threading
 import time
@@ -531,38 +530,7 @@ class Simulator:
 
 def run_on_loopback(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve ``sim.app`` with uvicorn in a daemon thread; return its base URL and a function that stops it."""
-    import uvicorn
+    from .loopback import serve_on_loopback
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        sim.app,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
     sim._stopping.clear()
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="zomro-simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10.0
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the Zomro API simulator did not start")
-        time.sleep(0.01)
-
-    def stop() -> None:
-        sim._stopping.set()
-        server.should_exit = True
-        thread.join(timeout=10.0)
-
-    url_host = f"[{host}]" if family == socket.AF_INET6 else host
-    return f"http://{url_host}:{bound_port}/", stop
+    return serve_on_loopback(sim.app, host=host, port=port, on_stop=sim._stopping.set)
