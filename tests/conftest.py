@@ -41,6 +41,7 @@ def sim(loopback: tuple[Simulator, str]) -> Iterator[Simulator]:
     simulator.reset()
     simulator.transition_seconds, simulator.max_page_size = 0.0, None
     simulator.failing_rescues.clear()
+    simulator.transition_lag = 0.0
 
 
 @pytest.fixture

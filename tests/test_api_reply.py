@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zomro_rescue_mcp import redact
-from zomro_rescue_mcp.rescue import _reply
+from zomro_rescue_mcp.messages import api_reply
 
 
 def test_secret_keys_are_dropped_and_registered_secrets_masked_at_any_depth() -> None:
@@ -15,4 +15,4 @@ def test_secret_keys_are_dropped_and_registered_secrets_masked_at_any_depth() ->
         "password": {"$": "Nova-Generated-1"},
         "detail": [{"note": {"$": "session 0123456789abcdef01234567 used"}}, {"auth": {"$": "y"}}],
     }
-    assert _reply(doc) == {"ok": {"$": "func=instances"}, "detail": [{"note": {"$": "session *** used"}}, {}]}
+    assert api_reply(doc) == {"ok": {"$": "func=instances"}, "detail": [{"note": {"$": "session *** used"}}, {}]}

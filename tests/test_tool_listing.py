@@ -73,7 +73,13 @@ async def test_input_schemas_require_a_positive_instance_id_and_default_to_previ
 async def test_every_tool_has_an_output_schema(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert tools["list_rescue_images"].output_schema is not None
-    assert set(tools["list_rescue_images"].output_schema["properties"]) == {"instance_id", "name", "status", "images"}
+    assert set(tools["list_rescue_images"].output_schema["properties"]) == {
+        "instance_id",
+        "name",
+        "status",
+        "images",
+        "notes",
+    }
     assert tools["list_instances"].output_schema is not None
     assert set(tools["list_instances"].output_schema["properties"]) == {"instances"}
     for name in ("enter_rescue", "exit_rescue"):

@@ -88,6 +88,7 @@ class BillmanagerClient:
         self._retry_delay = retry_delay
         self._long_attempts = long_poll_attempts
         self._long_interval = long_poll_interval
+        self._long_total = max(60.0, 2 * settings.timeout)
 
     @property
     def _can_login(self) -> bool:
@@ -222,7 +223,8 @@ class BillmanagerClient:
             return self._lost(func, f"the API's gateway answered {what}", mutating)
         if status == 429:
             return TransportError(
-                f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again."
+                f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again.",
+                retryable=False,  # hammering a rate limit only extends it
             )
         if status == 403:
             advice = (
@@ -244,6 +246,12 @@ class BillmanagerClient:
         return match.group(0).replace("&amp;", "&")
 
     async def _wait_long(self, func: str, url: str, *, mutating: bool) -> Doc:
+        # Bounded in total too: a mutation's wait runs shielded from cancellation.
+        with anyio.move_on_after(self._long_total):
+            return await self._poll_long(func, url, mutating=mutating)
+        raise self._lost(func, f"the long operation did not finish within {self._long_total:g} s", mutating)
+
+    async def _poll_long(self, func: str, url: str, *, mutating: bool) -> Doc:
         for attempt in range(self._long_attempts):
             try:
                 response = await self._http.get(url)

@@ -60,17 +60,17 @@ def parse_instance(elem: dict[str, Any], instance_id: int) -> Instance:
 
 async def fetch_instances(api: BillmanagerClient) -> list[Instance]:
     """Every instance of the account, reading page after page until the total is reached."""
-    found: list[Instance] = []
-    seen = 0
+    found: dict[int, Instance] = {}
     for page in range(1, _MAX_PAGES + 1):
         doc: Doc = await api.read("instances", p_cnt=str(_PAGE_SIZE), p_num=str(page))
         elems = [e for e in as_list(doc.get("elem")) if isinstance(e, dict)]
-        seen += len(elems)
-        found.extend(parse_instance(e, i) for e in elems if (i := _elem_id(e)) is not None)
+        fresh = {i: parse_instance(e, i) for e in elems if (i := _elem_id(e)) is not None and i not in found}
+        found.update(fresh)
         total = _text(doc.get("p_elems"))
-        if not elems or total is None or not total.isdigit() or seen >= int(total):
+        # Stop at the total, at an empty page, or at a page with nothing new (an API that ignores p_num).
+        if not fresh or total is None or not total.isdigit() or len(found) >= int(total):
             break
-    return found
+    return list(found.values())
 
 
 async def fetch_instance(api: BillmanagerClient, instance_id: int) -> Instance:

@@ -61,6 +61,7 @@ class RescueImageList(BaseModel):
     name: str | None = Field(default=None, description="The instance's name, when it could be read.")
     status: str | None = Field(default=None, description=_STATUS)
     images: list[RescueImage]
+    notes: list[str] = Field(default_factory=list, description="Anything the person should know.")
 
 
 class ActionResult(BaseModel):

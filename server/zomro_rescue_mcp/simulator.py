@@ -60,19 +60,25 @@ class SimInstance:
     os_distro: str = "Ubuntu"
     os_version: str = "22.04"
     rescue_image: str | None = None
+    starts_at: float | None = None  # after an accepted request: when the old state gives way to `starts_as`
+    starts_as: str | None = None
     settles_at: float | None = None  # while transitional: when the status becomes `settles_to`
     settles_to: str | None = None
 
-    def begin(self, transitional: str, steady: str, seconds: float) -> None:
-        """Move through a transitional state (e.g. rescuing) that lasts ``seconds``, as Nova does."""
-        if seconds <= 0:
-            self.status, self.settles_at, self.settles_to = steady, None, None
-        else:
-            self.status, self.settles_at, self.settles_to = transitional, time.monotonic() + seconds, steady
+    def begin(self, transitional: str, steady: str, seconds: float, lag: float = 0.0) -> None:
+        """Keep the old state for ``lag`` seconds, then a transitional one (e.g. rescuing) for ``seconds``."""
+        now = time.monotonic()
+        self.starts_at, self.starts_as = now + lag, transitional
+        self.settles_at, self.settles_to = now + lag + seconds, steady
+        self.settle()
 
     def settle(self) -> None:
-        """Apply a finished transition; called before every read or change of the instance."""
-        if self.settles_at is not None and self.settles_to is not None and time.monotonic() >= self.settles_at:
+        """Apply what has happened by now; called before every read or change of the instance."""
+        now = time.monotonic()
+        if self.starts_at is not None and self.starts_as is not None and now >= self.starts_at:
+            self.status, self.starts_at, self.starts_as = self.starts_as, None, None
+        settled = self.settles_at is not None and now >= self.settles_at
+        if self.starts_at is None and settled and self.settles_to is not None:
             self.status, self.settles_at, self.settles_to = self.settles_to, None, None
 
 
@@ -217,6 +223,7 @@ class Simulator:
     ) -> None:
         self.session_ttl = session_ttl
         self.transition_seconds = transition_seconds  # how long rescuing / unrescuing last
+        self.transition_lag = 0.0  # how long an accepted request still shows the old state
         self.max_page_size = max_page_size  # BILLmanager may return fewer rows per page than asked for
         self.failing_rescues: set[int] = set()  # instances whose rescue ends in the error state
         self.expired_session_error: Literal["access", "auth"] = expired_session_error
@@ -515,7 +522,7 @@ class Simulator:
         if instance.status not in _RESCUABLE:
             raise _ApiError("value", "runningoperation", "Another operation is running on this instance")
         ends_in = "error" if instance.id in self.failing_rescues else "rescued"
-        instance.begin("rescuing", ends_in, self.transition_seconds)
+        instance.begin("rescuing", ends_in, self.transition_seconds, self.transition_lag)
         instance.rescue_image = image.id
         return _ok("func=instances")
 
@@ -523,7 +530,7 @@ class Simulator:
         # Unrescue executes without sok, as the article documents and the panel sends it.
         if instance.status not in _UNRESCUABLE:
             raise _ApiError("value", "instance_status", "The instance is not in rescue mode")
-        instance.begin("unrescuing", "active", self.transition_seconds)
+        instance.begin("unrescuing", "active", self.transition_seconds, self.transition_lag)
         instance.rescue_image = None
         return _ok("func=instances")
 
