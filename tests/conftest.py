@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
 from zomro_rescue_mcp.config import Settings
@@ -97,3 +99,21 @@ def error(result: CallToolResult) -> str:
     """The sentence of an error result (fails the test if the call succeeded)."""
     assert result.is_error, f"expected an error, got {result.structured_content}"
     return text(result)
+
+
+@asynccontextmanager
+async def stdio_server(env: dict[str, str], era: str, errlog: TextIO) -> AsyncIterator[Client]:
+    params = StdioServerParameters(command=CONSOLE_SCRIPT, args=["serve"], env=env)
+    async with Client(stdio_client(params, errlog=errlog), mode=era, cache=None) as client:
+        yield client
+
+
+@pytest.fixture
+def server_env(api_url: str, sim: Simulator) -> dict[str, str]:
+    return {
+        "ZOMRO_API_URL": api_url,
+        "ZOMRO_USERNAME": DEMO_USERNAME,
+        "ZOMRO_PASSWORD": DEMO_PASSWORD,
+        "ZOMRO_TIMEOUT": "2",
+        "ZOMRO_LOG_LEVEL": "DEBUG",
+    }

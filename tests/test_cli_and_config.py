@@ -66,6 +66,14 @@ def test_help_explains_every_setting(capsys: pytest.CaptureFixture[str]) -> None
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_API_URL": "ftp://x/"}, "must be an http(s) URL"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LANG": "english"}, "two-letter language code"),
         ({"ZOMRO_AUTH_TOKEN": "has spaces in it"}, "does not look like a session id"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_WAIT_SECONDS": "-1"}, "from 0 (do not wait) to 3600 seconds"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_WAIT_SECONDS": "long"}, "ZOMRO_WAIT_SECONDS must be a number"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "0"}, "ZOMRO_POLL_INTERVAL must be more than 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_READ_ONLY": "maybe"}, "ZOMRO_READ_ONLY must be 1 or 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "5203773,web-1"}, "'web-1' is not one"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_MCP_TOKEN": "short"}, "at least 16 characters"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LOG_LEVEL": "LOUD"}, "ZOMRO_LOG_LEVEL must be DEBUG"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_AUDIT_LOG": "/nonexistent/dir/audit.jsonl"}, "cannot be written"),
     ],
 )
 def test_bad_configuration_is_one_sentence_and_exit_2(
@@ -89,6 +97,27 @@ def test_flags_override_the_environment() -> None:
     )
     assert settings.timeout == 7.0
     assert settings.api_url == "http://127.0.0.1:9/"
+
+
+def test_guard_rails_and_timing_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "ZOMRO_AUTH_TOKEN": TOKEN,
+            "ZOMRO_WAIT_SECONDS": "0",
+            "ZOMRO_POLL_INTERVAL": "0.5",
+            "ZOMRO_READ_ONLY": "yes",
+            "ZOMRO_ALLOWED_INSTANCES": "5203773, 5203774 5203775",
+            "ZOMRO_REQUIRE_APPROVAL": "1",
+        }
+    )
+    assert (settings.wait_seconds, settings.poll_interval) == (0.0, 0.5)
+    assert settings.read_only is True
+    assert settings.allowed_instances == frozenset({5203773, 5203774, 5203775})
+    assert settings.require_approval is True
+
+
+def test_the_read_only_flag_overrides_the_environment() -> None:
+    assert Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN}, read_only="1").read_only is True
 
 
 def test_token_and_credentials_together_are_allowed_and_the_token_goes_first() -> None:

@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TextIO
 
 import pytest
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Simulator
 
-from .conftest import CONSOLE_SCRIPT, call, error, ok
+from .conftest import call, error, ok, stdio_server
 
 pytestmark = pytest.mark.anyio
 
 WEB = 5203773
-
-
-@asynccontextmanager
-async def stdio_server(env: dict[str, str], era: str, errlog: TextIO) -> AsyncIterator[Client]:
-    params = StdioServerParameters(command=CONSOLE_SCRIPT, args=["serve"], env=env)
-    async with Client(stdio_client(params, errlog=errlog), mode=era, cache=None) as client:
-        yield client
-
-
-@pytest.fixture
-def server_env(api_url: str, sim: Simulator) -> dict[str, str]:
-    return {
-        "ZOMRO_API_URL": api_url,
-        "ZOMRO_USERNAME": DEMO_USERNAME,
-        "ZOMRO_PASSWORD": DEMO_PASSWORD,
-        "ZOMRO_TIMEOUT": "2",
-        "ZOMRO_LOG_LEVEL": "DEBUG",
-    }
 
 
 async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str], era: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -11,7 +13,7 @@ from mcp import Client
 
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
-from zomro_rescue_mcp.simulator import Simulator
+from zomro_rescue_mcp.simulator import Fault, Simulator
 
 from .conftest import ok
 
@@ -45,7 +47,7 @@ async def test_enter_waits_until_rescued_reporting_progress_in_order(client: Cli
     assert states[-1] == "rescued"
     assert states == sorted(states, key=["rescuing", "rescued"].index)
     values = [value for value, _, _ in progress.seen]
-    assert values == sorted(values)
+    assert all(later > earlier for earlier, later in itertools.pairwise(values))
     assert all(total == 5.0 for _, total, _ in progress.seen)
 
 
@@ -81,6 +83,8 @@ async def test_wait_false_returns_at_once_without_watching(client: Client, sim: 
     sim.transition_seconds = 30
     data = ok(await client.call_tool("enter_rescue", {**ENTER, "wait": False}))
     assert (data["executed"], data["wait"], data["status"]) == (True, "not_waited", None)
+    assert "once list_instances shows the instance as rescued" in data["next_step"]
+    assert data["password"] is not None
     mutation_at = sim.requests.index(sim.mutating_requests()[0])
     assert [r.func for r in sim.requests[mutation_at + 1 :]] == []
 
@@ -97,6 +101,27 @@ async def test_an_instance_that_ends_in_error_stops_the_wait_and_says_so(client:
     data = ok(await client.call_tool("enter_rescue", ENTER))
     assert (data["wait"], data["status"]) == ("error_state", "error")
     assert "error state" in data["summary"]
+    assert data["next_step"].startswith("Give the person the password now")
+    assert "Ask Zomro support" in data["next_step"]
+
+
+async def test_leaving_the_error_state_is_awaited_before_error_counts(client: Client, sim: Simulator) -> None:
+    sim.transition_lag, sim.transition_seconds = 0.3, 0.2  # the first reads still show the old error state
+    data = ok(await client.call_tool("enter_rescue", {**ENTER, "instance_id": 5203776, "image": "Debian 12"}))
+    assert (data["status_before"], data["wait"], data["status"]) == ("error", "reached", "rescued")
+
+
+async def test_an_unreadable_state_while_watching_is_said_not_replaced(
+    impatient_client: Client, sim: Simulator
+) -> None:
+    sim.transition_seconds = 30
+    sim.inject(Fault("http_status", func="instances.edit", status=503, times=1000, mutating=False))
+    progress = Progress()
+    data = ok(await impatient_client.call_tool("enter_rescue", ENTER, progress_callback=progress))
+    assert data["wait"] == "timed_out"
+    assert data["status"] is None
+    assert any("could not be read at the end of the watch" in note for note in data["notes"])
+    assert all((message or "").startswith("state unreadable") for _, _, message in progress.seen)
 
 
 async def test_watching_uses_reads_only(client: Client, sim: Simulator) -> None:
@@ -127,3 +152,24 @@ async def test_cancelling_stops_the_watch_and_leaves_the_request_as_sent(client:
     assert len(sim.calls("instances.edit")) == polls  # nobody is watching any more
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescuing"
+
+
+async def test_a_cancel_during_the_confirmed_send_still_sees_its_answer(
+    client: Client, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.transition_seconds = 30
+    sim.inject(Fault("delay", mutating=True, seconds=0.6))
+    caplog.set_level(logging.WARNING, logger="zomro_rescue_mcp")
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+
+            async def confirmed_enter() -> None:
+                await client.call_tool("enter_rescue", ENTER)
+
+            group.start_soon(confirmed_enter)
+            await anyio.sleep(0.3)  # the request is on the wire, its answer not yet back
+            group.cancel_scope.cancel()
+    await anyio.sleep(0.6)
+    assert len(sim.mutating_requests()) == 1
+    assert sim.instances[WEB].status == "rescuing"
+    assert "generated rescue password was never delivered" in caplog.text

@@ -52,7 +52,7 @@ async def watch(
     started = time.monotonic()
     last_progress = -1.0
     moved = before != "error"  # leaving the error state must be seen before error counts as the outcome
-    unreadable: str | None = None
+    unreadable: str | None = "no read finished before the wait ended"
     with anyio.move_on_after(wait_seconds):
         while True:
             try:
