@@ -1,0 +1,121 @@
+"""Human approval (ZOMRO_REQUIRE_APPROVAL): the person types the instance id, or nothing is sent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import mcp.types as types
+import pytest
+
+from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.simulator import Simulator
+
+from .conftest import call, client_for, error, ok
+
+pytestmark = pytest.mark.anyio
+
+WEB, LEGACY = 5203773, 5203775
+ENTER = {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}
+
+
+class Person:
+    """An elicitation callback standing in for the person at the client."""
+
+    def __init__(self, action: str, typed: int | str | None = None) -> None:
+        self.action = action
+        self.typed = typed
+        self.asked: list[types.ElicitRequestParams] = []
+
+    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params)
+        if self.action != "accept":
+            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return types.ElicitResult(action="accept", content={"instance_id": self.typed})
+
+
+@pytest.fixture
+def approving(settings: Settings, tmp_path: Path) -> Settings:
+    return replace(settings, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+
+
+def audit_records(settings: Settings) -> list[dict[str, Any]]:
+    assert settings.audit_log is not None
+    return [json.loads(line) for line in Path(settings.audit_log).read_text(encoding="utf-8").splitlines()]
+
+
+async def test_typing_the_right_id_lets_the_request_through(approving: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept", WEB)
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        data = ok(await client.call_tool("enter_rescue", ENTER))
+    assert data["executed"] is True
+    [question] = person.asked
+    assert "5203773" in question.message
+    assert "Ubuntu 22.04" in question.message
+    assert "will be rebooted into rescue mode" in question.message
+    assert isinstance(question, types.ElicitRequestFormParams)
+    assert list(question.requested_schema["properties"]) == ["instance_id"]
+    assert len(sim.mutating_requests()) == 1
+    assert audit_records(approving)[-1]["approval"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("person", "said", "recorded"),
+    [
+        (Person("accept", 5203774), "the id typed for approval was not 5203773", "mismatch"),
+        (Person("decline"), "the person declined the approval", "declined"),
+        (Person("cancel"), "the approval was cancelled", "cancelled"),
+    ],
+)
+async def test_anything_but_the_right_id_sends_nothing(
+    approving: Settings, sim: Simulator, era: str, person: Person, said: str, recorded: str
+) -> None:
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        message = error(await client.call_tool("enter_rescue", ENTER))
+    assert f"Nothing was sent: {said}" in message
+    assert sim.mutating_requests() == []
+    assert audit_records(approving)[-1]["approval"] == recorded
+    assert audit_records(approving)[-1]["result"] == "refused"
+
+
+async def test_a_client_that_cannot_ask_is_refused_naming_the_setting(
+    approving: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(approving, era) as client:
+        message = error(await client.call_tool("enter_rescue", ENTER))
+    assert "ZOMRO_REQUIRE_APPROVAL" in message
+    assert "cannot ask for it" in message
+    assert sim.mutating_requests() == []
+    assert audit_records(approving)[-1]["approval"] == "unsupported"
+
+
+async def test_previews_are_not_asked_about(approving: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept", WEB)
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
+    assert person.asked == []
+
+
+async def test_an_invalid_request_is_refused_before_the_person_is_asked(
+    approving: Settings, sim: Simulator, era: str
+) -> None:
+    person = Person("accept", WEB)
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        message = error(await client.call_tool("enter_rescue", {**ENTER, "image": "Windows 95"}))
+    assert "No rescue image 'Windows 95'" in message
+    assert person.asked == []
+
+
+async def test_leaving_rescue_is_approved_the_same_way(approving: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept", LEGACY)
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        data = ok(await call(client, "exit_rescue", instance_id=LEGACY, confirm=True))
+    assert data["executed"] is True
+    assert "will leave rescue mode" in person.asked[0].message
+
+
+async def test_the_instructions_tell_the_model_about_approval(approving: Settings, era: str) -> None:
+    async with client_for(approving, era) as client:
+        assert "type the instance id" in (client.instructions or "")
