@@ -63,6 +63,12 @@ def settings(api_url: str, sim: Simulator) -> Settings:
     )
 
 
+@pytest.fixture
+def settings_(settings: Settings) -> Settings:
+    """The same settings under a name that does not clash with hypothesis's `settings` decorator."""
+    return settings
+
+
 @pytest.fixture(params=ERAS)
 def era(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -1,0 +1,226 @@
+"""The Streamable HTTP transport: bearer token, Host checks, bounded bodies, health probe, and the tools."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.errors import ConfigError
+from zomro_rescue_mcp.http_app import MAX_BODY_BYTES, build_http_app
+from zomro_rescue_mcp.loopback import serve_on_loopback
+from zomro_rescue_mcp.mcp_server import build_server
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+
+from .conftest import CONSOLE_SCRIPT, call, ok
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "http-token-0123456789abcdef"
+WEB = 5203773
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[tuple[str, Settings]]:
+    http_settings = replace(settings, mcp_token=TOKEN)
+    app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0)
+    url, stop = serve_on_loopback(app, lifespan="on")
+    yield url, http_settings
+    stop()
+
+
+def post_initialize(url: str, **headers: str) -> httpx2.Response:
+    return httpx2.post(f"{url}mcp", json=INITIALIZE, headers={**MCP_HEADERS, **headers}, timeout=10)
+
+
+def test_an_mcp_request_without_the_token_is_refused(served: tuple[str, Settings]) -> None:
+    response = post_initialize(served[0])
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert TOKEN not in response.text
+
+
+def test_an_mcp_request_with_a_wrong_token_is_refused(served: tuple[str, Settings]) -> None:
+    assert post_initialize(served[0], Authorization="Bearer not-the-token").status_code == 401
+
+
+def test_an_mcp_request_with_the_token_is_served(served: tuple[str, Settings]) -> None:
+    response = post_initialize(served[0], Authorization=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    assert "zomro-rescue-mcp" in response.text
+
+
+def test_a_foreign_host_header_is_refused(served: tuple[str, Settings]) -> None:
+    response = post_initialize(served[0], Authorization=f"Bearer {TOKEN}", Host="evil.example")
+    assert response.status_code == 421
+
+
+def test_an_oversized_body_is_refused(served: tuple[str, Settings]) -> None:
+    body = b'{"jsonrpc": "2.0", "padding": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+    response = httpx2.post(
+        f"{served[0]}mcp", content=body, headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    assert response.status_code == 413
+
+
+def test_the_health_probe_tells_version_and_mode_without_secrets(served: tuple[str, Settings]) -> None:
+    response = httpx2.get(f"{served[0]}healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "name": "zomro-rescue-mcp",
+        "version": "0.1.0",
+        "read_only": False,
+        "allowlist": False,
+        "approval": False,
+        "audit": False,
+        "token_required": True,
+    }
+    assert TOKEN not in response.text
+
+
+@asynccontextmanager
+async def http_client(url: str, era: str, **options: Any) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{url}mcp", http_client=http), mode=era, cache=None, **options) as client,
+    ):
+        yield client
+
+
+async def test_the_tools_work_over_http_with_progress(served: tuple[str, Settings], sim: Simulator, era: str) -> None:
+    sim.transition_seconds = 0.3
+    seen: list[str] = []
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message or "")
+
+    async with http_client(served[0], era) as client:
+        assert {t.name for t in (await client.list_tools()).tools} >= {"enter_rescue", "exit_rescue"}
+        data = ok(
+            await client.call_tool(
+                "enter_rescue",
+                {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True},
+                progress_callback=progress,
+            )
+        )
+    assert (data["wait"], data["status"]) == ("reached", "rescued")
+    assert seen[0].startswith("rescuing after")
+    assert len(sim.mutating_requests()) == 1
+
+
+def test_an_exposed_bind_without_a_token_refuses_to_start(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="without ZOMRO_MCP_TOKEN"):
+        build_http_app(build_server(settings), settings, host="192.0.2.10", port=8000)
+
+
+def test_a_wildcard_bind_needs_the_allowed_host_names(settings: Settings) -> None:
+    with_token = replace(settings, mcp_token=TOKEN)
+    with pytest.raises(ConfigError, match="ZOMRO_ALLOWED_HOSTS"):
+        build_http_app(build_server(with_token), with_token, host="0.0.0.0", port=8000)  # noqa: S104
+
+
+def test_an_exposed_bind_with_a_token_keeps_host_checks(settings: Settings) -> None:
+    with_token = replace(settings, mcp_token=TOKEN, allowed_hosts=("rescue.example.com:8000",))
+    app = build_http_app(build_server(with_token), with_token, host="0.0.0.0", port=8000)  # noqa: S104
+    url, stop = serve_on_loopback(app, lifespan="on")
+    try:
+        refused = post_initialize(url, Authorization=f"Bearer {TOKEN}")  # Host is 127.0.0.1:port, not allowed
+        served = post_initialize(url, Authorization=f"Bearer {TOKEN}", Host="rescue.example.com:8000")
+    finally:
+        stop()
+    assert refused.status_code == 421
+    assert served.status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RunningServer:
+    """The console script serving HTTP; its output is read when it has stopped."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process, self.url = process, url
+        self.stdout = self.stderr = ""
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.stdout, self.stderr = self.process.communicate(timeout=30)
+
+
+@pytest.fixture
+def http_process(api_url: str, sim: Simulator) -> Iterator[RunningServer]:
+    port = _free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ZOMRO_API_URL": api_url,
+        "ZOMRO_AUTH_TOKEN": sim.new_session(),
+        "ZOMRO_USERNAME": DEMO_USERNAME,
+        "ZOMRO_PASSWORD": DEMO_PASSWORD,
+        "ZOMRO_MCP_TOKEN": TOKEN,
+        "ZOMRO_LOG_LEVEL": "DEBUG",
+        "ZOMRO_POLL_INTERVAL": "0.05",
+    }
+    process = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve", "--transport", "http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    running = RunningServer(process, f"http://127.0.0.1:{port}/")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx2.get(f"{running.url}healthz", timeout=1)
+            break
+        except httpx2.TransportError:
+            if time.monotonic() > deadline:
+                running.stop()
+                pytest.fail(f"the HTTP server did not start: {running.stderr}")
+            time.sleep(0.1)
+    yield running
+    if process.poll() is None:
+        running.stop()
+
+
+async def test_no_secret_reaches_the_http_servers_log_or_answers(
+    http_process: RunningServer, sim: Simulator, era: str
+) -> None:
+    answers: list[str] = []
+    async with http_client(http_process.url, era) as client:
+        answers.append((await call(client, "list_instances")).model_dump_json())
+        sim.expire_sessions()  # a login with the account password follows
+        typed = {"instance_id": WEB, "image": "Ubuntu 22.04", "password": "Typed-Over-Http-9", "confirm": True}
+        answers.append((await client.call_tool("enter_rescue", typed)).model_dump_json())
+        bad = {"instance_id": WEB, "image": "Ubuntu 22.04", "password": "bad pass #2"}
+        answers.append((await client.call_tool("enter_rescue", bad)).model_dump_json())
+    http_process.stop()
+    secrets = {DEMO_PASSWORD, TOKEN, "Typed-Over-Http-9", "bad pass #2"}
+    secrets |= {r.fields["auth"] for r in sim.requests if "auth" in r.fields}
+    assert len(secrets) == 6  # the configured session and the one from the login are both checked
+    for secret in secrets:
+        assert secret not in http_process.stderr
+        assert secret not in http_process.stdout
+        assert all(secret not in answer for answer in answers)
+    assert "logged in" in http_process.stderr
