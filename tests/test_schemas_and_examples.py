@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from zomro_rescue_mcp.cli import EPILOG
-from zomro_rescue_mcp.schemas import live_tool_documents, render
+from zomro_rescue_mcp.schemas import live_modes, live_tool_documents, render
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "run `zomro-rescue-mcp schemas --write schemas/` and commit the result"
@@ -17,10 +17,21 @@ REGENERATE = "run `zomro-rescue-mcp schemas --write schemas/` and commit the res
 
 def test_schemas_folder_matches_the_live_tools() -> None:
     live = live_tool_documents()
-    files = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "schemas").glob("*.json")}
+    files = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "schemas").glob("*.json") if p.stem != "modes"}
     assert set(files) == set(live), REGENERATE
     for name, document in live.items():
         assert files[name] == render(document), f"schemas/{name}.json is stale: {REGENERATE}"
+
+
+def test_modes_file_matches_the_tools_each_mode_serves() -> None:
+    modes = (ROOT / "schemas" / "modes.json").read_text(encoding="utf-8")
+    assert modes == render(live_modes()), f"schemas/modes.json is stale: {REGENERATE}"
+
+
+def test_read_only_mode_serves_the_same_documents() -> None:
+    full, read_only = live_tool_documents(), live_tool_documents(read_only=True)
+    assert set(read_only) == {"list_instances", "list_rescue_images"}
+    assert all(read_only[name] == full[name] for name in read_only)
 
 
 EXAMPLES = sorted((ROOT / "examples").rglob("*.json"))

@@ -8,10 +8,18 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, redact
 from .config import Settings
 from .errors import ConfigError, ZomroError
+
+if TYPE_CHECKING:
+    from httpx2 import AsyncBaseTransport
+
+    from .commands import Ask
+
+HUMAN_COMMANDS = ("instances", "images", "status", "enter", "exit", "doctor")
 
 __all__ = ["main"]
 
@@ -50,21 +58,48 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zomro-rescue-mcp {__version__}")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level and show tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the MCP server over stdio (the default command)")
-    serve.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
-    serve.add_argument("--api-url", help="overrides ZOMRO_API_URL")
-    serve.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
-    serve.add_argument("--lang", help="overrides ZOMRO_LANG")
-    serve.add_argument("--read-only", action="store_const", const="1", help="same as ZOMRO_READ_ONLY=1")
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
+    api.add_argument("--api-url", help="overrides ZOMRO_API_URL")
+    api.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
+    api.add_argument("--lang", help="overrides ZOMRO_LANG")
+    api.add_argument("--read-only", action="store_const", const="1", help="same as ZOMRO_READ_ONLY=1")
+    serve = commands.add_parser("serve", parents=[api], help="run the MCP server over stdio (the default command)")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or http")
     serve.add_argument("--host", default="127.0.0.1", help="http: address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="http: port (default 8000)")
     commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
     schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
     schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
+    human = argparse.ArgumentParser(add_help=False, parents=[api])
+    human.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    _add_human_commands(commands, human)
     sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
     sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
     return parser
+
+
+def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The human CLI on the same operations as the tools (see commands.py)."""
+    instances = commands.add_parser("instances", parents=[common], help="list instances (QUERY filters)")
+    instances.add_argument("query", nargs="?", help="part of an id, name or IP address")
+    images = commands.add_parser("images", parents=[common], help="list the rescue images offered for an instance")
+    images.add_argument("instance_id", type=int, metavar="ID")
+    images.add_argument("--zone", choices=["pub", "own", "shr"])
+    status = commands.add_parser("status", parents=[common], help="show one instance's state")
+    status.add_argument("instance_id", type=int, metavar="ID")
+    enter = commands.add_parser("enter", parents=[common], help="put an instance into rescue mode")
+    enter.add_argument("instance_id", type=int, metavar="ID")
+    enter.add_argument("--image", required=True, help="image UUID, OS label or image name")
+    enter.add_argument("--zone", choices=["pub", "own", "shr"])
+    enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
+    enter.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+    enter.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+    leave = commands.add_parser("exit", parents=[common], help="take an instance out of rescue mode")
+    leave.add_argument("instance_id", type=int, metavar="ID")
+    leave.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+    leave.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+    commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
 
 
 def _setup_logging(env: Mapping[str, str], debug: bool) -> None:
@@ -83,13 +118,33 @@ def _setup_logging(env: Mapping[str, str], debug: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the command line; returns the exit status instead of exiting, so tests can call it."""
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    ask: Ask | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run the command line; returns the exit status instead of exiting, so tests can call it.
+
+    `ask` and `stdin` stand in for the terminal in tests of the interactive confirmation.
+    """
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
     command = args.command or "serve"
     try:
         _setup_logging(env, args.debug)
+        if command in HUMAN_COMMANDS:
+            import anyio
+
+            from .commands import run_command, terminal_ask
+
+            settings, transport = _settings(args, env)
+            return anyio.run(
+                lambda: run_command(
+                    args, settings, transport, ask=ask or terminal_ask, stdin=stdin or sys.stdin, out=sys.stdout
+                )
+            )
         if command == "demo":
             from .demo import run_demo
 
@@ -119,7 +174,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 1
 
 
-def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Settings, AsyncBaseTransport | None]:
+    """Settings from the environment and flags; with --simulator, wired to an in-process simulator."""
     simulator = bool(getattr(args, "simulator", False))
     settings = Settings.from_env(
         env,
@@ -129,16 +185,21 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         lang=getattr(args, "lang", None),
         read_only=getattr(args, "read_only", None),
     )
+    if not simulator:
+        return settings, None
+    import httpx2
+
+    from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+
+    settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    return settings, httpx2.ASGITransport(app=Simulator(transition_seconds=2.0).app)
+
+
+def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    settings, transport = _settings(args, env)
+    simulator = settings.simulator
     from .mcp_server import build_server
 
-    transport = None
-    if simulator:
-        import httpx2
-
-        from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
-
-        settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
-        transport = httpx2.ASGITransport(app=Simulator(transition_seconds=2.0).app)
     server = build_server(settings, transport=transport)
     http = getattr(args, "transport", "stdio") == "http"
     logging.getLogger("zomro_rescue_mcp").info(

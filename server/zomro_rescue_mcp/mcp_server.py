@@ -24,6 +24,7 @@ from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ZomroError
 from .models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
+from .prompts import rescue_workflow
 from .rescue import RescueService
 
 __all__ = ["INSTRUCTIONS", "build_server"]
@@ -212,6 +213,19 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
     ) -> RescueImageList:
         return await _answer(_service(ctx).list_images(instance_id, zone))
+
+    @mcp.prompt(
+        name="rescue_workflow",
+        title="Rescue a server that does not boot",
+        description="Walks through finding the instance, choosing an image, the person's approval, entering "
+        "rescue mode, the repair (mount, fsck, logs, /etc/fstab) and leaving rescue mode.",
+    )
+    def rescue_workflow_prompt(
+        instance: Annotated[
+            str, Field(max_length=200, description="The server as the person names it: a name, IP or id.")
+        ],
+    ) -> str:
+        return rescue_workflow(instance, read_only=settings.read_only)
 
     if not settings.read_only:
         _register_changes(mcp, settings)

@@ -82,6 +82,14 @@ class RescueService:
             instances = [i for i in instances if matches(i, query)]
         return InstanceList(instances=instances)
 
+    async def status(self, instance_id: int) -> Instance:
+        """One instance's details and state (a read)."""
+        self._check_allowed(instance_id)
+        try:
+            return await fetch_instance(self._api, instance_id)
+        except NotFoundError as exc:
+            raise instance_not_found(instance_id, exc) from exc
+
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
         self._check_allowed(instance_id)

@@ -1,4 +1,7 @@
-"""The tools exactly as `tools/list` serves them, as one JSON document per tool (the `schemas/` folder)."""
+"""The tools exactly as `tools/list` serves them, as one JSON document per tool (the `schemas/` folder).
+
+`modes.json` lists which tools each mode offers: read-only mode serves the same documents, fewer of them.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,10 @@ import anyio
 
 from .config import Settings
 
-__all__ = ["live_tool_documents", "write_schemas"]
+__all__ = ["live_modes", "live_tool_documents", "render", "write_schemas"]
 
 
-def live_tool_documents() -> dict[str, dict[str, Any]]:
+def live_tool_documents(*, read_only: bool = False) -> dict[str, dict[str, Any]]:
     """Each tool's name, title, description, schemas and annotations, read through the official MCP client."""
 
     async def read() -> dict[str, dict[str, Any]]:
@@ -21,8 +24,8 @@ def live_tool_documents() -> dict[str, dict[str, Any]]:
 
         from .mcp_server import build_server
 
-        server = build_server(Settings(simulator=True, api_url="http://simulator.invalid/"))
-        async with Client(server, mode="legacy") as client:
+        settings = Settings(simulator=True, api_url="http://simulator.invalid/", read_only=read_only)
+        async with Client(build_server(settings), mode="legacy") as client:
             tools = (await client.list_tools()).tools
         return {
             tool.name: tool.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"meta"})
@@ -32,16 +35,26 @@ def live_tool_documents() -> dict[str, dict[str, Any]]:
     return anyio.run(read)
 
 
-def render(document: dict[str, Any]) -> str:
+def live_modes() -> dict[str, list[str]]:
+    """The tool names each mode serves."""
+    return {
+        "full": sorted(live_tool_documents()),
+        "read-only": sorted(live_tool_documents(read_only=True)),
+    }
+
+
+def render(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def write_schemas(folder: Path) -> list[Path]:
-    """Write `<tool>.json` for every tool into `folder`; returns the files written."""
+    """Write `<tool>.json` for every tool and `modes.json` into `folder`; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, document in sorted(live_tool_documents().items()):
         path = folder / f"{name}.json"
         path.write_text(render(document), encoding="utf-8")
         written.append(path)
-    return written
+    modes = folder / "modes.json"
+    modes.write_text(render(live_modes()), encoding="utf-8")
+    return [*written, modes]

@@ -1,0 +1,42 @@
+"""The `rescue_workflow` MCP prompt: the safe sequence, written for an assistant to follow."""
+
+from __future__ import annotations
+
+__all__ = ["rescue_workflow"]
+
+
+def rescue_workflow(instance: str, *, read_only: bool) -> str:
+    """Steps for bringing `instance` (a name, IP or id as the person said it) back through rescue mode."""
+    if read_only:
+        act = (
+            "4. This server is read-only: it cannot enter or leave rescue mode. Tell the person what you found and "
+            "that they can start rescue mode in the Zomro panel (or ask the operator for a server that can)."
+        )
+    else:
+        act = """4. Call enter_rescue with the chosen image (confirm=false, the default) and show the person the \
+preview exactly: which instance, which image, that it reboots and its services stay down until rescue mode ends.
+5. Only after the person clearly says yes to that exact action, call enter_rescue again with the image id from the \
+preview and confirm=true. Never set confirm=true on your own. If the result says the outcome is unknown, do not \
+retry: check with list_instances.
+6. Hand over the login: SSH as root to the instance's usual IP address, with the password from the result (a \
+generated one is shown only once: make sure the person has it) or their own.
+7. Help with the repair inside rescue mode: the instance's own disk is attached but not mounted. Typical steps: \
+`lsblk` to find it (often /dev/vdb or /dev/sdb), `fsck -f /dev/vdb1` while it is unmounted, \
+`mount /dev/vdb1 /mnt`, read `/mnt/var/log/` (syslog, journal with `journalctl -D /mnt/var/log/journal`, \
+kern.log), check `/mnt/etc/fstab` for wrong UUIDs or missing disks (`blkid` shows the real ones), free space on \
+a full disk, undo the last configuration change; for the bootloader or initramfs, `chroot /mnt` after bind-mounting \
+/dev, /proc and /sys.
+8. When the person says the repair is done (or asks to go back), call exit_rescue (preview), get their yes, then \
+exit_rescue with confirm=true, and check that the instance is active again."""
+    return f"""Help the person bring their server "{instance}" back through Zomro rescue mode, safely.
+
+1. Find the instance: call list_instances with a query taken from what the person said ("{instance}"). If several \
+match, ask which one; if none, list them all and ask. Note its id and state.
+2. Check the state: active, stopped or error can enter rescue mode; rescued means it is already in rescue mode \
+(go to step 6 or 8); a state ending in -ing is busy: wait and look again.
+3. Call list_rescue_images for that id and agree on an image with the person (a public Linux image such as \
+Ubuntu 22.04 unless they prefer another; an image close to the server's own system is easiest).
+{act}
+
+Throughout: say what each step will change before doing it; never guess an instance id; treat every error \
+sentence as instructions for what to do next."""

@@ -1,0 +1,178 @@
+"""The human CLI: tables or JSON, a preview and a typed id before any change, one exit code per outcome."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zomro_rescue_mcp.cli import main
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Fault, Simulator
+
+WEB, LEGACY = 5203773, 5203775
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def env(api_url: str, sim: Simulator) -> dict[str, str]:
+    return {
+        "ZOMRO_API_URL": api_url,
+        "ZOMRO_USERNAME": DEMO_USERNAME,
+        "ZOMRO_PASSWORD": DEMO_PASSWORD,
+        "ZOMRO_TIMEOUT": "1",
+        "ZOMRO_POLL_INTERVAL": "0.05",
+        "ZOMRO_LOG_LEVEL": "WARNING",
+    }
+
+
+def never_asked(question: str) -> str | None:
+    raise AssertionError(f"the person was asked: {question}")
+
+
+def test_instances_prints_a_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["instances", "web"], env=env, ask=never_asked) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["ID", "NAME", "IP", "STATE", "OS"]
+    assert out[1].split()[:4] == ["5203773", "web-1", "203.0.113.10", "active"]
+    assert len(out) == 2
+
+
+def test_json_output_is_the_tools_result(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["images", str(WEB), "--json"], env=env, ask=never_asked) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["instance_id"], data["status"], len(data["images"])) == (WEB, "active", 16)
+
+
+def test_status_shows_the_state(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(LEGACY), "--json"], env=env, ask=never_asked) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "rescued"
+
+
+def test_enter_without_a_terminal_or_yes_shows_the_preview_and_sends_nothing(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "Ubuntu 22.04"], env=env, ask=lambda q: None) == 3
+    captured = capsys.readouterr()
+    assert captured.out.startswith("PREVIEW: Instance 5203773 will be rebooted into rescue mode")
+    assert "no terminal to ask on" in captured.err
+    assert sim.mutating_requests() == []
+
+
+def test_enter_goes_ahead_when_the_person_types_the_id(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+
+    def person(question: str) -> str:
+        asked.append(question)
+        return f"{WEB}\n"
+
+    assert main(["enter", str(WEB), "--image", "ubuntu 22.04"], env=env, ask=person) == 0
+    out = capsys.readouterr().out
+    [sent] = sim.mutating_requests()
+    assert f"rescue root password (shown once): {sent.fields['password']}" in out
+    assert "DONE: Zomro accepted the request" in out
+    assert "Type the instance id 5203773" in asked[0]
+
+
+def test_enter_is_cancelled_when_anything_else_is_typed(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "ubuntu 22.04"], env=env, ask=lambda q: "yes") == 3
+    assert "the request was cancelled" in capsys.readouterr().err
+    assert sim.mutating_requests() == []
+
+
+def test_a_password_from_stdin_is_sent_and_never_printed(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdin = io.StringIO("Piped-Secret-55\n")
+    argv = ["enter", str(WEB), "--image", "Ubuntu 22.04", "--password-stdin", "--yes", "--json"]
+    assert main(argv, env=env, ask=never_asked, stdin=stdin) == 0
+    [sent] = sim.mutating_requests()
+    assert sent.fields["password"] == "Piped-Secret-55"
+    captured = capsys.readouterr()
+    assert "Piped-Secret-55" not in captured.out + captured.err
+
+
+def test_yes_does_not_replace_a_required_approval(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["exit", str(LEGACY), "--yes"]
+    assert main(argv, env={**env, "ZOMRO_REQUIRE_APPROVAL": "1"}, ask=never_asked) == 3
+    assert "--yes cannot stand in for the approval" in capsys.readouterr().err
+    assert sim.mutating_requests() == []
+
+
+def test_exit_with_yes_leaves_rescue(env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exit", str(LEGACY), "--yes"], env=env, ask=never_asked) == 0
+    assert sim.instances[LEGACY].status == "active"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fault", "code", "said"),
+    [
+        (["exit", str(WEB), "--yes"], None, 3, "is not in rescue mode"),
+        (["status", "42"], None, 1, "Instance 42 was not found"),
+        (["exit", str(LEGACY), "--yes"], Fault("lost_answer", mutating=True, seconds=3), 4, "is unknown"),
+        (["instances"], Fault("http_status", func="instances", status=503, times=3), 1, "HTTP 503"),
+    ],
+)
+def test_each_outcome_has_its_exit_code_and_one_sentence(
+    env: dict[str, str],
+    sim: Simulator,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    fault: Fault | None,
+    code: int,
+    said: str,
+) -> None:
+    if fault is not None:
+        sim.inject(fault)
+    assert main(argv, env=env, ask=never_asked) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert said in err[-1]
+    assert err[-1].startswith("zomro-rescue-mcp: ")
+
+
+def test_doctor_tells_the_mode_and_checks_the_account(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    code = main(["doctor"], env={**env, "ZOMRO_ALLOWED_INSTANCES": "5203773", "ZOMRO_AUDIT_LOG": str(audit)})
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "allowlist  5203773" in out
+    assert f"audit      {audit} (writable)" in out
+    assert "api        ok: logged in, 1 instance(s) visible" in out
+    assert DEMO_PASSWORD not in out
+
+
+def test_doctor_names_the_problem_and_fails(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"], env={**env, "ZOMRO_PASSWORD": "Wrong-Passw0rd"}) == 1
+    out = capsys.readouterr().out
+    assert "problem: Zomro refused the login for demo@example.com" in out
+    assert "Wrong-Passw0rd" not in out
+
+
+def test_doctor_reports_an_unwritable_audit_trail(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"], env={**env, "ZOMRO_AUDIT_LOG": "/nonexistent/audit.jsonl"}) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_a_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["enter", "not-a-number", "--image", "x"])
+    assert exited.value.code == 2
