@@ -23,13 +23,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check server tests
-	$(BIN)/ruff format --check server tests
+	$(BIN)/ruff check server tests examples
+	$(BIN)/ruff format --check server tests examples
 	$(BIN)/mypy --strict
 
 format: $(STAMP)
-	$(BIN)/ruff format server tests
-	$(BIN)/ruff check --fix server tests
+	$(BIN)/ruff format server tests examples
+	$(BIN)/ruff check --fix server tests examples
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache

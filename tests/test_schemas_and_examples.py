@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from zomro_rescue_mcp.cli import EPILOG
 from zomro_rescue_mcp.schemas import live_modes, live_tool_documents, render
+
+from .conftest import CONSOLE_SCRIPT
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "run `zomro-rescue-mcp schemas --write schemas/` and commit the result"
@@ -60,6 +64,22 @@ def test_there_is_an_example_for_every_client_and_a_simulator_variant() -> None:
 def test_vscode_example_asks_for_the_token_as_a_password() -> None:
     config = json.loads((ROOT / "examples/vscode/mcp.json").read_text(encoding="utf-8"))
     assert all(item["password"] is True for item in config["inputs"])
+
+
+def test_the_python_example_runs_the_whole_workflow_against_the_simulator() -> None:
+    script = ROOT / "examples" / "python" / "recovery_workflow.py"
+    command = f"{CONSOLE_SCRIPT} serve --simulator"
+    done = subprocess.run(
+        [sys.executable, str(script), "web-1", "--command", command, "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "ZOMRO_LOG_LEVEL": "WARNING"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "root password (shown once):" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"instance": 5203773, "final_state": "active"}
 
 
 def test_claude_code_example_adds_the_real_command() -> None:

@@ -1,0 +1,95 @@
+"""Run the rescue workflow against a running zomro-rescue-mcp server with the official MCP Python client.
+
+    python recovery_workflow.py web-1                                   # spawns `zomro-rescue-mcp serve` (stdio)
+    python recovery_workflow.py web-1 --command "zomro-rescue-mcp serve --simulator"
+    python recovery_workflow.py web-1 --url http://127.0.0.1:8000/mcp --token "$ZOMRO_MCP_TOKEN"
+
+It finds the instance, lists the images, previews entering rescue mode, asks you (or takes --yes), enters,
+prints the login, then, when you say so, leaves rescue mode the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments, progress_callback=show_progress)
+    if result.is_error:
+        text = " ".join(getattr(block, "text", "") for block in result.content)
+        raise SystemExit(f"{tool} refused: {text}")
+    return dict(result.structured_content or {})
+
+
+async def show_progress(progress: float, total: float | None, message: str | None) -> None:
+    print(f"   ... {message}")
+
+
+def approved(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        print(f"{question} yes (--yes)")
+        return True
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+async def workflow(client: Client, name: str, image: str, assume_yes: bool) -> None:
+    found = (await call(client, "list_instances", query=name))["instances"]
+    if len(found) != 1:
+        raise SystemExit(f"{len(found)} instances match {name!r}: {[i['name'] for i in found]}")
+    instance = found[0]
+    print(f"instance {instance['id']} ({instance['name']}, {instance['ip']}) is {instance['status']}")
+    images = await call(client, "list_rescue_images", instance_id=instance["id"])
+    print(f"{len(images['images'])} rescue images offered")
+    preview = await call(client, "enter_rescue", instance_id=instance["id"], image=image)
+    print(f"PREVIEW: {preview['summary']}")
+    if not approved("Enter rescue mode?", assume_yes):
+        print("Nothing was changed.")
+        return
+    done = await call(client, "enter_rescue", instance_id=instance["id"], image=preview["image"]["id"], confirm=True)
+    print(f"DONE: {done['summary']}")
+    if done.get("password"):
+        print(f"root password (shown once): {done['password']}")
+    print(f"next: {done['next_step']}")
+    if not approved("Repairs done: leave rescue mode?", assume_yes):
+        return
+    back = await call(client, "exit_rescue", instance_id=instance["id"], confirm=True)
+    print(f"DONE: {back['summary']}")
+    print(json.dumps({"instance": instance["id"], "final_state": back["status"]}))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("instance", help="name, IP or id of the server")
+    parser.add_argument("--image", default="Ubuntu 22.04", help="rescue image (default Ubuntu 22.04)")
+    parser.add_argument("--command", default="zomro-rescue-mcp serve", help="stdio server command")
+    parser.add_argument("--url", help="Streamable HTTP endpoint instead of a stdio command")
+    parser.add_argument("--token", help="bearer token for --url")
+    parser.add_argument("--yes", action="store_true", help="approve every step (for a demonstration)")
+    args = parser.parse_args()
+    if args.url:
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=300) as http,
+            Client(streamable_http_client(args.url, http_client=http)) as client,
+        ):
+            await workflow(client, args.instance, args.image, args.yes)
+        return
+    command, *command_args = shlex.split(args.command)
+    async with Client(StdioServerParameters(command=command, args=command_args)) as client:
+        await workflow(client, args.instance, args.image, args.yes)
+
+
+if __name__ == "__main__":
+    try:
+        anyio.run(main)
+    except KeyboardInterrupt:
+        sys.exit(130)

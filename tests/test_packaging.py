@@ -1,0 +1,94 @@
+"""A plain wheel (not the editable install) carries everything the server needs at run time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+from zomro_rescue_mcp import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = wheels.glob("zomro_rescue_mcp-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator.py", "zomro_rescue_mcp/http_app.py"} <= names
+
+    fresh = tmp_path / "fresh"
+    venv.create(fresh, with_pip=False)
+    python = fresh / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    # The dependencies come from the test environment; the package itself only from the wheel.
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+    where = subprocess.run(
+        [str(python), "-c", "import zomro_rescue_mcp; print(zomro_rescue_mcp.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert where.startswith(str(site))
+    command = fresh / "bin" / "zomro-rescue-mcp"
+    version = subprocess.run([str(command), "--version"], check=True, capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == f"zomro-rescue-mcp {__version__}"
+
+    requests = [
+        {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "wheel-check", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+    ]
+    server = subprocess.Popen(
+        [str(command), "serve", "--simulator"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    try:
+        for request in requests:
+            server.stdin.write(json.dumps(request) + "\n")
+            server.stdin.flush()
+        replies = [json.loads(server.stdout.readline()) for _ in range(2)]
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+    tools = {tool["name"] for tool in replies[1]["result"]["tools"]}
+    assert tools == {"list_instances", "list_rescue_images", "enter_rescue", "exit_rescue"}
