@@ -119,3 +119,49 @@ async def test_leaving_rescue_is_approved_the_same_way(approving: Settings, sim:
 async def test_the_instructions_tell_the_model_about_approval(approving: Settings, era: str) -> None:
     async with client_for(approving, era) as client:
         assert "type the instance id" in (client.instructions or "")
+
+
+async def test_a_replayed_approval_is_refused(approving: Settings, sim: Simulator) -> None:
+    async with client_for(approving, "auto", elicitation_callback=Person("accept", LEGACY)) as client:
+        await client.list_tools()
+        arguments = {"instance_id": LEGACY, "confirm": True}
+        first = await client.session.call_tool("exit_rescue", arguments, allow_input_required=True)
+        assert isinstance(first, types.InputRequiredResult)
+        assert first.input_requests is not None
+        answers: types.InputResponses = {
+            key: types.ElicitResult(action="accept", content={"instance_id": LEGACY}) for key in first.input_requests
+        }
+        approved = await client.session.call_tool(
+            "exit_rescue",
+            arguments,
+            input_responses=answers,
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+        assert isinstance(approved, types.CallToolResult)
+        assert not approved.is_error
+        sim.instances[LEGACY].status = "rescued"  # back in rescue mode, as if entered again
+        replayed = await client.session.call_tool(
+            "exit_rescue",
+            arguments,
+            input_responses=answers,
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+    assert isinstance(replayed, types.CallToolResult)
+    assert replayed.is_error
+    assert "this approval was already used" in " ".join(getattr(b, "text", "") for b in replayed.content)
+    assert len(sim.mutating_requests()) == 1
+
+
+async def test_a_request_refused_before_the_question_is_still_audited(
+    approving: Settings, sim: Simulator, era: str
+) -> None:
+    guarded = replace(approving, allowed_instances=frozenset({WEB}))
+    person = Person("accept", 5203774)
+    async with client_for(guarded, era, elicitation_callback=person) as client:
+        message = error(await client.call_tool("enter_rescue", {**ENTER, "instance_id": 5203774}))
+    assert "ZOMRO_ALLOWED_INSTANCES" in message
+    assert person.asked == []
+    [record] = audit_records(guarded)
+    assert (record["result"], record["approval"], record["confirmed"]) == ("refused", "not_asked", True)

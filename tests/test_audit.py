@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 import anyio
 import pytest
 
+from zomro_rescue_mcp.audit import AuditTrail
 from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.errors import ConfigError
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
 
 from .conftest import call, client_for, error, ok, stdio_server
@@ -156,3 +159,55 @@ async def test_the_request_id_also_appears_in_the_servers_log(
     text = audit_path.read_text(encoding="utf-8")
     assert token not in text
     assert DEMO_PASSWORD not in text
+
+
+async def test_refused_passwords_never_mask_the_records(
+    audited: Settings, audit_path: Path, sim: Simulator, era: str
+) -> None:
+    async with client_for(audited, era) as client:
+        for typed in (":true,", "5203775", "enter_rescue"):
+            error(await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", password=typed))
+        error(await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04"))
+    records = lines(audit_path)  # every line still parses
+    assert [r["instance_id"] for r in records] == [LEGACY] * 4
+    assert {r["tool"] for r in records} == {"enter_rescue"}
+
+
+def test_a_file_that_existed_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text("", encoding="utf-8")
+    path.chmod(0o644)
+    AuditTrail(str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_symlink_at_the_path_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("", encoding="utf-8")
+    (tmp_path / "audit.jsonl").symlink_to(target)
+    with pytest.raises(ConfigError, match="cannot be written"):
+        AuditTrail(str(tmp_path / "audit.jsonl"))
+
+
+def test_writes_from_many_threads_never_interleave(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    trail = AuditTrail(str(path))
+    record = {"request_id": "x", "error": "y" * 5000}
+
+    def write_many() -> None:
+        for _ in range(50):
+            trail.write(record)
+
+    threads = [threading.Thread(target=write_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert lines(path) == [record] * 400
+
+
+def test_a_home_relative_path_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    trail = AuditTrail("~/audit.jsonl")
+    assert trail.path == str(tmp_path / "audit.jsonl")
+    assert (tmp_path / "audit.jsonl").exists()

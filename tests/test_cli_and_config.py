@@ -71,6 +71,7 @@ def test_help_explains_every_setting(capsys: pytest.CaptureFixture[str]) -> None
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "0"}, "ZOMRO_POLL_INTERVAL must be more than 0"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_READ_ONLY": "maybe"}, "ZOMRO_READ_ONLY must be 1 or 0"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "5203773,web-1"}, "'web-1' is not one"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": " "}, "set but empty"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_MCP_TOKEN": "short"}, "at least 16 characters"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LOG_LEVEL": "LOUD"}, "ZOMRO_LOG_LEVEL must be DEBUG"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_AUDIT_LOG": "/nonexistent/dir/audit.jsonl"}, "cannot be written"),

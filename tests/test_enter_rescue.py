@@ -208,3 +208,12 @@ async def test_a_mistyped_password_is_not_echoed_in_the_argument_error(client: C
     assert "password" in message
     assert "98765432101" not in message
     assert sim.requests == []
+
+
+@pytest.mark.parametrize("almost", ["true", 1, "yes", "on"])
+async def test_only_a_json_true_confirms(client: Client, sim: Simulator, almost: object) -> None:
+    message = error(
+        await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": almost})
+    )
+    assert "confirm" in message
+    assert sim.requests == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import anyio
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
@@ -48,15 +50,24 @@ values = st.recursive(
 arguments = st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=10), values, max_size=6)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+GUARDS: dict[str, dict[str, Any]] = {
+    "open": {},
+    "allowlist": {"allowed_instances": frozenset({5203773})},
+    "read-only": {"read_only": True},
+}
+
+
+@pytest.mark.parametrize("guard", list(GUARDS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tool=st.sampled_from(TOOLS), args=arguments)
 def test_any_arguments_get_an_answer_and_unconfirmed_calls_change_nothing(
-    settings_: Settings, sim: Simulator, tool: str, args: dict[str, Any]
+    settings_: Settings, sim: Simulator, guard: str, tool: str, args: dict[str, Any]
 ) -> None:
     sim.reset()
+    server_settings = replace(settings_, **GUARDS[guard])
 
     async def one_call() -> None:
-        async with Client(build_server(settings_), mode="legacy", cache=None) as client:
+        async with Client(build_server(server_settings), mode="legacy", cache=None) as client:
             result = await client.call_tool(tool, args)
         text = " ".join(getattr(block, "text", "") for block in result.content)
         assert text.strip(), "every answer carries text"
@@ -66,5 +77,7 @@ def test_any_arguments_get_an_answer_and_unconfirmed_calls_change_nothing(
             assert "unexpected error" not in text, text
 
     anyio.run(one_call)
-    if args.get("confirm") is not True:
+    if args.get("confirm") is not True or guard == "read-only":
         assert sim.mutating_requests() == []
+    if guard == "allowlist":
+        assert {r.fields["elid"] for r in sim.requests if "elid" in r.fields} <= {"5203773"}

@@ -11,13 +11,14 @@ from dataclasses import replace
 from typing import Any
 
 import httpx2
+import mcp.types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.errors import ConfigError
-from zomro_rescue_mcp.http_app import MAX_BODY_BYTES, build_http_app
+from zomro_rescue_mcp.http_app import MAX_BODY_BYTES, _security, build_http_app
 from zomro_rescue_mcp.loopback import serve_on_loopback
 from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
@@ -224,3 +225,49 @@ async def test_no_secret_reaches_the_http_servers_log_or_answers(
         assert secret not in http_process.stdout
         assert all(secret not in answer for answer in answers)
     assert "logged in" in http_process.stderr
+
+
+def test_a_foreign_origin_is_refused(served: tuple[str, Settings]) -> None:
+    response = post_initialize(served[0], Authorization=f"Bearer {TOKEN}", Origin="https://evil.example")
+    assert response.status_code == 403
+
+
+def test_http_without_a_token_needs_an_explicit_flag_even_on_loopback(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="--allow-no-token"):
+        build_http_app(build_server(settings), settings, host="127.0.0.1", port=8000)
+    with pytest.raises(ConfigError, match="without ZOMRO_MCP_TOKEN"):
+        build_http_app(build_server(settings), settings, host="192.0.2.10", port=8000, allow_no_token=True)
+
+
+def test_loopback_without_a_token_serves_when_told_to(settings: Settings) -> None:
+    app = build_http_app(build_server(settings), settings, host="127.0.0.1", port=0, allow_no_token=True)
+    url, stop = serve_on_loopback(app, lifespan="on")
+    try:
+        assert post_initialize(url).status_code == 200
+    finally:
+        stop()
+
+
+def test_an_ipv6_bind_allows_its_bracketed_host(settings: Settings) -> None:
+    security = _security(replace(settings, mcp_token=TOKEN), "2001:db8::1", 8000)
+    assert security is not None
+    assert security.allowed_hosts == ["[2001:db8::1]:8000", "[2001:db8::1]"]
+
+
+async def test_approval_works_over_http(settings: Settings, sim: Simulator, era: str) -> None:
+    asked: list[str] = []
+
+    async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"instance_id": 5203775})
+
+    approving = replace(settings, mcp_token=TOKEN, require_approval=True)
+    app = build_http_app(build_server(approving), approving, host="127.0.0.1", port=0)
+    approval_url, stop = serve_on_loopback(app, lifespan="on")
+    try:
+        async with http_client(approval_url, era, elicitation_callback=person) as client:
+            data = ok(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
+    finally:
+        stop()
+    assert data["executed"] is True
+    assert "5203775" in asked[0]

@@ -2,11 +2,15 @@
 
 The SDK's resolver pattern (`Resolve` + `Elicit`) asks before the tool body runs, in both protocol eras. The
 question is only asked for a confirmed request that passes validation; the person approves by typing the
-instance id. A client that cannot ask is refused, never waved through.
+instance id. A client that cannot ask is refused, never waved through. In the modern era the answer returns
+inside a sealed `request_state`; `ApprovalLedger` makes each one count once, so a replayed call is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,13 +20,15 @@ from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, Field
 
 from .audit import Approval
+from .errors import ZomroError
 from .models import Zone
 from .rescue import RescueService
 
-__all__ = ["ApprovalForm", "approval_outcome", "enter_approval", "exit_approval"]
+__all__ = ["APPROVAL_TTL", "ApprovalForm", "ApprovalLedger", "approval_outcome", "enter_approval", "exit_approval"]
+
+APPROVAL_TTL = 120.0  # seconds a sealed answer stays valid between the question and the confirmed call
 
 Resolver = Callable[..., Awaitable[Any]]
-Preview = Callable[[Awaitable[Any]], Awaitable[Any]]
 
 
 class ApprovalForm(BaseModel):
@@ -41,8 +47,8 @@ def _question(instance_id: int, summary: str) -> str:
     return f"Approve this action? {summary} Type the instance id {instance_id} to approve it."
 
 
-def enter_approval(required: bool, preview: Preview) -> Resolver:
-    """The resolver of enter_rescue's approval; `preview` runs a validation and turns errors into tool errors."""
+def enter_approval(required: bool) -> Resolver:
+    """The resolver of enter_rescue's approval: validate (a preview), then ask."""
 
     async def approve_enter(
         instance_id: int,
@@ -57,15 +63,16 @@ def enter_approval(required: bool, preview: Preview) -> Resolver:
         if not _can_ask(ctx):
             return "unsupported"
         service: RescueService = ctx.request_context.lifespan_context
-        result = await preview(
-            service.enter(instance_id, image, zone=zone, password=password, confirm=False, audited=False)
-        )
+        try:
+            result = await service.enter(instance_id, image, zone=zone, password=password, confirm=False, audited=False)
+        except ZomroError:
+            return "not_asked"  # the tool body meets the same refusal and records it in the audit trail
         return Elicit(_question(instance_id, result.summary), ApprovalForm)
 
     return approve_enter
 
 
-def exit_approval(required: bool, preview: Preview) -> Resolver:
+def exit_approval(required: bool) -> Resolver:
     """The resolver of exit_rescue's approval."""
 
     async def approve_exit(instance_id: int, confirm: bool, ctx: Context[RescueService, Any]) -> Any:
@@ -74,14 +81,48 @@ def exit_approval(required: bool, preview: Preview) -> Resolver:
         if not _can_ask(ctx):
             return "unsupported"
         service: RescueService = ctx.request_context.lifespan_context
-        result = await preview(service.exit(instance_id, confirm=False, audited=False))
+        try:
+            result = await service.exit(instance_id, confirm=False, audited=False)
+        except ZomroError:
+            return "not_asked"
         return Elicit(_question(instance_id, result.summary), ApprovalForm)
 
     return approve_exit
 
 
-def approval_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approval:
-    """What the person's answer means for the request."""
+class ApprovalLedger:
+    """Remembers the sealed answers already used, for as long as they could be presented again."""
+
+    def __init__(self, ttl: float = APPROVAL_TTL) -> None:
+        self._ttl = ttl
+        self._spent: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, request_state: str | None) -> bool:
+        """True the first time a request's state is presented; False for a replay. No state: nothing to replay."""
+        if request_state is None:
+            return True
+        digest = hashlib.sha256(request_state.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            self._spent = {d: t for d, t in self._spent.items() if now - t < 2 * self._ttl}
+            if digest in self._spent:
+                return False
+            self._spent[digest] = now
+            return True
+
+
+def approval_outcome(
+    answer: ElicitationResult[Any], instance_id: int, ctx: Context[RescueService, Any], ledger: ApprovalLedger
+) -> Approval:
+    """What the person's answer means for the request (an answer presented twice counts once)."""
+    outcome = _answer_outcome(answer, instance_id)
+    if outcome == "accepted" and not ledger.spend(ctx.request_state):
+        return "replayed"
+    return outcome
+
+
+def _answer_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approval:
     if isinstance(answer, DeclinedElicitation):
         return "declined"
     if isinstance(answer, CancelledElicitation):
@@ -90,6 +131,10 @@ def approval_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approv
         data = answer.data
         if isinstance(data, ApprovalForm):
             return "accepted" if data.instance_id == instance_id else "mismatch"
-        if data in ("not_required", "unsupported"):
-            return "not_required" if data == "not_required" else "unsupported"
+        if data == "not_required":
+            return "not_required"
+        if data == "unsupported":
+            return "unsupported"
+        if data == "not_asked":
+            return "not_asked"
     return "cancelled"

@@ -25,7 +25,9 @@ from .models import RescueImage
 
 __all__ = ["Approval", "Attempt", "AuditTrail"]
 
-Approval = Literal["not_required", "accepted", "declined", "cancelled", "mismatch", "unsupported"]
+Approval = Literal[
+    "not_required", "accepted", "declined", "cancelled", "mismatch", "unsupported", "not_asked", "replayed"
+]
 log = logging.getLogger("zomro_rescue_mcp.audit")
 
 
@@ -33,32 +35,42 @@ class AuditTrail:
     """Appends records to a JSON-lines file, or only logs them when no file is configured."""
 
     def __init__(self, path: str | None) -> None:
-        self.path = path
+        self.path = os.path.expanduser(path) if path is not None else None
         self._lock = threading.Lock()
-        if path is not None:
+        if self.path is not None:
             try:
-                self._append("")  # create it now (0600) so a bad path stops the server at start
+                fd = self._open()  # created or checked now, so a bad path stops the server at start
+                try:
+                    os.fchmod(fd, 0o600)  # a file that existed keeps no wider mode
+                finally:
+                    os.close(fd)
             except OSError as exc:
                 raise ConfigError(
-                    f"ZOMRO_AUDIT_LOG {path} cannot be written ({exc.strerror}): fix the path or its permissions."
+                    f"ZOMRO_AUDIT_LOG {self.path} cannot be written ({exc.strerror}): fix the path or its permissions."
                 ) from None
 
-    def _append(self, line: str) -> None:
+    def _open(self) -> int:
         assert self.path is not None
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            if line:
-                os.write(fd, line.encode("utf-8"))
-        finally:
-            os.close(fd)
+        # O_NOFOLLOW: a symlink planted at the path is refused rather than followed.
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one record; raises OSError when the file cannot be written."""
+        """Append one record as one line; raises OSError when the whole line cannot be written."""
         if self.path is None:
             return
-        line = redact.scrub(json.dumps(record, ensure_ascii=False, separators=(",", ":")), for_log=True) + "\n"
+        # Only free text can carry a secret (an error sentence); ids and names are never masked.
+        safe = {
+            k: redact.scrub(v, for_log=True) if k == "error" and isinstance(v, str) else v for k, v in record.items()
+        }
+        data = (json.dumps(safe, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            self._append(line)
+            fd = self._open()
+            try:
+                written = os.write(fd, data)
+                if written != len(data):  # a full disk: the line is incomplete, so it does not count
+                    raise OSError(28, f"only {written} of {len(data)} bytes were written")
+            finally:
+                os.close(fd)
 
     @contextmanager
     def attempt(self, tool: str, instance_id: int, *, confirmed: bool, approval: Approval) -> Iterator[Attempt]:
@@ -69,14 +81,11 @@ class AuditTrail:
         except OutcomeUnknownError as exc:
             attempt.finish("outcome_unknown", exc)
             raise
-        except ApiError as exc:
+        except ZomroError as exc:  # after the intent line, the API answered with a refusal or not at all
             attempt.finish("api_error" if attempt.sent else "refused", exc)
             raise
-        except ZomroError as exc:
-            attempt.finish("refused", exc)
-            raise
         except BaseException as exc:
-            attempt.finish("outcome_unknown" if attempt.sent else "failed", exc)
+            attempt.finish("outcome_unknown" if attempt.sent else "refused", exc)
             raise
         else:
             attempt.finish("executed" if attempt.sent else "preview")

@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or http")
     serve.add_argument("--host", default="127.0.0.1", help="http: address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="http: port (default 8000)")
+    serve.add_argument(
+        "--allow-no-token", action="store_true", help="http on loopback only: serve without ZOMRO_MCP_TOKEN (testing)"
+    )
     commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
     schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
     schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
@@ -221,8 +224,9 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     from .http_app import build_http_app
 
-    app = build_http_app(server, settings, host=args.host, port=args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    app = build_http_app(server, settings, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
+    # log_config=None: uvicorn's lines go through our stderr handler and its secret filter.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, log_config=None)
     return 0
 
 

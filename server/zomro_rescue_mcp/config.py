@@ -82,7 +82,7 @@ class Settings:
             wait_seconds=wait_seconds,
             poll_interval=poll_interval,
             read_only=_flag("ZOMRO_READ_ONLY", get("ZOMRO_READ_ONLY")),
-            allowed_instances=_instance_ids(get("ZOMRO_ALLOWED_INSTANCES")),
+            allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
             audit_log=get("ZOMRO_AUDIT_LOG"),
             require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", get("ZOMRO_REQUIRE_APPROVAL")),
             mcp_token=mcp_token,
@@ -119,6 +119,7 @@ def _flag(name: str, raw: str | None) -> bool:
 
 
 def _instance_ids(raw: str | None) -> frozenset[int] | None:
+    """None when unset; set but empty is an error, never "all instances"."""
     if raw is None:
         return None
     parts = [p for p in re.split(r"[,\s]+", raw) if p]
@@ -126,7 +127,7 @@ def _instance_ids(raw: str | None) -> frozenset[int] | None:
     if bad or not parts:
         raise ConfigError(
             "ZOMRO_ALLOWED_INSTANCES must be instance ids separated by commas, such as 5203773,5203774"
-            + (f"; {bad[0]!r} is not one." if bad else ".")
+            + (f"; {bad[0]!r} is not one." if bad else "; it is set but empty (unset it to allow every instance).")
         )
     return frozenset(int(p) for p in parts)
 

@@ -37,11 +37,14 @@ class BearerGuard:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") == HEALTH_PATH:
+        if scope["type"] == "lifespan" or (scope["type"] == "http" and scope.get("path") == HEALTH_PATH):
             await self._app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
         if not hmac.compare_digest(given, self._expected):
+            if scope["type"] != "http":
+                await send({"type": "websocket.close", "code": 1008})
+                return
             body = {"error": "unauthorized", "message": "Send the server's token as 'Authorization: Bearer <token>'."}
             response = Response(
                 json.dumps(body),
@@ -77,18 +80,28 @@ def _security(settings: Settings, host: str, port: int) -> TransportSecuritySett
                 f"Listening on {host} needs ZOMRO_ALLOWED_HOSTS: the Host names clients use to reach this server "
                 "(e.g. rescue.example.com:8000), so DNS-rebinding requests are refused."
             )
-    hosts = list(settings.allowed_hosts) or [f"{host}:{port}", host]
+    name = f"[{host}]" if ":" in host else host  # an IPv6 literal is bracketed in a Host header
+    hosts = list(settings.allowed_hosts) or [f"{name}:{port}", name]
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
-def build_http_app(mcp: RescueMCPServer, settings: Settings, *, host: str, port: int) -> ASGIApp:
-    """The ASGI app of `serve --transport http`; refuses an exposed bind without a token."""
-    if host not in _LOOPBACK and settings.mcp_token is None:
-        raise ConfigError(
-            f"Refusing to serve on {host} without ZOMRO_MCP_TOKEN: anyone who reaches the port could reboot "
-            "servers. Set ZOMRO_MCP_TOKEN (at least 16 characters), or bind 127.0.0.1."
-        )
+def build_http_app(
+    mcp: RescueMCPServer, settings: Settings, *, host: str, port: int, allow_no_token: bool = False
+) -> ASGIApp:
+    """The ASGI app of `serve --transport http`; refuses to serve without a token unless told so on loopback."""
+    if settings.mcp_token is None:
+        if host not in _LOOPBACK:
+            raise ConfigError(
+                f"Refusing to serve on {host} without ZOMRO_MCP_TOKEN: anyone who reaches the port could reboot "
+                "servers. Set ZOMRO_MCP_TOKEN (at least 16 characters)."
+            )
+        if not allow_no_token:
+            raise ConfigError(
+                "Refusing to serve HTTP without ZOMRO_MCP_TOKEN: any local process, or a proxy in front, could "
+                "reboot servers. Set ZOMRO_MCP_TOKEN (at least 16 characters); for a local test only, pass "
+                "--allow-no-token."
+            )
     security = _security(settings, host, port)
 
     async def healthz(_: Request) -> Response:

@@ -14,11 +14,12 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resolve import Resolve
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__, redact
-from .approval import approval_outcome, enter_approval, exit_approval
+from .approval import APPROVAL_TTL, ApprovalLedger, approval_outcome, enter_approval, exit_approval
 from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings
@@ -52,15 +53,17 @@ ZoneArg = Annotated[
 Confirm = Annotated[
     bool,
     Field(
+        strict=True,  # only a JSON true executes: never "true", 1 or "yes"
         description="false (default) = preview only, nothing changes. true = execute; only after the person "
-        "approved this exact action."
+        "approved this exact action.",
     ),
 ]
 Wait = Annotated[
     bool,
     Field(
+        strict=True,
         description="After a confirmed request, watch the instance until it settles, reporting progress (true, "
-        "default), or return at once (false)."
+        "default), or return at once (false).",
     ),
 ]
 
@@ -97,9 +100,18 @@ T = TypeVar("T")
 class RescueMCPServer(MCPServer[RescueService]):
     """MCPServer whose argument errors read as a sentence and never echo the rejected values."""
 
+    read_only = False
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[RescueService, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        if self._tool_manager.get_tool(name) is None:
+            if self.read_only and name in ("enter_rescue", "exit_rescue"):
+                raise ToolError(
+                    f"{name} is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY), and nothing was "
+                    "sent. Ask the operator, or use the Zomro panel."
+                )
+            raise ToolError(f"There is no tool {name!r} on this server; tools/list shows the ones it offers.")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -191,7 +203,10 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         version=__version__,
         instructions=instructions(settings),
         lifespan=lifespan,
+        # A sealed approval answer lives briefly, and ApprovalLedger lets it count once.
+        request_state_security=RequestStateSecurity.ephemeral(ttl=APPROVAL_TTL),
     )
+    mcp.read_only = settings.read_only
 
     @mcp.tool(
         name="list_instances",
@@ -234,8 +249,9 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
 
 def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
     """The two tools that change an instance; absent from tools/list in read-only mode."""
-    approve_enter = enter_approval(settings.require_approval, _answer)
-    approve_exit = exit_approval(settings.require_approval, _answer)
+    approve_enter = enter_approval(settings.require_approval)
+    approve_exit = exit_approval(settings.require_approval)
+    ledger = ApprovalLedger()
 
     @mcp.tool(
         name="enter_rescue",
@@ -268,7 +284,7 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
-                approval=approval_outcome(approval, instance_id),
+                approval=approval_outcome(approval, instance_id, ctx, ledger),
             )
         )
 
@@ -290,6 +306,6 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
-                approval=approval_outcome(approval, instance_id),
+                approval=approval_outcome(approval, instance_id, ctx, ledger),
             )
         )

@@ -55,6 +55,8 @@ def check_approval(instance_id: int, approval: Approval) -> None:
         "mismatch": f"the id typed for approval was not {instance_id}",
         "unsupported": "this server requires a person's approval for every confirmed request "
         "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
+        "not_asked": "the request could not be validated, so the person was not asked to approve it",
+        "replayed": "this approval was already used for an earlier request; each approval counts once",
     }
     if approval in refusals:
         advice = (

@@ -127,8 +127,8 @@ class RescueService:
             self._check_writable()
             self._check_allowed(instance_id)
             if password is not None:
+                check_password(password)  # its refusal never echoes it; a valid one is a secret from here on
                 redact.register(password)
-                check_password(password)
             async with self._exclusive(instance_id) if confirm else nullcontext():
                 return await self._enter(attempt, instance_id, image, zone, password, confirm, wait, on_progress)
 
