@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,20 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
+# External MCP clients against the real server: the MCP Inspector CLI over stdio and the official
+# conformance suite over HTTP (pinned npm packages in tools/conformance, installed there on first use).
+conformance: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash tools/conformance/run.sh
+
 lint: $(STAMP)
-	$(BIN)/ruff check server tests examples
-	$(BIN)/ruff format --check server tests examples
+	$(BIN)/ruff check server tests examples tools
+	$(BIN)/ruff format --check server tests examples tools
 	$(BIN)/mypy --strict
 
 format: $(STAMP)
-	$(BIN)/ruff format server tests examples
-	$(BIN)/ruff check --fix server tests examples
+	$(BIN)/ruff format server tests examples tools
+	$(BIN)/ruff check --fix server tests examples tools
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache \
+		tools/conformance/node_modules
