@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean conformance
+.PHONY: demo test lint format install clean conformance bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +27,18 @@ test: $(STAMP)
 conformance: $(STAMP)
 	PYTHON=$(abspath $(BIN)/python) bash tools/conformance/run.sh
 
+# Speed and memory beside the SDK floor and the API floor; prints one table (see benchmarks/RESULTS.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check server tests examples tools
-	$(BIN)/ruff format --check server tests examples tools
+	$(BIN)/ruff check server tests examples tools benchmarks
+	$(BIN)/ruff format --check server tests examples tools benchmarks
 	$(BIN)/mypy --strict
 
 format: $(STAMP)
-	$(BIN)/ruff format server tests examples tools
-	$(BIN)/ruff check --fix server tests examples tools
+	$(BIN)/ruff format server tests examples tools benchmarks
+	$(BIN)/ruff check --fix server tests examples tools benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache \

@@ -1,0 +1,19 @@
+"""The benchmark script still runs end to end (tiny counts: it checks the script, not the speed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+
+def test_the_benchmarks_run_and_print_all_five_rows() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert sorted({row.split("|")[1].strip() for row in rows}) == ["1", "1b", "2", "3", "4", "5"]
+    assert "Machine:" in done.stdout
