@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def test_enter_goes_ahead_when_the_person_types_the_id(
     out = capsys.readouterr().out
     [sent] = sim.mutating_requests()
     assert f"rescue root password (shown once): {sent.fields['password']}" in out
-    assert "DONE: Zomro accepted the request" in out
+    assert "ACCEPTED: Zomro accepted the request" in out
+    assert "state: rescued (reached" in out
+    assert out.index("rescue root password") < out.index("state: rescued")  # printed before the watch
     assert "Type the instance id 5203773" in asked[0]
 
 
@@ -105,6 +108,60 @@ def test_a_password_from_stdin_is_sent_and_never_printed(
     assert sent.fields["password"] == "Piped-Secret-55"
     captured = capsys.readouterr()
     assert "Piped-Secret-55" not in captured.out + captured.err
+
+
+def test_json_for_a_change_is_one_document_with_the_preview_and_the_result(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", str(LEGACY), "--yes", "--json"], env=env, ask=never_asked) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["preview"]["executed"], document["result"]["executed"]) == (False, True)
+    assert document["result"]["status"] == "active"
+
+
+def test_exit_asks_for_the_id_too(env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exit", str(LEGACY)], env=env, ask=lambda q: str(LEGACY)) == 0
+    assert sim.instances[LEGACY].status == "active"
+
+
+def test_a_typed_id_satisfies_a_required_approval(
+    env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    approving = {**env, "ZOMRO_REQUIRE_APPROVAL": "1", "ZOMRO_AUDIT_LOG": str(audit)}
+    assert main(["exit", str(LEGACY)], env=approving, ask=lambda q: str(LEGACY)) == 0
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert records[-1]["approval"] == "accepted"
+
+
+def test_a_declined_change_is_in_the_audit_trail(
+    env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    assert main(["exit", str(LEGACY)], env={**env, "ZOMRO_AUDIT_LOG": str(audit)}, ask=lambda q: "no") == 3
+    preview, refusal = (json.loads(line) for line in audit.read_text().splitlines())
+    assert (preview["result"], preview["confirmed"]) == ("preview", False)
+    assert (refusal["result"], refusal["confirmed"], refusal["approval"]) == ("refused", True, "mismatch")
+
+
+@pytest.mark.parametrize(
+    ("extra", "argv", "said"),
+    [
+        ({"ZOMRO_READ_ONLY": "1"}, ["exit", str(LEGACY), "--yes"], "read-only mode"),
+        ({"ZOMRO_ALLOWED_INSTANCES": str(WEB)}, ["status", str(LEGACY)], "ZOMRO_ALLOWED_INSTANCES"),
+    ],
+)
+def test_the_guard_rails_apply_to_the_cli(
+    env: dict[str, str],
+    sim: Simulator,
+    capsys: pytest.CaptureFixture[str],
+    extra: dict[str, str],
+    argv: list[str],
+    said: str,
+) -> None:
+    assert main(argv, env={**env, **extra}, ask=never_asked) == 3
+    assert said in capsys.readouterr().err
+    assert sim.mutating_requests() == []
 
 
 def test_yes_does_not_replace_a_required_approval(
@@ -167,9 +224,41 @@ def test_doctor_names_the_problem_and_fails(env: dict[str, str], capsys: pytest.
     assert "Wrong-Passw0rd" not in out
 
 
-def test_doctor_reports_an_unwritable_audit_trail(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_reports_an_unwritable_audit_trail_and_creates_nothing(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["doctor"], env={**env, "ZOMRO_AUDIT_LOG": "/nonexistent/audit.jsonl"}) == 2
-    assert "cannot be written" in capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "audit      problem: its folder /nonexistent is missing or not writable" in out
+    assert "api        ok" in out  # the other checks still ran
+    fresh = tmp_path / "audit.jsonl"
+    assert main(["doctor"], env={**env, "ZOMRO_AUDIT_LOG": str(fresh)}) == 0
+    assert not fresh.exists()
+
+
+def test_doctor_speaks_json_for_scripts(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--json"], env=env) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ready"] is True
+    assert report["checks"]["auth"] == "login"
+
+
+def test_the_schemas_command_writes_what_is_committed(tmp_path: Path) -> None:
+    assert main(["schemas", "--write", str(tmp_path)]) == 0
+    committed = Path(__file__).resolve().parent.parent / "schemas"
+    for written in tmp_path.iterdir():
+        assert written.read_text(encoding="utf-8") == (committed / written.name).read_text(encoding="utf-8")
+
+
+def test_no_terminal_answer_cancels(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zomro_rescue_mcp import commands
+
+    def no_tty(*args: object, **kwargs: object) -> object:
+        raise OSError("no controlling terminal")
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr("builtins.open", no_tty)
+    assert commands.terminal_ask("Type the id: ") is None
 
 
 def test_a_usage_error_exits_2() -> None:

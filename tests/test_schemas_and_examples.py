@@ -39,49 +39,65 @@ def test_read_only_mode_serves_the_same_documents() -> None:
 
 
 EXAMPLES = sorted((ROOT / "examples").rglob("*.json"))
+SETTINGS = set(re.findall(r"\b(ZOMRO_[A-Z_]+)\b", EPILOG))
+SERVERS_KEY = {"claude-desktop": "mcpServers", "cursor": "mcpServers", "vscode": "servers"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_each_json_example_runs_the_real_command_with_known_settings(path: Path) -> None:
     config = json.loads(path.read_text(encoding="utf-8"))
-    servers = config.get("mcpServers") or config.get("servers")
+    client = path.relative_to(ROOT / "examples").parts[0]
+    servers = config[SERVERS_KEY[client]]
     assert servers, "no servers in the example"
+    declared_inputs = {item["id"] for item in config.get("inputs", [])}
     for server in servers.values():
         assert server["command"] == "zomro-rescue-mcp"
-        assert server["args"][0] == "serve"
-        assert set(server["args"][1:]) <= {"--simulator"}
-        for variable in server.get("env", {}):
-            assert variable in EPILOG, f"{variable} is not a setting of zomro-rescue-mcp"
+        assert server["args"] == (["serve", "--simulator"] if "simulator" in path.name else ["serve"])
+        for variable, value in server.get("env", {}).items():
+            assert variable in SETTINGS, f"{variable} is not a setting of zomro-rescue-mcp"
+            for reference in re.findall(r"\$\{input:([^}]+)\}", value):
+                assert reference in declared_inputs, f"{reference} is not declared in inputs"
 
 
 def test_there_is_an_example_for_every_client_and_a_simulator_variant() -> None:
     names = {str(p.relative_to(ROOT / "examples")) for p in EXAMPLES}
-    for client in ("claude-desktop", "vscode", "cursor"):
+    for client in SERVERS_KEY:
         assert any(n.startswith(client) and "simulator" not in n for n in names)
         assert any(n.startswith(client) and "simulator" in n for n in names)
 
 
 def test_vscode_example_asks_for_the_token_as_a_password() -> None:
     config = json.loads((ROOT / "examples/vscode/mcp.json").read_text(encoding="utf-8"))
+    assert config["inputs"]
     assert all(item["password"] is True for item in config["inputs"])
 
 
-def test_the_python_example_runs_the_whole_workflow_against_the_simulator() -> None:
+def test_the_python_example_previews_before_each_change_and_completes(tmp_path: Path) -> None:
     script = ROOT / "examples" / "python" / "recovery_workflow.py"
-    command = f"{CONSOLE_SCRIPT} serve --simulator"
+    audit = tmp_path / "audit.jsonl"
     done = subprocess.run(
-        [sys.executable, str(script), "web-1", "--command", command, "--yes"],
+        [sys.executable, str(script), "web-1", "--command", f"{CONSOLE_SCRIPT} serve --simulator", "--yes"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "ZOMRO_LOG_LEVEL": "WARNING"},
+        env={"PATH": "/usr/bin:/bin", "ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_AUDIT_LOG": str(audit)},
     )
     assert done.returncode == 0, done.stderr
     assert "root password (shown once):" in done.stdout
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"instance": 5203773, "final_state": "active"}
+    steps = [
+        (r["tool"], r["confirmed"]) for r in map(json.loads, audit.read_text().splitlines()) if r["phase"] != "outcome"
+    ]
+    assert steps == [("enter_rescue", False), ("enter_rescue", True), ("exit_rescue", False), ("exit_rescue", True)]
 
 
 def test_claude_code_example_adds_the_real_command() -> None:
     script = (ROOT / "examples/claude-code/add.sh").read_text(encoding="utf-8")
-    assert re.search(r"claude mcp add zomro-rescue .*-- zomro-rescue-mcp serve", script, re.S)
+    command = re.search(
+        r"^claude mcp add (.*?)zomro-rescue -- zomro-rescue-mcp serve$", script.replace("\\\n", " "), re.M
+    )
+    assert command is not None
+    options = command.group(1).split()
+    assert options[:2] == ["--scope", "user"]  # every option before the server's name
+    assert all(not option.startswith("ZOMRO_PASSWORD") for option in options)  # no password in the script

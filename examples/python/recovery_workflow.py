@@ -2,22 +2,26 @@
 
     python recovery_workflow.py web-1                                   # spawns `zomro-rescue-mcp serve` (stdio)
     python recovery_workflow.py web-1 --command "zomro-rescue-mcp serve --simulator"
-    python recovery_workflow.py web-1 --url http://127.0.0.1:8000/mcp --token "$ZOMRO_MCP_TOKEN"
+    ZOMRO_MCP_TOKEN=… python recovery_workflow.py web-1 --url http://127.0.0.1:8000/mcp
 
 It finds the instance, lists the images, previews entering rescue mode, asks you (or takes --yes), enters,
-prints the login, then, when you say so, leaves rescue mode the same way.
+prints the login, then, when you say so, previews leaving rescue mode and leaves it the same way. The stdio
+server gets your ZOMRO_* settings; the HTTP token is read from ZOMRO_MCP_TOKEN, never from the command line.
+If the server requires approval (ZOMRO_REQUIRE_APPROVAL), its question is asked here, on the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from typing import Any
 
 import anyio
 import httpx2
+import mcp.types as types
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
@@ -32,6 +36,14 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
 
 async def show_progress(progress: float, total: float | None, message: str | None) -> None:
     print(f"   ... {message}")
+
+
+async def answer_approval(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """The server's approval question, put to the person at this terminal (never answered automatically)."""
+    typed = (await anyio.to_thread.run_sync(input, f"{params.message}\n> ")).strip()
+    if not typed.isdigit():
+        return types.ElicitResult(action="decline")
+    return types.ElicitResult(action="accept", content={"instance_id": int(typed)})
 
 
 def approved(question: str, assume_yes: bool) -> bool:
@@ -59,6 +71,8 @@ async def workflow(client: Client, name: str, image: str, assume_yes: bool) -> N
     if done.get("password"):
         print(f"root password (shown once): {done['password']}")
     print(f"next: {done['next_step']}")
+    leaving = await call(client, "exit_rescue", instance_id=instance["id"])
+    print(f"PREVIEW: {leaving['summary']}")
     if not approved("Repairs done: leave rescue mode?", assume_yes):
         return
     back = await call(client, "exit_rescue", instance_id=instance["id"], confirm=True)
@@ -72,19 +86,21 @@ async def main() -> None:
     parser.add_argument("--image", default="Ubuntu 22.04", help="rescue image (default Ubuntu 22.04)")
     parser.add_argument("--command", default="zomro-rescue-mcp serve", help="stdio server command")
     parser.add_argument("--url", help="Streamable HTTP endpoint instead of a stdio command")
-    parser.add_argument("--token", help="bearer token for --url")
     parser.add_argument("--yes", action="store_true", help="approve every step (for a demonstration)")
     args = parser.parse_args()
     if args.url:
-        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+        token = os.environ.get("ZOMRO_MCP_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with (
             httpx2.AsyncClient(headers=headers, timeout=300) as http,
-            Client(streamable_http_client(args.url, http_client=http)) as client,
+            Client(streamable_http_client(args.url, http_client=http), elicitation_callback=answer_approval) as client,
         ):
             await workflow(client, args.instance, args.image, args.yes)
         return
     command, *command_args = shlex.split(args.command)
-    async with Client(StdioServerParameters(command=command, args=command_args)) as client:
+    settings = {k: v for k, v in os.environ.items() if k.startswith("ZOMRO_")}
+    server = StdioServerParameters(command=command, args=command_args, env=settings)
+    async with Client(server, elicitation_callback=answer_approval) as client:
         await workflow(client, args.instance, args.image, args.yes)
 
 

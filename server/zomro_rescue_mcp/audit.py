@@ -49,6 +49,17 @@ class AuditTrail:
                     f"ZOMRO_AUDIT_LOG {self.path} cannot be written ({exc.strerror}): fix the path or its permissions."
                 ) from None
 
+    @staticmethod
+    def problem(path: str) -> str | None:
+        """Why `path` could not hold the audit trail, without creating or changing anything; None if it can."""
+        path = os.path.expanduser(path)
+        if os.path.islink(path):
+            return f"{path} is a symbolic link, which the audit trail refuses"
+        if os.path.exists(path):
+            return None if os.path.isfile(path) and os.access(path, os.W_OK) else f"{path} is not a writable file"
+        folder = os.path.dirname(os.path.abspath(path))
+        return None if os.access(folder, os.W_OK | os.X_OK) else f"its folder {folder} is missing or not writable"
+
     def _open(self) -> int:
         assert self.path is not None
         # O_NOFOLLOW: a symlink planted at the path is refused rather than followed.

@@ -105,9 +105,9 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
 
 
-def _setup_logging(env: Mapping[str, str], debug: bool) -> None:
+def _setup_logging(env: Mapping[str, str], debug: bool, *, default: str = "INFO") -> None:
     """Log lines go to stderr only (stdout carries JSON-RPC in stdio mode), with secrets masked."""
-    level_name = "DEBUG" if debug else (env.get("ZOMRO_LOG_LEVEL") or "INFO").strip().upper()
+    level_name = "DEBUG" if debug else (env.get("ZOMRO_LOG_LEVEL") or default).strip().upper()
     if level_name not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"ZOMRO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level_name!r}.")
     level = logging.getLevelNamesMapping()[level_name]
@@ -136,7 +136,8 @@ def main(
     env = os.environ if env is None else env
     command = args.command or "serve"
     try:
-        _setup_logging(env, args.debug)
+        # A person at the terminal sees results, not the server's INFO log (it would land inside the prompt).
+        _setup_logging(env, args.debug, default="WARNING" if command in HUMAN_COMMANDS else "INFO")
         if command in HUMAN_COMMANDS:
             import anyio
 
@@ -167,7 +168,15 @@ def main(
         print(f"zomro-rescue-mcp: {redact.scrub(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        print(
+            "zomro-rescue-mcp: interrupted. A request already accepted stays as sent (and any password was printed "
+            "above); look with `zomro-rescue-mcp status ID`.",
+            file=sys.stderr,
+        )
         return 130
+    except BrokenPipeError:  # `… | head` closed the pipe: nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if args.debug:
             raise

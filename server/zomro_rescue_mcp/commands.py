@@ -7,6 +7,8 @@ no terminal to ask on, they refuse. Tables by default, `--json` for scripts.
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -14,6 +16,7 @@ from typing import TextIO
 import httpx2
 from pydantic import BaseModel
 
+from . import redact
 from .audit import Approval, AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings
@@ -27,15 +30,15 @@ Ask = Callable[[str], "str | None"]
 
 
 def terminal_ask(question: str) -> str | None:
-    """Ask on the terminal, even when stdin carries a password; None when there is no terminal."""
-    if sys.stdin.isatty():
-        return input(question)
+    """Ask on the terminal, even when stdin carries a password; None when there is no terminal (or no answer)."""
     try:
+        if sys.stdin.isatty():
+            return input(question)
         with open("/dev/tty", "r+", encoding="utf-8") as tty:
             tty.write(question)
             tty.flush()
-            return tty.readline()
-    except OSError:
+            return tty.readline() or None
+    except (OSError, EOFError):
         return None
 
 
@@ -49,6 +52,8 @@ async def run_command(
     out: TextIO,
 ) -> int:
     """Run one human command; domain errors propagate to the CLI's single error boundary."""
+    if args.command == "doctor":  # reads only: it creates no audit file and changes nothing
+        return await _doctor(settings, transport, out, as_json=args.json)
     audit = AuditTrail(settings.audit_log)
     api = BillmanagerClient(settings, transport=transport)
     service = RescueService(
@@ -61,92 +66,140 @@ async def run_command(
     )
     show = _Printer(out, as_json=args.json)
     try:
-        if args.command == "doctor":
-            return await _doctor(service, settings, out)
         if args.command == "instances":
             show.instances(await service.list_instances(args.query))
         elif args.command == "images":
             show.images(await service.list_images(args.instance_id, args.zone))
         elif args.command == "status":
             show.instance(await service.status(args.instance_id))
-        elif args.command == "enter":
-            password = stdin.readline().rstrip("\r\n") if args.password_stdin else None
-            preview = await service.enter(args.instance_id, args.image, zone=args.zone, password=password)
-            show.action(preview)
-            approval = _confirm(args, settings, ask)
-            show.action(
-                await service.enter(
-                    args.instance_id,
-                    preview.image.id,
-                    zone=args.zone,
-                    password=password,
-                    confirm=True,
-                    wait=not args.no_wait,
-                    on_progress=_progress,
-                    approval=approval,
-                )
-            )
-        elif args.command == "exit":
-            show.action(await service.exit(args.instance_id))
-            approval = _confirm(args, settings, ask)
-            show.action(
-                await service.exit(
-                    args.instance_id, confirm=True, wait=not args.no_wait, on_progress=_progress, approval=approval
-                )
-            )
+        else:
+            await _change(args, settings, service, show, ask=ask, stdin=stdin)
         return 0
     finally:
         await api.aclose()
 
 
-def _confirm(args: argparse.Namespace, settings: Settings, ask: Ask) -> Approval:
+async def _change(
+    args: argparse.Namespace, settings: Settings, service: RescueService, show: _Printer, *, ask: Ask, stdin: TextIO
+) -> None:
+    """enter/exit: the preview, the person's go-ahead, the request, then the watch.
+
+    The accepted result (with a generated password) is printed before the watch, so an interrupted watch
+    never loses it.
+    """
+    entering = args.command == "enter"
+    tool = "enter_rescue" if entering else "exit_rescue"
+    password = _read_password(stdin) if entering and args.password_stdin else None
+    preview: ActionResult
+    if entering:
+        preview = await service.enter(args.instance_id, args.image, zone=args.zone, password=password)
+    else:
+        preview = await service.exit(args.instance_id)
+    show.action(preview)
+    approval, refusal = _confirm(args, settings, ask)
+    if refusal is not None:
+        service.record_refusal(tool, args.instance_id, approval, refusal)
+        raise refusal
+    final: ActionResult
+    if isinstance(preview, EnterRescueResult):
+        entered = await service.enter(
+            args.instance_id,
+            preview.image.id,
+            zone=args.zone,
+            password=password,
+            confirm=True,
+            wait=False,
+            approval=approval,
+        )
+        show.action(entered)
+        final = entered if args.no_wait else await service.settle(entered, _progress)
+    else:
+        left = await service.exit(args.instance_id, confirm=True, wait=False, approval=approval)
+        show.action(left)
+        final = left if args.no_wait else await service.settle(left, _progress)
+    if not args.no_wait:
+        show.settled(final)
+    show.change(preview, final)
+
+
+def _read_password(stdin: TextIO) -> str:
+    """The rescue password from stdin; at a terminal it is asked for without echo."""
+    if stdin.isatty():
+        return getpass.getpass("Rescue root password: ")
+    return stdin.readline().rstrip("\r\n")
+
+
+def _confirm(args: argparse.Namespace, settings: Settings, ask: Ask) -> tuple[Approval, PolicyRefusedError | None]:
     """The person's go-ahead: --yes (a script that reviewed the preview) or the instance id typed."""
     if args.yes:
         if settings.require_approval:
-            raise PolicyRefusedError(
+            return "unsupported", PolicyRefusedError(
                 "Nothing was sent: --yes cannot stand in for the approval ZOMRO_REQUIRE_APPROVAL asks for. Run the "
                 "command at a terminal without --yes and type the instance id."
             )
-        return "not_required"
+        return "not_required", None
     answer = ask(f"Type the instance id {args.instance_id} to go ahead (anything else cancels): ")
     if answer is None:
-        raise PolicyRefusedError(
+        return "unsupported", PolicyRefusedError(
             "Nothing was sent: there is no terminal to ask on. Review the preview above, then run the command "
             "again with --yes."
         )
     if answer.strip() != str(args.instance_id):
-        raise PolicyRefusedError("Nothing was sent: the instance id was not typed, so the request was cancelled.")
-    return "accepted"
+        return "mismatch", PolicyRefusedError(
+            "Nothing was sent: the instance id was not typed, so the request was cancelled."
+        )
+    return "accepted", None
 
 
 async def _progress(progress: float, total: float | None, message: str) -> None:
     print(f"  ... {message}", file=sys.stderr, flush=True)
 
 
-async def _doctor(service: RescueService, settings: Settings, out: TextIO) -> int:
-    """Mode and reachability with read-only calls; never a secret."""
+async def _doctor(
+    settings: Settings, transport: httpx2.AsyncBaseTransport | None, out: TextIO, *, as_json: bool
+) -> int:
+    """Mode and reachability with read-only calls; never a secret. Every check runs; the first problem decides."""
     allowlist = (
         ", ".join(str(i) for i in sorted(settings.allowed_instances)) if settings.allowed_instances else "off (all)"
     )
-    rows = [
-        ("endpoint", "built-in simulator" if settings.simulator else settings.api_url),
-        ("auth", settings.auth_kind),
-        ("read-only", "on" if settings.read_only else "off"),
-        ("allowlist", allowlist),
-        ("approval", "on" if settings.require_approval else "off"),
-        ("audit", f"{settings.audit_log} (writable)" if settings.audit_log else "off"),
-        ("timeouts", f"{settings.timeout:g} s per request, watch up to {settings.wait_seconds:g} s"),
-    ]
-    for name, value in rows:
-        print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
+    checks: dict[str, str] = {
+        "endpoint": "built-in simulator" if settings.simulator else settings.api_url,
+        "auth": settings.auth_kind,
+        "read-only": "on" if settings.read_only else "off",
+        "allowlist": allowlist,
+        "approval": "on" if settings.require_approval else "off",
+        "timeouts": f"{settings.timeout:g} s per request, watch up to {settings.wait_seconds:g} s",
+    }
+    code = 0
+    problems: list[str] = []
+    if settings.audit_log is None:
+        checks["audit"] = "off"
+    elif (problem := AuditTrail.problem(settings.audit_log)) is not None:
+        checks["audit"] = f"problem: {problem}; fix ZOMRO_AUDIT_LOG"
+        problems.append(checks["audit"])
+        code = 2
+    else:
+        checks["audit"] = f"{settings.audit_log} (writable)"
+    api = BillmanagerClient(settings, transport=transport)
     try:
+        service = RescueService(api, allowed_instances=settings.allowed_instances)
         instances = await service.list_instances()
+        checks["api"] = f"ok: logged in, {len(instances.instances)} instance(s) visible"
     except ZomroError as exc:
-        print(f"{'api':<10} problem: {exc}", file=out)
-        return exc.exit_code
-    print(f"{'api':<10} ok: logged in, {len(instances.instances)} instance(s) visible", file=out)
-    print("ready: the server would run in the mode above.", file=out)
-    return 0
+        checks["api"] = f"problem: {redact.scrub(str(exc))}"
+        problems.append(checks["api"])
+        code = code or exc.exit_code
+    finally:
+        await api.aclose()
+    if as_json:
+        print(json.dumps({"ready": code == 0, "checks": checks}, indent=2), file=out)  # stdout ok: the CLI
+        return code
+    for name, value in checks.items():
+        print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
+    print(
+        "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above.", file=out
+    )
+    return code
 
 
 class _Printer:
@@ -173,13 +226,27 @@ class _Printer:
         self._emit(data, [head, _row(widths, "IMAGE", "ZONE", "OS", "NAME"), *rows, *data.notes])
 
     def action(self, data: ActionResult) -> None:
-        lines = [("DONE: " if data.executed else "PREVIEW: ") + data.summary]
+        """A preview, or an accepted request (with a generated password, printed at once); text only."""
+        if self._json:
+            return  # the JSON form is one document at the end: see change()
+        lines = [("ACCEPTED: " if data.executed else "PREVIEW: ") + data.summary]
         if isinstance(data, EnterRescueResult) and data.password:
             lines.append(f"rescue root password (shown once): {data.password}")
         lines += data.notes
-        if data.executed:  # a preview's next step is the question that follows
-            lines.append(f"next: {data.next_step}")
-        self._emit(data, lines)
+        print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+
+    def settled(self, data: ActionResult) -> None:
+        if not self._json:
+            lines = [f"state: {data.status or 'unknown'} ({data.wait}, {data.waited_seconds:.0f} s)", *data.notes]
+            print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+
+    def change(self, preview: ActionResult, final: ActionResult) -> None:
+        """The end of enter/exit: the next step, or one JSON document holding the preview and the result."""
+        if self._json:
+            document = {"preview": preview.model_dump(mode="json"), "result": final.model_dump(mode="json")}
+            print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
+        else:
+            print(f"next: {final.next_step}", file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
 
 _INSTANCE_WIDTHS = (10, 20, 16, 16)

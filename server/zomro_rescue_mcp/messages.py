@@ -46,7 +46,7 @@ def progress_line(status: str | None, outcome: WaitOutcome, waited: float) -> st
             f" After {waited:.0f} s it is still {status or 'in an unknown state'}; the request was accepted and "
             "is still under way."
         )
-    return " Its state was not watched."
+    return ""  # not watched: the next step says how to look
 
 
 def enter_effect(instance_id: int, image: RescueImage, plan: PasswordPlan, *, done: bool) -> str:

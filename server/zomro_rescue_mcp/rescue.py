@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -43,6 +43,8 @@ from .models import EnterRescueResult, ExitRescueResult, Instance, InstanceList,
 from .passwords import check_password, generate_password
 from .preflight import check_approval, refuse_enter, refuse_exit
 from .watch import ProgressFn, Watched, watch
+
+Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
 
 __all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService"]
 
@@ -178,21 +180,17 @@ class RescueService:
             attempt.request_id,
         )
         doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
-        seen = await self._watch(instance_id, "rescued", status, wait, on_progress, lost=generated is not None)
-        return preview.model_copy(
+        accepted = preview.model_copy(
             update={
                 "executed": True,
                 "password": generated,
-                "status": seen.status,
-                "wait": seen.outcome,
-                "waited_seconds": seen.seconds,
-                "notes": notes + seen.notes,
-                "summary": enter_effect(instance_id, chosen, plan, done=True)
-                + progress_line(seen.status, seen.outcome, seen.seconds),
-                "next_step": enter_next_step(plan, seen.outcome),
+                "status": None,
+                "summary": enter_effect(instance_id, chosen, plan, done=True),
+                "next_step": enter_next_step(plan, "not_waited"),
                 "api_reply": api_reply(doc),
             }
         )
+        return await self.settle(accepted, on_progress) if wait else accepted
 
     async def exit(
         self,
@@ -234,20 +232,43 @@ class RescueService:
         attempt.before_send()
         log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
         doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
-        seen = await self._watch(instance_id, "active", status, wait, on_progress, lost=False)
-        return preview.model_copy(
+        accepted = preview.model_copy(
             update={
                 "executed": True,
-                "status": seen.status,
-                "wait": seen.outcome,
-                "waited_seconds": seen.seconds,
-                "notes": notes + seen.notes,
-                "summary": f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk."
-                + progress_line(seen.status, seen.outcome, seen.seconds),
-                "next_step": exit_next_step(seen.outcome),
+                "status": None,
+                "summary": f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
+                "next_step": exit_next_step("not_waited"),
                 "api_reply": api_reply(doc),
             }
         )
+        return await self.settle(accepted, on_progress) if wait else accepted
+
+    async def settle(self, accepted: Accepted, on_progress: ProgressFn | None = None) -> Accepted:
+        """Watch an accepted request until the instance settles, and say how it ended (reads only)."""
+        if self._wait_seconds <= 0:
+            return accepted
+        plan = accepted.password_plan if isinstance(accepted, EnterRescueResult) else None
+        lost = isinstance(accepted, EnterRescueResult) and accepted.password is not None
+        target = "rescued" if plan else "active"
+        seen = await self._watch(accepted.instance_id, target, accepted.status_before, on_progress, lost=lost)
+        return accepted.model_copy(
+            update={
+                "status": seen.status,
+                "wait": seen.outcome,
+                "waited_seconds": seen.seconds,
+                "notes": accepted.notes + seen.notes,
+                "summary": accepted.summary + progress_line(seen.status, seen.outcome, seen.seconds),
+                "next_step": enter_next_step(plan, seen.outcome) if plan else exit_next_step(seen.outcome),
+            }
+        )
+
+    def record_refusal(self, tool: str, instance_id: int, approval: Approval, error: ZomroError) -> None:
+        """Audit a confirmed request the person did not approve outside this service (the human CLI)."""
+        try:
+            with self._audit.attempt(tool, instance_id, confirmed=True, approval=approval):
+                raise error
+        except ZomroError:
+            pass
 
     def _check_allowed(self, instance_id: int) -> None:
         """The operator's allowlist, checked before any API call."""
@@ -298,18 +319,9 @@ class RescueService:
         return doc
 
     async def _watch(
-        self,
-        instance_id: int,
-        target: str,
-        before: str | None,
-        wait: bool,
-        on_progress: ProgressFn | None,
-        *,
-        lost: bool,
+        self, instance_id: int, target: str, before: str | None, on_progress: ProgressFn | None, *, lost: bool
     ) -> Watched:
         """Watch the accepted request settle; `lost` says a cancel now would lose a generated password."""
-        if not wait or self._wait_seconds <= 0:
-            return Watched()
         try:
             return await watch(
                 self._api,
