@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/zomro-rescue-mcp demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 3  # 3 workers on 2 cores: tests spend much of their time waiting on processes
 
 # External MCP clients against the real server: the MCP Inspector CLI over stdio and the official
 # conformance suite over HTTP (pinned npm packages in tools/conformance, installed there on first use).

@@ -505,7 +505,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the script, measures nothing")
     args = parser.parse_args()
     counts = (
-        Counts(calls=20, warmup=3, cold_starts=1, http_seconds=0.5, memory_calls=(20, 40)) if args.quick else Counts()
+        Counts(calls=5, warmup=1, cold_starts=1, http_seconds=0.2, memory_calls=(5, 10)) if args.quick else Counts()
     )
     started = time.monotonic()
     port = free_port()

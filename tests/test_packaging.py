@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -16,9 +17,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # only what the build reads, so stale build/ output cannot slip in
+    shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(source),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -27,6 +43,8 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator.py", "zomro_rescue_mcp/http_app.py"} <= names
 
+    clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer
+    clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer
     fresh = tmp_path / "fresh"
     venv.create(fresh, with_pip=False)
     python = fresh / "bin" / "python"
@@ -52,10 +70,13 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         check=True,
         capture_output=True,
         text=True,
+        env=clean,
     ).stdout
     assert where.startswith(str(site))
     command = fresh / "bin" / "zomro-rescue-mcp"
-    version = subprocess.run([str(command), "--version"], check=True, capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [str(command), "--version"], check=True, capture_output=True, text=True, timeout=60, env=clean
+    )
     assert version.stdout.strip() == f"zomro-rescue-mcp {__version__}"
 
     requests = [
@@ -78,7 +99,7 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env=clean,
     )
     assert server.stdin is not None
     assert server.stdout is not None

@@ -45,6 +45,14 @@ def inspector(kind: str, path: str, *rest: str) -> str:
         extra = [n for n in names if n not in TOOLS]
         return f"{len(names)} tools: {', '.join(map(str, names))}" + (f" (and {extra})" if extra else "")
 
+    if kind == "prompts/get":
+        texts = [m.get("content", {}).get("text", "") for m in result.get("messages", []) if isinstance(m, dict)]
+        text = "\n".join(t for t in texts if isinstance(t, str))
+        for step in ("list_instances", "list_rescue_images", "confirm=true", "fsck", "exit_rescue", '"web-1"'):
+            if step not in text:
+                raise fail(f"the rescue_workflow prompt does not mention {step}")
+        return f"rescue_workflow for web-1: {len(text)} characters, the safe sequence in place"
+
     if result.get("isError"):
         raise fail("the tool returned isError")
     sc: Any = result.get("structuredContent")

@@ -146,6 +146,8 @@ inspect "tools/call enter_rescue (preview)" enter_rescue 5203773 -- \
     --method tools/call --tool-name enter_rescue --tool-args-json '{"instance_id":5203773,"image":"Ubuntu 22.04"}'
 inspect "tools/call exit_rescue (preview)" exit_rescue 5203775 -- \
     --method tools/call --tool-name exit_rescue --tool-args-json '{"instance_id":5203775}'
+inspect "prompts/get rescue_workflow" prompts/get -- \
+    --method prompts/get --prompt-name rescue_workflow --prompt-args instance=web-1
 
 # --- 2. the conformance suite over Streamable HTTP ----------------------------------------------------
 run_suite() {
