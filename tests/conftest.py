@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,16 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, 
 # The console script installed beside the interpreter running the tests (the venv's bin/).
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("zomro-rescue-mcp"))
 ERAS = ["legacy", "auto"]
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """main() installs its stderr handler on the root logger, as the real process does; undo it after a test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,14 +17,7 @@ from .conftest import CONSOLE_SCRIPT
 TOKEN = "0123456789abcdef01234567"
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """main() installs its stderr handler on the root logger, as the real process does; undo it after each test."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_version_flag_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,38 +4,23 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from zomro_rescue_mcp.cli import main
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Fault, Simulator
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
 
 WEB, LEGACY = 5203773, 5203775
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture
-def env(api_url: str, sim: Simulator) -> dict[str, str]:
-    return {
-        "ZOMRO_API_URL": api_url,
-        "ZOMRO_USERNAME": DEMO_USERNAME,
-        "ZOMRO_PASSWORD": DEMO_PASSWORD,
-        "ZOMRO_TIMEOUT": "1",
-        "ZOMRO_POLL_INTERVAL": "0.05",
-        "ZOMRO_LOG_LEVEL": "WARNING",
-    }
+def env(server_env: dict[str, str]) -> dict[str, str]:
+    return {**server_env, "ZOMRO_TIMEOUT": "1", "ZOMRO_POLL_INTERVAL": "0.05", "ZOMRO_LOG_LEVEL": "WARNING"}
 
 
 def never_asked(question: str) -> str | None:

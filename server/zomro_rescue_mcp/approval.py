@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from .audit import Approval
 from .errors import ZomroError
-from .models import Zone
+from .models import ActionResult, Zone
 from .rescue import RescueService
 
 __all__ = ["APPROVAL_TTL", "ApprovalForm", "ApprovalLedger", "approval_outcome", "enter_approval", "exit_approval"]
@@ -47,6 +47,25 @@ def _question(instance_id: int, summary: str) -> str:
     return f"Approve this action? {summary} Type the instance id {instance_id} to approve it."
 
 
+async def _ask(
+    required: bool,
+    confirm: bool,
+    ctx: Context[RescueService, Any],
+    instance_id: int,
+    preview: Callable[[RescueService], Awaitable[ActionResult]],
+) -> Any:
+    """Ask only for a confirmed request that validates (a preview, not audited); else say why not."""
+    if not (required and confirm):
+        return "not_required"
+    if not _can_ask(ctx):
+        return "unsupported"
+    try:
+        result = await preview(ctx.request_context.lifespan_context)
+    except ZomroError:
+        return "not_asked"  # the tool body meets the same refusal and records it in the audit trail
+    return Elicit(_question(instance_id, result.summary), ApprovalForm)
+
+
 def enter_approval(required: bool) -> Resolver:
     """The resolver of enter_rescue's approval: validate (a preview), then ask."""
 
@@ -58,16 +77,13 @@ def enter_approval(required: bool) -> Resolver:
         confirm: bool,
         ctx: Context[RescueService, Any],
     ) -> Any:
-        if not (required and confirm):
-            return "not_required"
-        if not _can_ask(ctx):
-            return "unsupported"
-        service: RescueService = ctx.request_context.lifespan_context
-        try:
-            result = await service.enter(instance_id, image, zone=zone, password=password, confirm=False, audited=False)
-        except ZomroError:
-            return "not_asked"  # the tool body meets the same refusal and records it in the audit trail
-        return Elicit(_question(instance_id, result.summary), ApprovalForm)
+        return await _ask(
+            required,
+            confirm,
+            ctx,
+            instance_id,
+            lambda service: service.enter(instance_id, image, zone=zone, password=password, audited=False),
+        )
 
     return approve_enter
 
@@ -76,16 +92,7 @@ def exit_approval(required: bool) -> Resolver:
     """The resolver of exit_rescue's approval."""
 
     async def approve_exit(instance_id: int, confirm: bool, ctx: Context[RescueService, Any]) -> Any:
-        if not (required and confirm):
-            return "not_required"
-        if not _can_ask(ctx):
-            return "unsupported"
-        service: RescueService = ctx.request_context.lifespan_context
-        try:
-            result = await service.exit(instance_id, confirm=False, audited=False)
-        except ZomroError:
-            return "not_asked"
-        return Elicit(_question(instance_id, result.summary), ApprovalForm)
+        return await _ask(required, confirm, ctx, instance_id, lambda service: service.exit(instance_id, audited=False))
 
     return approve_exit
 

@@ -56,14 +56,7 @@ async def run_command(
         return await _doctor(settings, transport, out, as_json=args.json)
     audit = AuditTrail(settings.audit_log)
     api = BillmanagerClient(settings, transport=transport)
-    service = RescueService(
-        api,
-        wait_seconds=settings.wait_seconds,
-        poll_interval=settings.poll_interval,
-        read_only=settings.read_only,
-        allowed_instances=settings.allowed_instances,
-        audit=audit,
-    )
+    service = RescueService.from_settings(api, settings, audit)
     show = _Printer(out, as_json=args.json)
     try:
         if args.command == "instances":

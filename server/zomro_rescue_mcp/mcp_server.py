@@ -186,14 +186,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
         api = BillmanagerClient(settings, transport=transport)
         try:
-            yield RescueService(
-                api,
-                wait_seconds=settings.wait_seconds,
-                poll_interval=settings.poll_interval,
-                read_only=settings.read_only,
-                allowed_instances=settings.allowed_instances,
-                audit=audit,
-            )
+            yield RescueService.from_settings(api, settings, audit)
         finally:
             await api.aclose()
 

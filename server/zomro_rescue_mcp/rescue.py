@@ -18,6 +18,7 @@ import anyio
 from . import redact
 from .audit import Approval, Attempt, AuditTrail
 from .billmanager import BillmanagerClient, Doc
+from .config import Settings
 from .errors import (
     ApiError,
     AuthError,
@@ -74,6 +75,18 @@ class RescueService:
         self._allowed = allowed_instances
         self._audit = audit or _UNRECORDED
         self._in_flight: set[int] = set()
+
+    @classmethod
+    def from_settings(cls, api: BillmanagerClient, settings: Settings, audit: AuditTrail | None) -> RescueService:
+        """The service within the guard rails and timing the operator configured."""
+        return cls(
+            api,
+            wait_seconds=settings.wait_seconds,
+            poll_interval=settings.poll_interval,
+            read_only=settings.read_only,
+            allowed_instances=settings.allowed_instances,
+            audit=audit,
+        )
 
     async def list_instances(self, query: str | None = None) -> InstanceList:
         """The account's instances, all pages; `query` keeps those whose id, name or IP contains it."""
