@@ -33,7 +33,7 @@ class Person:
         self.asked.append(params)
         if self.action != "accept":
             return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": self.typed})
+        return types.ElicitResult(action="accept", content={"instance_id": str(self.typed)})
 
 
 @pytest.fixture
@@ -129,7 +129,8 @@ async def test_a_replayed_approval_is_refused(approving: Settings, sim: Simulato
         assert isinstance(first, types.InputRequiredResult)
         assert first.input_requests is not None
         answers: types.InputResponses = {
-            key: types.ElicitResult(action="accept", content={"instance_id": LEGACY}) for key in first.input_requests
+            key: types.ElicitResult(action="accept", content={"instance_id": str(LEGACY)})
+            for key in first.input_requests
         }
         approved = await client.session.call_tool(
             "exit_rescue",
@@ -165,3 +166,20 @@ async def test_a_request_refused_before_the_question_is_still_audited(
     assert person.asked == []
     [record] = audit_records(guarded)
     assert (record["result"], record["approval"], record["confirmed"]) == ("refused", "not_asked", True)
+
+
+@pytest.mark.parametrize("typed", ["abc", "5203773x", "", " 5203774 "])
+async def test_any_typed_text_is_an_answer_and_only_the_id_approves(
+    approving: Settings, sim: Simulator, era: str, typed: str
+) -> None:
+    async with client_for(approving, era, elicitation_callback=Person("accept", typed)) as client:
+        message = error(await client.call_tool("enter_rescue", ENTER))
+    assert "Nothing was sent: the id typed for approval was not 5203773" in message
+    assert audit_records(approving)[-1]["approval"] == "mismatch"
+    assert sim.mutating_requests() == []
+
+
+async def test_the_id_with_spaces_around_it_approves(approving: Settings, sim: Simulator, era: str) -> None:
+    async with client_for(approving, era, elicitation_callback=Person("accept", f" {WEB} ")) as client:
+        ok(await client.call_tool("enter_rescue", ENTER))
+    assert len(sim.mutating_requests()) == 1

@@ -211,3 +211,29 @@ def test_a_home_relative_path_is_expanded(tmp_path: Path, monkeypatch: pytest.Mo
     trail = AuditTrail("~/audit.jsonl")
     assert trail.path == str(tmp_path / "audit.jsonl")
     assert (tmp_path / "audit.jsonl").exists()
+
+
+async def test_a_cancel_while_watching_is_recorded_as_executed(
+    audited: Settings, audit_path: Path, sim: Simulator, era: str
+) -> None:
+    sim.transition_seconds = 30
+    progressed = anyio.Event()
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        progressed.set()
+
+    async with client_for(audited, era) as client:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+
+                async def confirmed_exit() -> None:
+                    await client.call_tool(
+                        "exit_rescue", {"instance_id": LEGACY, "confirm": True}, progress_callback=progress
+                    )
+
+                group.start_soon(confirmed_exit)
+                await progressed.wait()
+                group.cancel_scope.cancel()
+        await anyio.sleep(0.3)
+    _intent, outcome = lines(audit_path)
+    assert outcome["result"] == "executed"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 
 from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
+
+from .conftest import CONSOLE_SCRIPT
 
 WEB, LEGACY = 5203773, 5203775
 
@@ -250,3 +254,29 @@ def test_a_usage_error_exits_2() -> None:
     with pytest.raises(SystemExit) as exited:
         main(["enter", "not-a-number", "--image", "x"])
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_ctrl_c_while_watching_keeps_the_password_and_says_what_stands(
+    env: dict[str, str], sim: Simulator, as_json: bool
+) -> None:
+    sim.transition_seconds = 30
+    argv = [CONSOLE_SCRIPT, "enter", str(WEB), "--image", "Ubuntu 22.04", "--yes", *(["--json"] if as_json else [])]
+    person = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PATH": "/usr/bin:/bin", "ZOMRO_POLL_INTERVAL": "10"},
+    )
+    assert person.stderr is not None
+    assert "rescuing after" in person.stderr.readline()  # the request was accepted; the watch has begun
+    person.send_signal(signal.SIGINT)
+    out, err = person.communicate(timeout=30)
+    [sent] = sim.mutating_requests()
+    assert person.returncode == 130
+    assert "A request already accepted stays as sent" in err
+    if as_json:
+        assert json.loads(out)["result"]["password"] == sent.fields["password"]
+    else:
+        assert f"rescue root password (shown once): {sent.fields['password']}" in out

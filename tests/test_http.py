@@ -259,7 +259,7 @@ async def test_approval_works_over_http(settings: Settings, sim: Simulator, era:
 
     async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
-        return types.ElicitResult(action="accept", content={"instance_id": 5203775})
+        return types.ElicitResult(action="accept", content={"instance_id": "5203775"})
 
     approving = replace(settings, mcp_token=TOKEN, require_approval=True)
     app = build_http_app(build_server(approving), approving, host="127.0.0.1", port=0)

@@ -95,9 +95,11 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
 def test_claude_code_example_adds_the_real_command() -> None:
     script = (ROOT / "examples/claude-code/add.sh").read_text(encoding="utf-8")
     command = re.search(
-        r"^claude mcp add (.*?)zomro-rescue -- zomro-rescue-mcp serve$", script.replace("\\\n", " "), re.M
+        r"^claude mcp add --scope user zomro-rescue (.*?) -- zomro-rescue-mcp serve$",
+        " ".join(script.replace("\\\n", " ").split(" ")),
+        re.M,
     )
     assert command is not None
-    options = command.group(1).split()
-    assert options[:2] == ["--scope", "user"]  # every option before the server's name
-    assert all(not option.startswith("ZOMRO_PASSWORD") for option in options)  # no password in the script
+    settings = re.findall(r'-e (ZOMRO_[A-Z_]+)="\$(ZOMRO_[A-Z_]+)"', command.group(1))
+    assert settings, "the settings come from the environment"
+    assert all(name == source and name in SETTINGS for name, source in settings)  # no literal secret in the file

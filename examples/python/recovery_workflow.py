@@ -41,9 +41,9 @@ async def show_progress(progress: float, total: float | None, message: str | Non
 async def answer_approval(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
     """The server's approval question, put to the person at this terminal (never answered automatically)."""
     typed = (await anyio.to_thread.run_sync(input, f"{params.message}\n> ")).strip()
-    if not typed.isdigit():
+    if not typed:
         return types.ElicitResult(action="decline")
-    return types.ElicitResult(action="accept", content={"instance_id": int(typed)})
+    return types.ElicitResult(action="accept", content={"instance_id": typed})
 
 
 def approved(question: str, assume_yes: bool) -> bool:

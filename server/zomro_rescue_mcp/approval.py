@@ -34,7 +34,8 @@ Resolver = Callable[..., Awaitable[Any]]
 class ApprovalForm(BaseModel):
     """What the person fills in to approve: the instance id, typed, so a reflexive click is not enough."""
 
-    instance_id: int = Field(description="Type the instance id to approve this action.")
+    # Text, not a number: whatever the person types is an answer (a wrong one is a mismatch), never a schema error.
+    instance_id: str = Field(default="", max_length=40, description="Type the instance id to approve this action.")
 
 
 def _can_ask(ctx: Context[RescueService, Any]) -> bool:
@@ -137,7 +138,7 @@ def _answer_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approva
     if isinstance(answer, AcceptedElicitation):
         data = answer.data
         if isinstance(data, ApprovalForm):
-            return "accepted" if data.instance_id == instance_id else "mismatch"
+            return "accepted" if data.instance_id.strip() == str(instance_id) else "mismatch"
         if data == "not_required":
             return "not_required"
         if data == "unsupported":

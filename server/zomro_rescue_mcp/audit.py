@@ -93,10 +93,10 @@ class AuditTrail:
             attempt.finish("outcome_unknown", exc)
             raise
         except ZomroError as exc:  # after the intent line, the API answered with a refusal or not at all
-            attempt.finish("api_error" if attempt.sent else "refused", exc)
+            attempt.finish("executed" if attempt.accepted else "api_error" if attempt.sent else "refused", exc)
             raise
-        except BaseException as exc:
-            attempt.finish("outcome_unknown" if attempt.sent else "refused", exc)
+        except BaseException as exc:  # e.g. the caller cancelled: while watching, the request stands accepted
+            attempt.finish("executed" if attempt.accepted else "outcome_unknown" if attempt.sent else "refused", exc)
             raise
         else:
             attempt.finish("executed" if attempt.sent else "preview")
@@ -109,6 +109,7 @@ class Attempt:
         self.request_id = secrets.token_hex(6)
         self.approval = approval
         self.sent = False
+        self.accepted = False  # set once Zomro accepted the request; what follows (the watch) cannot undo it
         self._trail = trail
         self._started = time.monotonic()
         self._fields: dict[str, Any] = {

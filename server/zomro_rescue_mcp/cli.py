@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level and show tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     api = argparse.ArgumentParser(add_help=False)
+    # Also after the command; SUPPRESS keeps a --debug given before it from being reset.
+    api.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="as above")
     api.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
     api.add_argument("--api-url", help="overrides ZOMRO_API_URL")
     api.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")

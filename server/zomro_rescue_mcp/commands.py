@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+import anyio
 import httpx2
 from pydantic import BaseModel
 
@@ -32,8 +33,9 @@ Ask = Callable[[str], "str | None"]
 def terminal_ask(question: str) -> str | None:
     """Ask on the terminal, even when stdin carries a password; None when there is no terminal (or no answer)."""
     try:
-        if sys.stdin.isatty():
-            return input(question)
+        if sys.stdin.isatty():  # the question goes to stderr, so stdout stays the command's output
+            print(question, end="", file=sys.stderr, flush=True)
+            return sys.stdin.readline() or None
         with open("/dev/tty", "r+", encoding="utf-8") as tty:
             tty.write(question)
             tty.flush()
@@ -89,27 +91,36 @@ async def _change(
     else:
         preview = await service.exit(args.instance_id)
     show.action(preview)
+    if args.json and not args.yes:  # the person must see what they approve, even when stdout is for a script
+        print(f"PREVIEW: {preview.summary}", file=sys.stderr, flush=True)
     approval, refusal = _confirm(args, settings, ask)
     if refusal is not None:
         service.record_refusal(tool, args.instance_id, approval, refusal)
         raise refusal
-    final: ActionResult
-    if isinstance(preview, EnterRescueResult):
-        entered = await service.enter(
-            args.instance_id,
-            preview.image.id,
-            zone=args.zone,
-            password=password,
-            confirm=True,
-            wait=False,
-            approval=approval,
-        )
-        show.action(entered)
-        final = entered if args.no_wait else await service.settle(entered, _progress)
-    else:
-        left = await service.exit(args.instance_id, confirm=True, wait=False, approval=approval)
-        show.action(left)
-        final = left if args.no_wait else await service.settle(left, _progress)
+    accepted: ActionResult | None = None
+    try:
+        if isinstance(preview, EnterRescueResult):
+            entered = await service.enter(
+                args.instance_id,
+                preview.image.id,
+                zone=args.zone,
+                password=password,
+                confirm=True,
+                wait=False,
+                approval=approval,
+            )
+            accepted = entered
+            show.action(entered)
+            final: ActionResult = entered if args.no_wait else await service.settle(entered, _progress)
+        else:
+            left = await service.exit(args.instance_id, confirm=True, wait=False, approval=approval)
+            accepted = left
+            show.action(left)
+            final = left if args.no_wait else await service.settle(left, _progress)
+    except anyio.get_cancelled_exc_class():  # Ctrl-C while watching: what was accepted is still said
+        if accepted is not None:
+            show.change(preview, accepted)
+        raise
     if not args.no_wait:
         show.settled(final)
     show.change(preview, final)

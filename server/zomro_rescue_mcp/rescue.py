@@ -193,6 +193,7 @@ class RescueService:
             attempt.request_id,
         )
         doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
+        attempt.accepted = True
         accepted = preview.model_copy(
             update={
                 "executed": True,
@@ -245,6 +246,7 @@ class RescueService:
         attempt.before_send()
         log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
         doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
+        attempt.accepted = True
         accepted = preview.model_copy(
             update={
                 "executed": True,
