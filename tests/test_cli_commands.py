@@ -280,3 +280,12 @@ def test_ctrl_c_while_watching_keeps_the_password_and_says_what_stands(
         assert json.loads(out)["result"]["password"] == sent.fields["password"]
     else:
         assert f"rescue root password (shown once): {sent.fields['password']}" in out
+
+
+def test_sentences_name_the_commands_a_person_runs(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "Ubuntu 22.4", "--yes"], env=env, ask=never_asked) == 3
+    err = capsys.readouterr().err
+    assert "Run `zomro-rescue-mcp images ID` to see the images offered" in err
+    assert "list_rescue_images" not in err

@@ -167,7 +167,12 @@ def main(
             return _run_simulator(args.port)
         return _serve(args, env)
     except ZomroError as exc:
-        print(f"zomro-rescue-mcp: {redact.scrub(str(exc))}", file=sys.stderr)
+        message = redact.scrub(str(exc))
+        if command in HUMAN_COMMANDS:
+            from .commands import for_people
+
+            message = for_people(message)
+        print(f"zomro-rescue-mcp: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(

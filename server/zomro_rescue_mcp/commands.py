@@ -25,7 +25,24 @@ from .errors import PolicyRefusedError, ZomroError
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
 from .rescue import RescueService
 
-__all__ = ["Ask", "run_command", "terminal_ask"]
+__all__ = ["Ask", "for_people", "run_command", "terminal_ask"]
+
+# The operations' sentences name the MCP tools; at the terminal the same step is a command.
+_COMMANDS = {
+    "list_rescue_images": "`zomro-rescue-mcp images ID`",
+    "list_instances": "`zomro-rescue-mcp instances`",
+    "enter_rescue": "`zomro-rescue-mcp enter ID`",
+    "exit_rescue": "`zomro-rescue-mcp exit ID`",
+}
+
+
+def for_people(text: str) -> str:
+    """A sentence written for the MCP tools, with each tool named as the command a person runs instead."""
+    for tool, command in _COMMANDS.items():
+        text = text.replace(tool, command)
+    text = text.replace("call `", "run `").replace("Call `", "Run `")
+    return text.replace("leave the password out", "leave out --password-stdin")
+
 
 Ask = Callable[[str], "str | None"]
 
@@ -237,7 +254,7 @@ class _Printer:
         if isinstance(data, EnterRescueResult) and data.password:
             lines.append(f"rescue root password (shown once): {data.password}")
         lines += data.notes
-        print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+        print(for_people("\n".join(lines)), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def settled(self, data: ActionResult) -> None:
         if not self._json:
@@ -250,7 +267,9 @@ class _Printer:
             document = {"preview": preview.model_dump(mode="json"), "result": final.model_dump(mode="json")}
             print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
         else:
-            print(f"next: {final.next_step}", file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+            print(
+                for_people(f"next: {final.next_step}"), file=self._out, flush=True
+            )  # stdout ok: the CLI prints for a person
 
 
 _INSTANCE_WIDTHS = (10, 20, 16, 16)
