@@ -217,9 +217,8 @@ async def _doctor(
         return code
     for name, value in checks.items():
         print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
-    print(
-        "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above.", file=out
-    )
+    verdict = "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above."
+    print(verdict, file=out)  # stdout ok: the CLI prints for a person
     return code
 
 
@@ -267,9 +266,8 @@ class _Printer:
             document = {"preview": preview.model_dump(mode="json"), "result": final.model_dump(mode="json")}
             print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
         else:
-            print(
-                for_people(f"next: {final.next_step}"), file=self._out, flush=True
-            )  # stdout ok: the CLI prints for a person
+            line = for_people(f"next: {final.next_step}")
+            print(line, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
 
 _INSTANCE_WIDTHS = (10, 20, 16, 16)

@@ -75,7 +75,7 @@ class Settings:
         if mcp_token is not None and len(mcp_token) < 16:
             raise ConfigError(
                 "ZOMRO_MCP_TOKEN must be at least 16 characters long; generate one with "
-                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."  # stdout ok: a hint
             )
         timing = Settings(
             timeout=timeout,
