@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -94,6 +95,24 @@ async def client(settings: Settings, era: str) -> AsyncIterator[Client]:
 def client_for(settings: Settings, era: str, **options: Any) -> Client:
     """A client of a server built from `settings` (not yet connected: use `async with`)."""
     return Client(build_server(settings), mode=era, cache=None, **options)
+
+
+async def cancel_once_watching(client: Client, tool: str, arguments: dict[str, Any]) -> None:
+    """Call a confirmed tool and cancel the call at its first progress notification (the watch has begun)."""
+    first = anyio.Event()
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        first.set()
+
+    with anyio.fail_after(15):
+        async with anyio.create_task_group() as group:
+
+            async def confirmed() -> None:
+                await client.call_tool(tool, arguments, progress_callback=progress)
+
+            group.start_soon(confirmed)
+            await first.wait()
+            group.cancel_scope.cancel()
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:

@@ -19,7 +19,7 @@ from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.errors import ConfigError
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
 
-from .conftest import call, client_for, error, ok, stdio_server
+from .conftest import call, cancel_once_watching, client_for, error, ok, stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -217,23 +217,8 @@ async def test_a_cancel_while_watching_is_recorded_as_executed(
     audited: Settings, audit_path: Path, sim: Simulator, era: str
 ) -> None:
     sim.transition_seconds = 30
-    progressed = anyio.Event()
-
-    async def progress(progress: float, total: float | None, message: str | None) -> None:
-        progressed.set()
-
     async with client_for(audited, era) as client:
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as group:
-
-                async def confirmed_exit() -> None:
-                    await client.call_tool(
-                        "exit_rescue", {"instance_id": LEGACY, "confirm": True}, progress_callback=progress
-                    )
-
-                group.start_soon(confirmed_exit)
-                await progressed.wait()
-                group.cancel_scope.cancel()
+        await cancel_once_watching(client, "exit_rescue", {"instance_id": LEGACY, "confirm": True})
         await anyio.sleep(0.3)
     _intent, outcome = lines(audit_path)
     assert outcome["result"] == "executed"

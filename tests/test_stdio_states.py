@@ -12,7 +12,7 @@ from mcp import Client
 
 from zomro_rescue_mcp.simulator import SimInstance, Simulator
 
-from .conftest import call, error, ok, stdio_server
+from .conftest import call, cancel_once_watching, error, ok, stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -56,21 +56,8 @@ async def test_stdio_a_wait_that_ends_first_is_not_an_error(
 
 async def test_stdio_cancelling_stops_the_watch(server_env: dict[str, str], sim: Simulator, era: str) -> None:
     sim.transition_seconds = 30
-    first = anyio.Event()
-
-    async def progress(progress: float, total: float | None, message: str | None) -> None:
-        first.set()
-
     async with served(server_env, era) as client:
-        with anyio.fail_after(15):
-            async with anyio.create_task_group() as group:
-
-                async def confirmed_enter() -> None:
-                    await client.call_tool("enter_rescue", ENTER, progress_callback=progress)
-
-                group.start_soon(confirmed_enter)
-                await first.wait()
-                group.cancel_scope.cancel()
+        await cancel_once_watching(client, "enter_rescue", ENTER)
         await anyio.sleep(0.3)
         polls = len(sim.calls("instances.edit"))
         await anyio.sleep(0.5)

@@ -15,7 +15,7 @@ from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import Fault, Simulator
 
-from .conftest import ok
+from .conftest import cancel_once_watching, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -136,16 +136,7 @@ async def test_watching_uses_reads_only(client: Client, sim: Simulator) -> None:
 
 async def test_cancelling_stops_the_watch_and_leaves_the_request_as_sent(client: Client, sim: Simulator) -> None:
     sim.transition_seconds = 30
-    progress = Progress()
-    with anyio.fail_after(10):
-        async with anyio.create_task_group() as group:
-
-            async def confirmed_enter() -> None:
-                await client.call_tool("enter_rescue", ENTER, progress_callback=progress)
-
-            group.start_soon(confirmed_enter)
-            await progress.first.wait()
-            group.cancel_scope.cancel()
+    await cancel_once_watching(client, "enter_rescue", ENTER)
     await anyio.sleep(0.2)
     polls = len(sim.calls("instances.edit"))
     await anyio.sleep(0.5)
