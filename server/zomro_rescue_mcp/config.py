@@ -27,6 +27,7 @@ class Settings:
     auth_token: str | None = field(default=None, repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    totp_secret: str | None = field(default=None, repr=False)  # base32 secret of a two-factor account
     timeout: float = 30.0
     lang: str = "en"
     wait_seconds: float = 120.0
@@ -35,6 +36,8 @@ class Settings:
     allowed_instances: frozenset[int] | None = None  # None: every instance of the account
     audit_log: str | None = None
     require_approval: bool = False
+    require_preview: bool = True  # a confirmed change only after the same server previewed the same action
+    preview_ttl: float = 600.0  # seconds a preview stays valid for its confirmed call
     mcp_token: str | None = field(default=None, repr=False)  # bearer token of the HTTP transport
     allowed_hosts: tuple[str, ...] = ()  # Host header values accepted by the HTTP transport
     simulator: bool = False
@@ -63,7 +66,8 @@ class Settings:
         token = get("ZOMRO_AUTH_TOKEN")
         username = get("ZOMRO_USERNAME")
         password = get("ZOMRO_PASSWORD")
-        for secret in (token, password):
+        totp_secret = _totp_secret(get("ZOMRO_TOTP_SECRET"))
+        for secret in (token, password, totp_secret):
             redact.register(secret)
         timeout = _seconds("ZOMRO_TIMEOUT", get("ZOMRO_TIMEOUT"), default=30.0, high=600.0)
         wait_seconds = _seconds(
@@ -85,6 +89,8 @@ class Settings:
             allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
             audit_log=get("ZOMRO_AUDIT_LOG"),
             require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", get("ZOMRO_REQUIRE_APPROVAL")),
+            require_preview=_flag("ZOMRO_REQUIRE_PREVIEW", get("ZOMRO_REQUIRE_PREVIEW"), default=True),
+            preview_ttl=_seconds("ZOMRO_PREVIEW_TTL", get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
             mcp_token=mcp_token,
             allowed_hosts=tuple(h.strip() for h in (get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
         )
@@ -107,15 +113,42 @@ class Settings:
                 "check that it was copied whole."
             )
         _check_url(api_url)
-        return replace(timing, api_url=api_url, auth_token=token, username=username, password=password, lang=lang)
+        if totp_secret is not None and username is None:
+            raise ConfigError(
+                "ZOMRO_TOTP_SECRET is only used to log in with ZOMRO_USERNAME and ZOMRO_PASSWORD: set them as well."
+            )
+        return replace(
+            timing,
+            api_url=api_url,
+            auth_token=token,
+            username=username,
+            password=password,
+            totp_secret=totp_secret,
+            lang=lang,
+        )
 
 
-def _flag(name: str, raw: str | None) -> bool:
-    if raw is None or raw.lower() in ("0", "false", "no", "off"):
+def _flag(name: str, raw: str | None, *, default: bool = False) -> bool:
+    if raw is None:
+        return default
+    if raw.lower() in ("0", "false", "no", "off"):
         return False
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}.")
+
+
+def _totp_secret(raw: str | None) -> str | None:
+    """The base32 secret shown when two-factor was set up (spaces and case as the panel shows them are fine)."""
+    if raw is None:
+        return None
+    secret = "".join(raw.split()).upper().rstrip("=")
+    if not re.fullmatch(r"[A-Z2-7]{16,128}", secret):
+        raise ConfigError(
+            "ZOMRO_TOTP_SECRET must be the base32 secret shown when two-factor authentication was set up "
+            "(16 or more letters A-Z and digits 2-7), not a six-digit code."
+        )
+    return secret
 
 
 def _instance_ids(raw: str | None) -> frozenset[int] | None:
