@@ -17,7 +17,7 @@ from mcp.types import CallToolResult
 
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, run_on_loopback
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Behaviour, Simulator, run_on_loopback
 
 # The console script installed beside the interpreter running the tests (the venv's bin/).
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("zomro-rescue-mcp"))
@@ -56,6 +56,8 @@ def sim(loopback: tuple[Simulator, str]) -> Iterator[Simulator]:
     simulator.transition_seconds, simulator.max_page_size = 0.0, None
     simulator.failing_rescues.clear()
     simulator.transition_lag = 0.0
+    simulator.latency = 0.0
+    simulator.behaviour = Behaviour()
 
 
 @pytest.fixture

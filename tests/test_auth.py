@@ -9,7 +9,15 @@ import pytest
 from mcp import Client
 
 from zomro_rescue_mcp.config import Settings
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, TOTP_USERNAME, Fault, Simulator, run_on_loopback
+from zomro_rescue_mcp.simulator import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    TOTP_USERNAME,
+    Behaviour,
+    Fault,
+    Simulator,
+    run_on_loopback,
+)
 
 from .conftest import call, client_for, error, ok
 
@@ -46,7 +54,7 @@ async def test_expired_session_logs_in_again_once_and_repeats_the_confirmed_call
 
 @pytest.fixture
 async def auth_type_sim() -> AsyncIterator[tuple[Simulator, str]]:
-    simulator = Simulator(expired_session_error="auth", transition_seconds=0.0)
+    simulator = Simulator(behaviour=Behaviour(expired_session_error="auth"), transition_seconds=0.0)
     url, stop = run_on_loopback(simulator)
     yield simulator, url
     stop()

@@ -171,7 +171,7 @@ def test_exit_with_yes_leaves_rescue(env: dict[str, str], sim: Simulator, capsys
     ("argv", "fault", "code", "said"),
     [
         (["exit", str(WEB), "--yes"], None, 3, "is not in rescue mode"),
-        (["status", "42"], None, 1, "Instance 42 was not found"),
+        (["status", "42"], None, 1, "is not in Zomro's list"),
         (["exit", str(LEGACY), "--yes"], Fault("lost_answer", mutating=True, seconds=3), 4, "is unknown"),
         (["instances"], Fault("http_status", func="instances", status=503, times=3), 1, "HTTP 503"),
     ],

@@ -34,7 +34,7 @@ async def test_confirmed_exit_sends_unrescue_without_sok(client: Client, sim: Si
 
 async def test_exit_of_an_instance_not_in_rescue_is_a_clear_refusal(client: Client, sim: Simulator) -> None:
     message = error(await call(client, "exit_rescue", instance_id=5203773, confirm=True))
-    assert "Instance 5203773 is not in rescue mode (state active): there is nothing to do" in message
+    assert "Instance 5203773 is not in rescue mode (state active): nothing was sent. There is nothing to do" in message
     assert sim.mutating_requests() == []
     assert sim.instances[5203773].status == "active"
 

@@ -22,6 +22,8 @@ async def test_lists_every_instance_with_its_state(client: Client, sim: Simulato
         "ip": "203.0.113.10",
         "ipv6": None,
         "status": "active",
+        "billing_status": "2",
+        "item_status": "Active",
         "datacenter": "Netherlands",
         "os": "Ubuntu 22.04",
     }

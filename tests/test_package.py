@@ -23,6 +23,7 @@ def test_the_error_hierarchy_is_pinned() -> None:
             "TwoFactorError",
             "ApiError",
             "NotFoundError",
+            "PermissionDeniedError",
             "TransportError",
             "OutcomeUnknownError",
             "StateConflictError",

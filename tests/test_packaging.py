@@ -41,7 +41,8 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
     )
     [wheel] = wheels.glob("zomro_rescue_mcp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator.py", "zomro_rescue_mcp/http_app.py"} <= names
+    expected = {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator/__init__.py", "zomro_rescue_mcp/http_app.py"}
+    assert expected <= names
 
     clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer
     clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer

@@ -37,16 +37,31 @@ async def test_enter_refuses_a_busy_instance(client: Client, sim: Simulator, sta
     assert sim.mutating_requests() == []
 
 
-async def test_enter_is_allowed_from_the_error_state(client: Client, sim: Simulator) -> None:
-    data = ok(await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True))
-    assert data["status_before"] == "error"
-    assert data["status"] == "rescued"
+async def test_enter_refuses_the_error_state_as_the_panel_does(client: Client, sim: Simulator) -> None:
+    message = error(await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True))
+    assert "is in the error state" in message
+    assert "nothing was sent" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_enter_refuses_a_billing_inactive_instance_before_sending(client: Client, sim: Simulator) -> None:
+    sim.instances[WEB].billing_status, sim.instances[WEB].item_status = "5", "Suspended"
+    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert "is not active in billing (Suspended, billing status 5)" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_a_state_the_panel_does_not_name_is_sent_with_a_note(client: Client, sim: Simulator) -> None:
+    sim.instances[WEB].status = "paused"
+    data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
+    assert data["status_before"] == "paused"
+    assert any("Zomro decides" in note for note in data["notes"])
 
 
 @pytest.mark.parametrize("confirm", [False, True])
 async def test_exit_refuses_an_instance_not_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
     message = error(await call(client, "exit_rescue", instance_id=WEB, confirm=confirm))
-    assert "is not in rescue mode (state active): there is nothing to do" in message
+    assert "is not in rescue mode (state active): nothing was sent. There is nothing to do" in message
     assert sim.mutating_requests() == []
 
 
@@ -73,7 +88,7 @@ async def test_previews_show_the_state_they_saw(client: Client, sim: Simulator) 
 
 
 async def test_an_unreadable_state_is_said_and_the_api_decides(client: Client, sim: Simulator) -> None:
-    sim.inject(Fault("http_status", func="instances.edit", status=503, times=3))
+    sim.inject(Fault("http_status", func="instances", status=503, times=3))
     data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert data["status_before"] is None
     assert any("state could not be read" in note and "Zomro decides" in note for note in data["notes"])
@@ -81,7 +96,7 @@ async def test_an_unreadable_state_is_said_and_the_api_decides(client: Client, s
 
 
 async def test_an_unreadable_state_never_becomes_an_invented_one(client: Client, sim: Simulator) -> None:
-    sim.inject(Fault("http_status", func="instances.edit", status=503, times=3))
+    sim.inject(Fault("http_status", func="instances", status=503, times=3))
     data = ok(await call(client, "list_rescue_images", instance_id=WEB))
     assert data["status"] is None
     assert data["name"] is None

@@ -50,7 +50,7 @@ async def test_every_tool_carries_all_four_annotations_and_a_title(client: Clien
 
 async def test_input_schemas_require_a_positive_instance_id_and_default_to_preview(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools["list_instances"].input_schema["properties"]) == {"query"}
+    assert set(tools["list_instances"].input_schema["properties"]) == {"query", "limit", "offset"}
     for tool in (t for name, t in tools.items() if name != "list_instances"):
         props = tool.input_schema["properties"]
         assert props["instance_id"]["type"] == "integer"
@@ -81,7 +81,14 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
         "notes",
     }
     assert tools["list_instances"].output_schema is not None
-    assert set(tools["list_instances"].output_schema["properties"]) == {"instances"}
+    assert set(tools["list_instances"].output_schema["properties"]) == {
+        "instances",
+        "total",
+        "offset",
+        "next_offset",
+        "complete",
+        "notes",
+    }
     for name in ("enter_rescue", "exit_rescue"):
         schema = tools[name].output_schema
         assert schema is not None

@@ -1,15 +1,16 @@
-"""The BILLmanager wire: form-encoded POSTs, sessions, `{"doc": …}` parsing, errors as exceptions.
+"""The BILLmanager wire: form-encoded POSTs, sessions, bounded `{"doc": …}` answers, errors as exceptions.
 
-Knows nothing of rescue or MCP. Two entry points make the safety rule explicit:
-`read()` may retry a transient failure; `mutate()` sends once and turns a lost answer into
-`OutcomeUnknownError`. Both log in again once when the API refuses the session, which is safe for a
-mutation too: a refused session proves the request was not executed.
+Knows nothing of rescue or MCP. Two entry points make the safety rule explicit: `read()` may retry a transient
+failure; `mutate()` sends once and turns a lost answer into `OutcomeUnknownError`. A refused session is renewed
+once, which is safe for a mutation too: a refused session proves the request was not executed. An `access`
+refusal is first checked with `keepalive` on the same session, as the panel does: a live session means the
+account may not use the function, and no login follows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,39 +25,31 @@ from .errors import (
     AuthError,
     NotFoundError,
     OutcomeUnknownError,
+    PermissionDeniedError,
     TransportError,
-    TwoFactorError,
     ZomroError,
+)
+from .login import log_in
+from .wire import (
+    MAX_ANSWER_BYTES,
+    MAX_DEPTH,
+    Doc,
+    as_list,
+    depth_exceeds,
+    error_of,
+    field_message,
+    long_url,
+    message_of,
+    text_of,
 )
 
 __all__ = ["BillmanagerClient", "Doc", "as_list", "text_of"]
 
-Doc = dict[str, Any]
 log = logging.getLogger("zomro_rescue_mcp.api")
 
 _SESSION_REFUSALS = ("access", "auth")
-_LONG_URL = re.compile(r"""https?://[^"'\s<>]*long[^"'\s<>]*billmgr[^"'\s<>]*""")
-_LOGIN_REFUSALS = {
-    "badpassword": "wrong username or password: check ZOMRO_USERNAME and ZOMRO_PASSWORD",
-    "badip": "logins from this IP address are not allowed: allow it in the account's access settings",
-    "blocklogon": "logins are blocked for this account after failed attempts: wait, or unblock it in the panel",
-    "blockgeoip": "logins from this country are blocked for this account: change the account's GeoIP settings",
-}
-
-
-def as_list(value: Any) -> list[Any]:
-    """Read a BILLmanager list: a repeated element is an array, a single one a bare object, none is absent."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def text_of(value: Any) -> str | None:
-    """The text of a field (`{"$": "text"}` or a bare string); None when absent."""
-    if isinstance(value, dict):
-        inner = value.get("$")
-        return inner if isinstance(inner, str) else None
-    return value if isinstance(value, str) else None
+_MUTATION_ANSWER_BYTES = 8 * MAX_ANSWER_BYTES  # an accepted change is read further before it is called unknown
+_IP_BLOCKED = (403, 460)  # Zomro's edge: the client IP is (temporarily) blocked
 
 
 class BillmanagerClient:
@@ -109,21 +102,36 @@ class BillmanagerClient:
     async def _call(self, func: str, fields: dict[str, str], *, mutating: bool) -> Doc:
         session = await self._ensure_session()
         doc = await self._exchange(func, fields, session, mutating=mutating)
-        error = doc.get("error")
-        if isinstance(error, dict) and error.get("$type") in _SESSION_REFUSALS:
-            if not self._can_login:
-                raise AuthError(
-                    "Zomro refused the session token (it expires an hour after its last use, or is invalid); "
-                    f"{func} was not executed. Set a fresh ZOMRO_AUTH_TOKEN, or set ZOMRO_USERNAME and "
-                    "ZOMRO_PASSWORD so the server can log in again by itself."
-                )
-            log.info("session refused on %s; logging in again once", func)
-            session = await self._login(stale=session)
+        error = error_of(doc)
+        if error is not None and error.get("$type") in _SESSION_REFUSALS:
+            if not await self._session_is_dead(error, session):
+                raise _denied(func, error)
+            session = await self._renew(func, stale=session)
             doc = await self._exchange(func, fields, session, mutating=mutating)
-            error = doc.get("error")
-        if isinstance(error, dict):
+            error = error_of(doc)
+            if error is not None and error.get("$type") in _SESSION_REFUSALS:
+                raise _refused_after_login(func, error)
+        if error is not None:
             raise _api_error(func, error)
         return doc
+
+    async def _session_is_dead(self, error: dict[str, Any], session: str | None) -> bool:
+        """`auth` always means a dead session; for `access`, ask `keepalive` on the same session, as the panel does."""
+        if error.get("$type") == "auth" or session is None:
+            return True
+        alive = await self._exchange("keepalive", {}, session, mutating=False)
+        # Refused too: dead. Not offered at all: it cannot tell, so one fresh login decides.
+        return error_of(alive) is not None
+
+    async def _renew(self, func: str, *, stale: str | None) -> str:
+        if not self._can_login:
+            raise AuthError(
+                "Zomro refused the session token (it expires an hour after its last use, or is invalid); "
+                f"{func} was not executed. Set a fresh ZOMRO_AUTH_TOKEN, or set ZOMRO_USERNAME and "
+                "ZOMRO_PASSWORD so the server can log in again by itself."
+            )
+        log.info("session refused on %s; logging in again once", func)
+        return await self._login(stale=stale)
 
     async def _ensure_session(self) -> str | None:
         if self._session is None and self._can_login:
@@ -140,31 +148,17 @@ class BillmanagerClient:
             username, password = self._settings.username, self._settings.password
             if username is None or password is None:
                 raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
-            doc = await self._exchange("auth", {"username": username, "password": password}, None, mutating=False)
-            error = doc.get("error")
-            if isinstance(error, dict):
-                reason = _LOGIN_REFUSALS.get(str(error.get("$object")), redact.scrub(_message(error)))
-                self._login_refused = AuthError(
-                    f"Zomro refused the login for {username}: {reason}. The server will not try again until it is "
-                    "restarted, so the account is not locked out."
-                )
-                raise self._login_refused
-            auth = doc.get("auth")
-            session = (auth.get("$id") or auth.get("$")) if isinstance(auth, dict) else None
-            if not isinstance(session, str) or not session:
-                raise TransportError("Zomro answered the login without a session id; try again later.")
-            redact.register(session)
-            whoami = await self._exchange("whoami", {}, session, mutating=False)
-            if text_of(whoami.get("ok")) == "func=totp.confirm":
-                self._login_refused = TwoFactorError(
-                    f"The account {username} uses two-factor authentication, which a server "
-                    "cannot complete on its own. Log in yourself and set ZOMRO_AUTH_TOKEN to the session id "
-                    "instead of ZOMRO_USERNAME and ZOMRO_PASSWORD."
-                )
-                raise self._login_refused
-            self._session = session
+
+            async def exchange(func: str, fields: dict[str, str], session: str | None) -> Doc:
+                return await self._exchange(func, fields, session, mutating=False)
+
+            try:
+                self._session = await log_in(exchange, username, password, self._settings.totp_secret)
+            except AuthError as exc:
+                self._login_refused = exc
+                raise
             log.info("logged in to %s", self._host)
-            return session
+            return self._session
 
     async def _exchange(self, func: str, fields: dict[str, str], session: str | None, *, mutating: bool) -> Doc:
         """Send one request (retrying reads) and return its `doc`; errors inside the doc are not raised here."""
@@ -187,8 +181,10 @@ class BillmanagerClient:
         raise AssertionError("unreachable")
 
     async def _send_once(self, func: str, form: dict[str, str], *, mutating: bool) -> Doc:
+        limit = _MUTATION_ANSWER_BYTES if mutating else MAX_ANSWER_BYTES
         try:
-            response = await self._http.post(self._url, data=form)
+            async with self._http.stream("POST", self._url, data=form) as response:
+                body = await _read_capped(response, limit)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise TransportError(
                 f"Could not connect to {self._host} ({_cause(exc)}); {func} was not sent. Check the network and "
@@ -198,52 +194,64 @@ class BillmanagerClient:
             raise self._lost(func, f"no answer within {self._settings.timeout:g} s", mutating) from exc
         except httpx2.HTTPError as exc:
             raise self._lost(func, f"the connection failed: {_cause(exc)}", mutating) from exc
-        return await self._parse(func, response, mutating=mutating)
-
-    async def _parse(self, func: str, response: httpx2.Response, *, mutating: bool) -> Doc:
         if response.status_code != 200:
             raise self._status_error(func, response, mutating=mutating)
+        if body is None:
+            if mutating:
+                raise self._lost(func, f"its answer was larger than {limit // 1024 // 1024} MiB", True)
+            raise TransportError(
+                f"Zomro's answer to {func} was larger than {limit // 1024 // 1024} MiB, so it was not read; nothing "
+                "was changed. Narrow the request, or report it (zomro-rescue-mcp doctor --capture helps).",
+                retryable=False,
+            )
+        return await self._parse(func, body, mutating=mutating)
+
+    async def _parse(self, func: str, body: bytes, *, mutating: bool) -> Doc:
         try:
-            body = response.json()
+            parsed = json.loads(body)
+        except RecursionError:
+            raise self._lost(func, "the answer nested deeper than this server reads", mutating) from None
         except ValueError:
-            long_url = self._long_url(response.text)
-            if long_url is not None:
-                return await self._wait_long(func, long_url, mutating=mutating)
+            link = long_url(body.decode("utf-8", errors="replace"), self._url)
+            if link is not None:
+                return await self._wait_long(func, link, mutating=mutating)
             raise self._lost(func, "the answer was not JSON", mutating) from None
-        doc = body.get("doc") if isinstance(body, dict) else None
+        doc = parsed.get("doc") if isinstance(parsed, dict) else None
         if not isinstance(doc, dict):
             raise self._lost(func, "the answer had no `doc` object", mutating)
-        return doc
+        if not mutating and depth_exceeds(doc):
+            raise TransportError(
+                f"Zomro's answer to {func} nested deeper than {MAX_DEPTH} levels, so it was not read; nothing was "
+                "changed. Report it (zomro-rescue-mcp doctor --capture helps).",
+                retryable=False,
+            )
+        return doc  # a mutation's answer is kept bounded where it is shown (messages.api_reply)
 
     def _status_error(self, func: str, response: httpx2.Response, *, mutating: bool) -> ZomroError:
-        """Non-200 answers come from the edge; only a 5xx may hide a request that reached BILLmanager."""
+        """Non-200 answers come from the edge; a 5xx or a redirect may hide a request that reached BILLmanager."""
         status = response.status_code
         what = f"HTTP {status} {response.reason_phrase}".strip()
         if status >= 500:
             return self._lost(func, f"the API's gateway answered {what}", mutating)
-        if status == 429:
+        if 300 <= status < 400:
+            if mutating:
+                return self._lost(func, f"the API answered {what}, a redirect this server does not follow", True)
+            advice = "it redirects elsewhere: check ZOMRO_API_URL (normally https://api.zomro.com/)"
+        elif status == 429:
             return TransportError(
                 f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again.",
                 retryable=False,  # hammering a rate limit only extends it
             )
-        if status == 403:
+        elif status in _IP_BLOCKED:
             advice = (
-                "this IP address may be blocked: check the account's access settings in the panel, or ask Zomro support"
+                "this IP address is blocked for now (often a VPN or a shared address): try from another network, "
+                "check the account's access settings in the panel, or ask Zomro support"
             )
-        elif 300 <= status < 400:
-            advice = "it redirects elsewhere: check ZOMRO_API_URL (normally https://api.zomro.com/)"
         else:
             advice = "check ZOMRO_API_URL (normally https://api.zomro.com/)"
         return TransportError(
             f"Zomro's edge answered {func} with {what}, so it was not executed: {advice}.", retryable=False
         )
-
-    def _long_url(self, body: str) -> str | None:
-        """A long operation answers with a page linking a `long…` URL on the API's own host."""
-        match = _LONG_URL.search(body)
-        if match is None or urlsplit(match.group(0)).netloc != self._host:
-            return None
-        return match.group(0).replace("&amp;", "&")
 
     async def _wait_long(self, func: str, url: str, *, mutating: bool) -> Doc:
         # Bounded in total too: a mutation's wait runs shielded from cancellation.
@@ -254,20 +262,24 @@ class BillmanagerClient:
     async def _poll_long(self, func: str, url: str, *, mutating: bool) -> Doc:
         for attempt in range(self._long_attempts):
             try:
-                response = await self._http.get(url)
+                async with self._http.stream("GET", url) as response:
+                    body = await _read_capped(response, _MUTATION_ANSWER_BYTES if mutating else MAX_ANSWER_BYTES)
             except httpx2.HTTPError as exc:
                 raise self._lost(func, f"waiting for the long operation failed: {_cause(exc)}", mutating) from exc
-            if response.status_code == 200:
+            if response.status_code == 200 and body is not None:
                 try:
-                    body = response.json()
+                    parsed = json.loads(body)
                 except ValueError:  # still the "in progress" page: wait a little longer each time
                     await anyio.sleep(min(self._long_interval, 0.2 * 2**attempt))
                     continue
-                doc = body.get("doc") if isinstance(body, dict) else None
+                except RecursionError:
+                    raise self._lost(func, "the long operation's answer nested too deep to read", mutating) from None
+                doc = parsed.get("doc") if isinstance(parsed, dict) else None
                 if isinstance(doc, dict):
-                    if mutating and isinstance(doc.get("error"), dict):
+                    error = error_of(doc)
+                    if mutating and error is not None:
                         # The request was executing; an error about the wait itself says nothing about it.
-                        reason = redact.scrub(_message(doc["error"]))
+                        reason = redact.scrub(message_of(error))
                         raise self._lost(func, f"waiting for the long operation ended in an error ({reason})", True)
                     return doc
             raise self._lost(
@@ -286,32 +298,66 @@ class BillmanagerClient:
         )
 
 
-def _message(error: dict[str, Any]) -> str:
-    return text_of(error.get("msg")) or text_of(error) or "no message"
+async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _what_was_denied(error: dict[str, Any]) -> str:
+    params = [text_of(p) for p in as_list(error.get("param")) if isinstance(p, dict)]
+    named = ", ".join(p for p in params if p)
+    return f" ({named})" if named else ""
+
+
+def _denied(func: str, error: dict[str, Any]) -> PermissionDeniedError:
+    message = redact.scrub(message_of(error))
+    return PermissionDeniedError(
+        f"Zomro does not permit {func} for this account{_what_was_denied(error)}: {message}. It was not executed. "
+        "The session is valid, so logging in again would not help: check the account's (or sub-user's) rights in "
+        "the panel, or ask Zomro support.",
+        err_type=str(error.get("$type", "")),
+        err_object=str(error.get("$object", "")),
+        api_message=message,
+    )
+
+
+def _refused_after_login(func: str, error: dict[str, Any]) -> ApiError:
+    message = redact.scrub(message_of(error))
+    return PermissionDeniedError(
+        f"Zomro refused {func} even after a fresh login{_what_was_denied(error)}: {message}. It was not executed. "
+        "The account may lack the right to this function or instance; check it in the panel.",
+        err_type=str(error.get("$type", "")),
+        err_object=str(error.get("$object", "")),
+        api_message=message,
+    )
 
 
 def _api_error(func: str, error: dict[str, Any]) -> ApiError:
     err_type = str(error.get("$type", ""))
     err_object = str(error.get("$object", ""))
-    message = redact.scrub(_message(error))
+    message = redact.scrub(message_of(error))
+    cloud = field_message(error)
+    if cloud is not None:  # the cloud layer's {"field": ["message"]}: the person sees the field and the message
+        err_object, message = cloud[0], redact.scrub(f"{cloud[0]}: {cloud[1]}")
     if err_type == "missed":
         return NotFoundError(
             f"Zomro does not know {err_object or 'the object'} for {func}: {message}. Check the id; if the "
-            "function itself is missing, check ZOMRO_API_URL.",
+            "function itself is missing, this account's API does not offer it.",
             err_type=err_type,
             err_object=err_object,
             api_message=message,
         )
-    if err_type in _SESSION_REFUSALS:
-        text = (
-            f"Zomro refused {func} even after a fresh login: {message}. The account may lack the right "
-            "to this function or instance; check it in the panel."
-        )
-    else:
-        text = (
-            f"Zomro refused {func}: {message} ({err_type}/{err_object}); it was not executed. Check the request "
-            "(list_instances and list_rescue_images show what is possible), or ask Zomro support if it should work."
-        )
+    text = (
+        f"Zomro refused {func}: {message} ({err_type or 'error'}/{err_object or '-'}); it was not executed. Check the "
+        "request (list_instances and list_rescue_images show what is possible), or ask Zomro support if it should work."
+    )
     return ApiError(text, err_type=err_type, err_object=err_object, api_message=message)
 
 

@@ -5,12 +5,13 @@ Each message is a sentence that says what happened and what to do next; callers 
     ZomroError
      ├── ConfigError            configuration missing or contradictory (found at start)
      ├── InvalidRequestError    refused before any API call: bad password, unknown or ambiguous image …
- ├── StateConflictError     refused by a pre-flight read: the instance's state does not allow it now
- ├── PolicyRefusedError     refused by the operator's guard rails: read-only, allowlist, approval, audit
+     ├── StateConflictError     refused by a pre-flight read: the instance's state does not allow it now
+     ├── PolicyRefusedError     refused by the operator's guard rails: read-only, allowlist, approval, audit
      ├── AuthError              the API refused the login or the session
-     │    └── TwoFactorError    the account needs a one-time code a server cannot type
+     │    └── TwoFactorError    the two-factor step failed (no ZOMRO_TOTP_SECRET, or a refused code)
      ├── ApiError               the API answered with an error (`doc.error`); nothing was executed
-     │    └── NotFoundError     the function or the object (instance) does not exist
+     │    ├── NotFoundError     the function or the object (instance) does not exist
+     │    └── PermissionDeniedError  the account may not use the function (a live session, refused)
      ├── TransportError         no usable answer; for a read, nothing changed
      └── OutcomeUnknownError    a mutating request may have been executed; it is never re-sent
 """
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PermissionDeniedError",
     "PolicyRefusedError",
     "StateConflictError",
     "TransportError",
@@ -93,6 +95,10 @@ class ApiError(ZomroError):
 
 class NotFoundError(ApiError):
     """The API does not know the function or the object (`$type` "missed")."""
+
+
+class PermissionDeniedError(ApiError):
+    """The API refused a function to a live session (`$type` "access" while `keepalive` succeeds): not executed."""
 
 
 class TransportError(ZomroError):

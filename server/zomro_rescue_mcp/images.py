@@ -6,11 +6,11 @@ import difflib
 import re
 from typing import Any
 
-from .billmanager import Doc, as_list, text_of
 from .errors import InvalidRequestError
 from .models import RescueImage
+from .wire import Doc, as_list, text_of
 
-__all__ = ["parse_images", "resolve_image"]
+__all__ = ["is_windows", "parse_images", "resolve_image"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -38,6 +38,11 @@ def _image(val: Any) -> RescueImage | None:
         return None  # without its zone the image cannot be submitted correctly; never guess one
     name = val.get("$name")
     return RescueImage(id=key, os=label or key, name=name if isinstance(name, str) and name else None, zone=zone)
+
+
+def is_windows(image: RescueImage) -> bool:
+    """A Windows rescue image: the panel generates its password and sends the person to the VNC console."""
+    return "windows" in f"{image.os} {image.name or ''}".casefold()
 
 
 def _norm(text: str) -> str:

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.server.request_state import RequestStateSecurity
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from . import __version__, redact
 from .approval import APPROVAL_TTL, ApprovalLedger, approval_outcome, enter_approval, exit_approval
@@ -24,6 +24,7 @@ from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ZomroError
+from .instances import parse_instance_id
 from .models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
 from .prompts import rescue_workflow
 from .rescue import RescueService
@@ -40,12 +41,25 @@ Workflow: 1) list_instances to turn the name the person uses ("web-1") into an i
 person and get their explicit yes; 5) enter_rescue with the same arguments and confirm=true (it waits until the \
 instance is rescued, reporting progress); 6) hand over the login (a generated password is shown only once); \
 7) when the person is done, exit_rescue (preview, their yes, then confirm=true).
-States: active, stopped and error can enter rescue; rescued (or booted_from_iso) can exit; rescuing, unrescuing, \
-rebooting and the other -ing states are busy: wait and look again.
+States: active and stopped can enter rescue; rescued (or booted_from_iso) can exit; rescuing, unrescuing, \
+rebooting and the other -ing states are busy: wait and look again. A Windows rescue image is reached through the \
+VNC console in the Zomro panel, not over SSH.
 Never set confirm=true without the person's approval of that exact action. If a result says the outcome is \
 unknown, do not retry: ask the person to check the instance first."""
 
-InstanceId = Annotated[int, Field(ge=1, description="The Cloud VPS instance id (e.g. 5203773), as in the panel.")]
+
+def _ascii_id(value: Any) -> Any:
+    """A text id is ASCII digits only: '١٢', '²', '+5' or '1_000' are not instance ids."""
+    if isinstance(value, str) and parse_instance_id(value) is None:
+        raise ValueError("an instance id is a number written in ASCII digits, such as 5203773")
+    return value
+
+
+InstanceId = Annotated[
+    int,
+    Field(ge=1, description="The Cloud VPS instance id (e.g. 5203773), as in the panel."),
+    BeforeValidator(_ascii_id),
+]
 ZoneArg = Annotated[
     Zone | None,
     Field(description="pub = public images, own = the account's images, shr = shared with the account."),
@@ -68,10 +82,12 @@ Wait = Annotated[
 ]
 
 INSTANCES_DESCRIPTION = """\
-List the account's Cloud VPS instances with id, name, IP addresses, state, datacenter and OS (read-only). Use it \
-to turn the name or address a person mentions ("my web server", "web-1", an IP) into the instance id the other \
-tools need, and to see whether an instance is active, rescued or busy. `query` keeps the instances whose id, name \
-or IP contains it (case-insensitive)."""
+List the account's Cloud VPS instances with id, name, IP addresses, state, billing state, datacenter and OS \
+(read-only). Use it to turn the name or address a person mentions ("my web server", "web-1", an IP) into the \
+instance id the other tools need, and to see whether an instance is active, rescued or busy. `query` keeps the \
+instances whose id, name or IP contains it (case-insensitive), across all pages. Results come in pages of `limit`; \
+pass `next_offset` as `offset` for the next page. complete=false means a filter saved in the Zomro panel hides \
+some instances."""
 
 LIST_DESCRIPTION = """\
 List the rescue images Zomro offers for one instance right now, with the instance's name and state (read-only, \
@@ -209,8 +225,10 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     async def list_instances(
         ctx: Context[RescueService, Any],
         query: Annotated[str | None, Field(max_length=200, description="Part of an id, name or IP address.")] = None,
+        limit: Annotated[int, Field(ge=1, le=500, description="Instances per page (1-500).")] = 50,
+        offset: Annotated[int, Field(ge=0, description="Position of the first instance to return.")] = 0,
     ) -> InstanceList:
-        return await _answer(_service(ctx).list_instances(query))
+        return await _answer(_service(ctx).list_instances(query, limit=limit, offset=offset))
 
     @mcp.tool(
         name="list_rescue_images",

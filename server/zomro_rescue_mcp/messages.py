@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from . import redact
-from .billmanager import Doc
 from .errors import ApiError, NotFoundError
+from .images import is_windows
 from .models import RescueImage, WaitOutcome
+from .wire import Doc
 
 __all__ = [
     "CHECK_AGAIN",
@@ -41,6 +42,8 @@ def progress_line(status: str | None, outcome: WaitOutcome, waited: float) -> st
             f" After {waited:.0f} s the instance is in the error state: ask Zomro support, or check it in the "
             "panel, before trying anything else."
         )
+    if outcome == "unwatchable":
+        return " Its state could not be read afterwards, so the server could not watch it settle."
     if outcome == "timed_out":
         return (
             f" After {waited:.0f} s it is still {status or 'in an unknown state'}; the request was accepted and "
@@ -56,47 +59,57 @@ def enter_effect(instance_id: int, image: RescueImage, plan: PasswordPlan, *, do
         if done
         else f"Instance {instance_id} will be rebooted"
     )
+    who = "administrator" if is_windows(image) else "root"
     password = {
-        "generated": "a strong root password is generated and shown once"
+        "generated": f"a strong {who} password is generated and shown once"
         if not done
-        else "the root password in this result was generated for it",
-        "provided": "the root password is the one the person gave",
+        else f"the {who} password in this result was generated for it",
+        "provided": f"the {who} password is the one the person gave",
         "none": "no password is set (the image's own login applies)",
     }[plan]
+    login = " It is reached through the VNC console in the Zomro panel, not over SSH." if is_windows(image) else ""
     return (
         f"{lead} into rescue mode from {image.os} ({image.zone} image {image.id}); {password}. Its own disk "
         "stays attached, unchanged, for repair; its services are down until it leaves rescue mode with "
-        "exit_rescue."
+        f"exit_rescue.{login}"
     )
 
 
-def _login_hint(plan: PasswordPlan) -> str:
-    if plan == "generated":
-        return (
-            "Give the person the password (shown only this once) and tell them to log in over SSH as root "
-            "to the instance's usual IP address."
-        )
-    return "Tell the person to log in over SSH as root to the instance's usual IP address."
+_SSH = "log in over SSH as root to the instance's usual IP address"
+_VNC = (
+    "open the instance's VNC console in the Zomro panel once the Windows rescue image has booted, and set the "
+    "administrator password there if the image asks for one (this image offers no SSH login)"
+)
 
 
-def enter_next_step(plan: PasswordPlan, outcome: WaitOutcome) -> str:
-    """What to do after a confirmed enter, by how the watch ended."""
+def enter_next_step(plan: PasswordPlan, outcome: WaitOutcome, *, windows: bool = False) -> str:
+    """What to do after a confirmed enter, by how the watch ended (a Windows image is reached over VNC)."""
     handover = "Give the person the password now (shown only this once). " if plan == "generated" else ""
+    login = _VNC if windows else _SSH
     if outcome == "error_state":
         return handover + _BROKEN
-    if outcome in ("timed_out", "not_waited"):
+    if outcome == "unwatchable":
         return (
             handover
-            + "They can log in over SSH as root once list_instances shows the instance as rescued. "
-            + CHECK_AGAIN
+            + f"The server could not watch the instance: check its state in the Zomro panel; once it is rescued, "
+            f"they can {login}. Do not send the request again."
         )
-    return _login_hint(plan) + " When the work is done, call exit_rescue (the person must approve it)."
+    if outcome in ("timed_out", "not_waited"):
+        return handover + f"Once list_instances shows the instance as rescued, they can {login}. " + CHECK_AGAIN
+    return (
+        handover + f"Tell the person to {login}. When the work is done, call exit_rescue (the person must approve it)."
+    )
 
 
 def exit_next_step(outcome: WaitOutcome) -> str:
     """What to do after a confirmed exit, by how the watch ended."""
     if outcome == "error_state":
         return _BROKEN
+    if outcome == "unwatchable":
+        return (
+            "The server could not watch the instance: check in the Zomro panel that it is active and its services "
+            "are back. Do not send the request again."
+        )
     if outcome in ("timed_out", "not_waited"):
         return "Once list_instances shows it active, check that its services are back. " + CHECK_AGAIN
     return "Check that the services on the instance are back."
@@ -106,18 +119,65 @@ _REPLY_NOISE = frozenset({"$lang", "$func", "$binary", "$host", "$theme", "$feat
 _REPLY_SECRETS = frozenset({"auth", "authinfo", "password", "passwd", "$id"})
 
 
-def api_reply(doc: Doc) -> dict[str, Any]:
-    """The API's answer, kept for the person, without page noise and with anything secret removed or masked."""
-    cleaned = _clean({k: v for k, v in doc.items() if k not in _REPLY_NOISE})
-    return cleaned if isinstance(cleaned, dict) else {}
+REPLY_TEXT_LIMIT = 2000  # characters of text (keys, strings, numbers) a result keeps of the API's answer
+REPLY_DEPTH_LIMIT = 20
+REPLY_CUT = "Zomro's answer was longer or deeper than a result keeps; only its beginning is shown in api_reply."
+_ELLIPSIS = "…"
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if k.lower() not in _REPLY_SECRETS}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return redact.scrub(value) if isinstance(value, str) else value
+def api_reply(doc: Doc) -> tuple[dict[str, Any], bool]:
+    """The API's answer, kept for the person: bounded, without page noise, anything secret removed or masked.
+
+    Returns the kept answer and whether it had to be cut (REPLY_TEXT_LIMIT characters, REPLY_DEPTH_LIMIT levels).
+    """
+    budget = _Budget(REPLY_TEXT_LIMIT)
+    kept = budget.keep({k: v for k, v in doc.items() if k not in _REPLY_NOISE}, 1)
+    return (kept if isinstance(kept, dict) else {}), budget.cut
+
+
+class _Budget:
+    """Copies a JSON value while characters remain, marking anything left out with an ellipsis."""
+
+    def __init__(self, characters: int) -> None:
+        self.left = characters
+        self.cut = False
+
+    def _take(self, text: str) -> str:
+        if len(text) <= self.left:
+            self.left -= len(text)
+            return text
+        self.cut = True
+        kept, self.left = text[: self.left] + _ELLIPSIS, 0
+        return kept
+
+    def keep(self, value: Any, depth: int) -> Any:
+        if isinstance(value, dict | list) and depth > REPLY_DEPTH_LIMIT:
+            self.cut = True
+            return _ELLIPSIS
+        if isinstance(value, dict):
+            kept: dict[str, Any] = {}
+            for key, item in value.items():
+                if str(key).lower() in _REPLY_SECRETS:
+                    continue
+                if self.left <= 0:
+                    self.cut = True
+                    break
+                name = self._take(str(key))
+                kept[name] = self.keep(item, depth + 1)
+            return kept
+        if isinstance(value, list):
+            items: list[Any] = []
+            for item in value:
+                if self.left <= 0:
+                    self.cut = True
+                    break
+                self.left -= 1  # every item costs something, so a list of empty values stays bounded too
+                items.append(self.keep(item, depth + 1))
+            return items
+        if isinstance(value, str):
+            return self._take(redact.scrub(value))
+        self.left -= len(str(value))
+        return value
 
 
 def instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 Zone = Literal["pub", "own", "shr"]
-WaitOutcome = Literal["reached", "error_state", "timed_out", "not_waited"]
+WaitOutcome = Literal["reached", "error_state", "timed_out", "not_waited", "unwatchable"]
 
 _STATUS = (
     "The instance's state as Zomro reports it, lower-cased: active, stopped, rescued, error …, or transitional "
@@ -35,14 +35,29 @@ class Instance(BaseModel):
     ip: str | None = None
     ipv6: str | None = None
     status: str | None = Field(default=None, description=_STATUS)
+    billing_status: str | None = Field(
+        default=None, description="Zomro's billing code of the service: 2 = active; 1, 4 and 5 = not active."
+    )
+    item_status: str | None = Field(
+        default=None, description="The billing state in words, e.g. 'Active' or 'Activation in progress'."
+    )
     datacenter: str | None = None
     os: str | None = Field(default=None, description="The installed operating system, e.g. 'Ubuntu 22.04'.")
 
 
 class InstanceList(BaseModel):
-    """The account's instances, optionally filtered."""
+    """One page of the account's instances (optionally those matching a query)."""
 
     instances: list[Instance]
+    total: int = Field(description="How many instances match, across all pages.")
+    offset: int = Field(default=0, description="The position of the first instance of this page.")
+    next_offset: int | None = Field(default=None, description="The offset of the next page; null on the last page.")
+    complete: bool | None = Field(
+        default=True,
+        description="true = Zomro's whole list was read; false = a list filter saved in the Zomro panel (or a short "
+        "page) narrows it, so an instance may be missing here; null = that could not be checked.",
+    )
+    notes: list[str] = Field(default_factory=list, description="Anything the person should know.")
 
 
 class RescueImage(BaseModel):
@@ -76,7 +91,8 @@ class ActionResult(BaseModel):
     wait: WaitOutcome = Field(
         default="not_waited",
         description="reached = the expected state was reached; error_state = the instance went to error; "
-        "timed_out = still not there when the wait ended (not an error); not_waited = no waiting was done.",
+        "timed_out = still not there when the wait ended (not an error); not_waited = no waiting was done; "
+        "unwatchable = the state could not be read, so the server could not watch (see notes).",
     )
     waited_seconds: float = Field(default=0.0, description="How long the server watched the instance.")
     notes: list[str] = Field(default_factory=list, description="Anything the person should know.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 
@@ -28,9 +28,10 @@ from .errors import (
     StateConflictError,
     ZomroError,
 )
-from .images import parse_images, resolve_image
-from .instances import fetch_instance, fetch_instances, matches
+from .images import is_windows, parse_images, resolve_image
+from .instances import fetch_listing, find_instance, matches
 from .messages import (
+    REPLY_CUT,
     PasswordPlan,
     api_reply,
     enter_effect,
@@ -42,7 +43,8 @@ from .messages import (
 )
 from .models import EnterRescueResult, ExitRescueResult, Instance, InstanceList, RescueImage, RescueImageList, Zone
 from .passwords import check_password, generate_password
-from .preflight import check_approval, refuse_enter, refuse_exit
+from .preflight import check_approval, enter_note, refuse_enter, refuse_exit
+from .tasks import concurrently
 from .watch import ProgressFn, Watched, watch
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
@@ -88,22 +90,32 @@ class RescueService:
             audit=audit,
         )
 
-    async def list_instances(self, query: str | None = None) -> InstanceList:
-        """The account's instances, all pages; `query` keeps those whose id, name or IP contains it."""
-        instances = await fetch_instances(self._api)
+    async def list_instances(self, query: str | None = None, *, limit: int = 50, offset: int = 0) -> InstanceList:
+        """One page of the account's instances (every page of Zomro's list is read); `query` matches id, name or IP."""
+        listing = await fetch_listing(self._api)
+        instances = listing.instances
         if self._allowed is not None:
             instances = [i for i in instances if i.id in self._allowed]
         if query and query.strip():
             instances = [i for i in instances if matches(i, query)]
-        return InstanceList(instances=instances)
+        page = instances[offset : offset + limit]
+        following = offset + len(page)
+        return InstanceList(
+            instances=page,
+            total=len(instances),
+            offset=offset,
+            next_offset=following if following < len(instances) else None,
+            complete=listing.complete,
+            notes=listing.notes,
+        )
 
     async def status(self, instance_id: int) -> Instance:
-        """One instance's details and state (a read)."""
+        """One instance's details and state, from its row in Zomro's list (a read)."""
         self._check_allowed(instance_id)
-        try:
-            return await fetch_instance(self._api, instance_id)
-        except NotFoundError as exc:
-            raise instance_not_found(instance_id, exc) from exc
+        found, why = await find_instance(self._api, instance_id)
+        if found is None:
+            raise ZomroError(" ".join(why))
+        return found
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
@@ -142,8 +154,7 @@ class RescueService:
             self._check_writable()
             self._check_allowed(instance_id)
             if password is not None:
-                check_password(password)  # its refusal never echoes it; a valid one is a secret from here on
-                redact.register(password)
+                check_password(password)  # its refusal never echoes it; it is remembered as a secret once sent
             async with self._exclusive(instance_id) if confirm else nullcontext():
                 return await self._enter(attempt, instance_id, image, zone, password, confirm, wait, on_progress)
 
@@ -160,7 +171,9 @@ class RescueService:
     ) -> EnterRescueResult:
         instance, notes, offered = await self._look(instance_id)
         status = instance.status if instance else None
-        refuse_enter(instance_id, status)
+        refuse_enter(instance_id, instance)
+        note = enter_note(status)
+        notes = [*notes, note] if note else notes
         chosen = resolve_image(instance_id, image, zone, offered)
         attempt.image(chosen)
         plan: PasswordPlan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
@@ -176,6 +189,7 @@ class RescueService:
             next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
             f"again with image={chosen.id!r} (the image previewed), the same other arguments and confirm=true.",
         )
+        windows = is_windows(chosen)
         if not confirm:
             return preview
         check_approval(instance_id, attempt.approval)
@@ -183,6 +197,7 @@ class RescueService:
         redact.register_for_logs(generated)
         fields = {"elid": str(instance_id), "sok": "ok", "select_boot": chosen.id, "zone": chosen.zone}
         if password or generated:
+            redact.register(password)  # a password the person typed is a secret from the moment it is sent
             fields["password"] = password or generated or ""
         attempt.before_send()
         log.info(
@@ -194,14 +209,16 @@ class RescueService:
         )
         doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
         attempt.accepted = True
+        reply, cut = api_reply(doc)
         accepted = preview.model_copy(
             update={
                 "executed": True,
                 "password": generated,
                 "status": None,
                 "summary": enter_effect(instance_id, chosen, plan, done=True),
-                "next_step": enter_next_step(plan, "not_waited"),
-                "api_reply": api_reply(doc),
+                "next_step": enter_next_step(plan, "not_waited", windows=windows),
+                "api_reply": reply,
+                "notes": [*preview.notes, REPLY_CUT] if cut else preview.notes,
             }
         )
         return await self.settle(accepted, on_progress) if wait else accepted
@@ -247,13 +264,15 @@ class RescueService:
         log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
         doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
         attempt.accepted = True
+        reply, cut = api_reply(doc)
         accepted = preview.model_copy(
             update={
                 "executed": True,
                 "status": None,
                 "summary": f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
                 "next_step": exit_next_step("not_waited"),
-                "api_reply": api_reply(doc),
+                "api_reply": reply,
+                "notes": [*preview.notes, REPLY_CUT] if cut else preview.notes,
             }
         )
         return await self.settle(accepted, on_progress) if wait else accepted
@@ -263,6 +282,7 @@ class RescueService:
         if self._wait_seconds <= 0:
             return accepted
         plan = accepted.password_plan if isinstance(accepted, EnterRescueResult) else None
+        windows = isinstance(accepted, EnterRescueResult) and is_windows(accepted.image)
         lost = isinstance(accepted, EnterRescueResult) and accepted.password is not None
         target = "rescued" if plan else "active"
         seen = await self._watch(accepted.instance_id, target, accepted.status_before, on_progress, lost=lost)
@@ -273,7 +293,9 @@ class RescueService:
                 "waited_seconds": seen.seconds,
                 "notes": accepted.notes + seen.notes,
                 "summary": accepted.summary + progress_line(seen.status, seen.outcome, seen.seconds),
-                "next_step": enter_next_step(plan, seen.outcome) if plan else exit_next_step(seen.outcome),
+                "next_step": enter_next_step(plan, seen.outcome, windows=windows)
+                if plan
+                else exit_next_step(seen.outcome),
             }
         )
 
@@ -374,20 +396,13 @@ class RescueService:
             except NotFoundError as exc:
                 raise instance_not_found(instance_id, exc) from exc
 
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(read_state)
-                group.start_soon(read_form)
-        except BaseExceptionGroup as group_error:
-            raise _first_error(group_error) from None
+        await concurrently(read_state, read_form)
         return state[0], state[1], parse_images(doc)
 
     async def _state(self, instance_id: int) -> tuple[Instance | None, list[str]]:
-        """The instance as it is now; when its state cannot be read, a note says so and the API decides."""
+        """The instance's row in Zomro's list; when its state cannot be read, a note says so and the API decides."""
         try:
-            instance = await fetch_instance(self._api, instance_id)
-        except NotFoundError as exc:
-            raise instance_not_found(instance_id, exc) from exc
+            instance, notes = await find_instance(self._api, instance_id)
         except AuthError:
             raise
         except ZomroError as exc:
@@ -395,17 +410,10 @@ class RescueService:
             return None, [
                 f"The instance's state could not be read ({exc}); Zomro decides whether the request is possible."
             ]
+        if instance is None:
+            return None, [*notes, "Zomro decides whether the request is possible."]
         if instance.status is None:
             return instance, [
-                "Zomro's answer did not include the instance's state; Zomro decides whether the request is possible."
+                "Zomro's list did not include the instance's state; Zomro decides whether the request is possible."
             ]
         return instance, []
-
-
-def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return _first_error(exc)
-        if isinstance(exc, ZomroError):
-            return exc
-    return group.exceptions[0]

@@ -1,8 +1,10 @@
 """Watching an instance settle after a confirmed request: reads only, progress that always moves forward.
 
-A state that could not be read is said as such, never replaced by the last one seen. An instance that was
-already in `error` before the request only counts as failed again after it has been seen in another state
-(the first reads may still show the old state).
+The state is read from the instance's row in Zomro's list, as the panel does. A state that could not be read is
+said as such, never replaced by the last one seen; when it cannot be read at all (the account's API lacks the
+list, denies it, or a saved list filter hides the instance), the watch ends at once as "unwatchable". An
+instance that was already in `error` before the request only counts as failed again after it has been seen in
+another state (the first reads may still show the old state).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import dataclass, field
 import anyio
 
 from .billmanager import BillmanagerClient
-from .errors import AuthError, ZomroError
-from .instances import fetch_instance
+from .errors import ApiError, AuthError, ZomroError
+from .instances import find_instance
 from .models import WaitOutcome
 
 __all__ = ["ProgressFn", "Watched", "watch"]
@@ -47,7 +49,7 @@ async def watch(
     poll_interval: float,
     on_progress: ProgressFn | None,
 ) -> Watched:
-    """Poll `instances.edit` until the instance reaches `target` or `error`, or `wait_seconds` pass."""
+    """Poll the instance's list row until it reaches `target` or `error`, or `wait_seconds` pass."""
     seen = Watched(outcome="timed_out")
     started = time.monotonic()
     last_progress = -1.0
@@ -56,14 +58,24 @@ async def watch(
     with anyio.move_on_after(wait_seconds):
         while True:
             try:
-                seen.status = (await fetch_instance(api, instance_id)).status
-                unreadable = None if seen.status else "the answer had no state"
+                found, why = await find_instance(api, instance_id)
             except AuthError as exc:
                 seen.notes.append(f"Watching stopped: {exc}")
+                break
+            except ApiError as exc:  # the list is missing or denied: reading again will not change that
+                seen.outcome = "unwatchable"
+                seen.notes.append(f"The server could not watch the instance settle: {exc}")
                 break
             except ZomroError as exc:
                 seen.status, unreadable = None, str(exc)
                 log.info("reading the state of instance %d failed while watching: %s", instance_id, exc)
+            else:
+                if found is None:
+                    seen.outcome = "unwatchable"
+                    seen.notes += [f"The server could not watch the instance settle. {' '.join(why)}"]
+                    break
+                seen.status = found.status
+                unreadable = None if seen.status else "the list row had no state"
             elapsed = time.monotonic() - started
             moved = moved or (seen.status is not None and seen.status != before)
             if on_progress is not None:

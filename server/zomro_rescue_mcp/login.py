@@ -1,0 +1,110 @@
+"""Logging in as Zomro's panel does: `auth`, then `whoami`, then the two-factor step when the account asks for it.
+
+The refusals a login can meet each get their own sentence (what happened, what to do). The two-factor code is
+computed from ZOMRO_TOTP_SECRET with pyotp at the moment it is sent; neither the secret nor the code is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import redact
+from .errors import AuthError, TransportError, TwoFactorError
+from .wire import Doc, error_of, message_of, text_of
+
+__all__ = ["Exchange", "log_in", "refusal"]
+
+Exchange = Callable[[str, dict[str, str], "str | None"], Awaitable[Doc]]
+"""Send one read (function, fields, session) and return its `doc`, errors included."""
+
+log = logging.getLogger("zomro_rescue_mcp.api")
+
+TOKEN_ADVICE = (
+    "log in to the Zomro panel yourself and set ZOMRO_AUTH_TOKEN to the session id instead (it expires an hour "
+    "after its last use)"
+)
+_REFUSALS = {
+    "badpassword": "wrong username or password: check ZOMRO_USERNAME and ZOMRO_PASSWORD",
+    "badip": "logins from this IP address are not allowed for the account: allow it in the account's access "
+    "settings in the panel",
+    "blocklogon": "logins are blocked for a short while after failed attempts: wait a minute, then restart the server",
+    "blockgeoip": "a login from a new region was blocked: follow the unlock instructions Zomro sent to the "
+    "account's e-mail address, then restart the server",
+    "blocked_ip": "this IP address is blocked after too many failed attempts: contact Zomro support to unblock it",
+}
+
+
+def _names_captcha(error: dict[str, Any]) -> bool:
+    said = " ".join(str(part) for part in (error.get("$type"), error.get("$object"), message_of(error)))
+    return "captcha" in said.lower()
+
+
+def refusal(username: str, error: dict[str, Any]) -> AuthError:
+    """The sentence for a refused login, by the refusal's `$object` (a captcha by any part that names one)."""
+    if _names_captcha(error):
+        reason = f"Zomro asks for a reCAPTCHA answer, which a server cannot give: {TOKEN_ADVICE}"
+    else:
+        reason = _REFUSALS.get(str(error.get("$object")), redact.scrub(message_of(error)))
+    return AuthError(
+        f"Zomro refused the login for {username}: {reason}. The server will not try again until it is restarted, so "
+        "the account is not locked out."
+    )
+
+
+def _session_of(doc: Doc) -> str | None:
+    auth = doc.get("auth")
+    session = (auth.get("$id") or auth.get("$")) if isinstance(auth, dict) else None
+    return session if isinstance(session, str) and session else None
+
+
+async def log_in(exchange: Exchange, username: str, password: str, totp_secret: str | None) -> str:
+    """A confirmed session id for the account, or the refusal as an `AuthError` (never retried by the caller)."""
+    doc = await exchange("auth", {"username": username, "password": password}, None)
+    error = error_of(doc)
+    if error is not None:
+        raise refusal(username, error)
+    session = _session_of(doc)
+    if session is None:
+        raise TransportError("Zomro answered the login without a session id; try again later.")
+    redact.register(session)
+    if not await _asks_for_code(exchange, session):
+        return session
+    if totp_secret is None:
+        raise TwoFactorError(
+            f"The account {username} uses two-factor authentication: set ZOMRO_TOTP_SECRET to the secret shown when "
+            f"two-factor was set up (the base32 text under the QR code), so the server can confirm its logins; or "
+            f"{TOKEN_ADVICE}."
+        )
+    confirmed = await exchange("totp.confirm", _code_fields(totp_secret), session)
+    error = error_of(confirmed)
+    new_session = _session_of(confirmed)
+    if error is not None or new_session is None:
+        reason = redact.scrub(message_of(error)) if error is not None else "no session came back"
+        raise TwoFactorError(
+            f"Zomro refused the two-factor code for {username} ({reason}): check ZOMRO_TOTP_SECRET and that this "
+            "machine's clock is right. The server will not try again until it is restarted."
+        )
+    redact.register(new_session)
+    log.info("two-factor login confirmed")
+    return new_session
+
+
+async def _asks_for_code(exchange: Exchange, session: str) -> bool:
+    """Whether `whoami` says the session waits for a two-factor code; a `whoami` that fails cannot tell, so no."""
+    try:
+        whoami = await exchange("whoami", {}, session)
+    except TransportError as exc:
+        log.info("whoami after the login failed (%s); going on with the session", exc)
+        return False
+    if error_of(whoami) is not None:
+        return False  # an account without whoami in its API: nothing says a code is needed
+    return text_of(whoami.get("ok")) == "func=totp.confirm"
+
+
+def _code_fields(totp_secret: str) -> dict[str, str]:
+    """The panel's confirmation form, with the code of this moment."""
+    import pyotp
+
+    return {"sok": "ok", "clicked_button": "ok", "qrcode": pyotp.TOTP(totp_secret).now()}

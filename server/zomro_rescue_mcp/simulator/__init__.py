@@ -1,0 +1,40 @@
+"""A stand-in of the Zomro BILLmanager API, so the product can be run, demonstrated and tested offline.
+
+It speaks the wire protocol described in the project's API notes: form fields in, ``{"doc": ...}`` JSON out,
+errors on HTTP 200, sessions (with the two-factor step), the instance list and its saved filter, the rescue
+preview/submit/unrescue functions, and injectable edge faults. By concern:
+
+    state.py      the account's data and `Behaviour` (the evidence's defaults, the earlier guesses as switches)
+    functions.py  the BILLmanager functions
+    front.py      HTTP: request recording, faults, long-operation pages, latency
+    replay.py     an account built from a support capture (`doctor --capture`)
+"""
+
+from .front import Fault, RecordedRequest, Simulator, run_on_loopback
+from .state import (
+    CAPTCHA_USERNAME,
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    SEED_FUNCTIONS,
+    TOTP_SECRET,
+    TOTP_USERNAME,
+    Behaviour,
+    SimImage,
+    SimInstance,
+)
+
+__all__ = [
+    "CAPTCHA_USERNAME",
+    "DEMO_PASSWORD",
+    "DEMO_USERNAME",
+    "SEED_FUNCTIONS",
+    "TOTP_SECRET",
+    "TOTP_USERNAME",
+    "Behaviour",
+    "Fault",
+    "RecordedRequest",
+    "SimImage",
+    "SimInstance",
+    "Simulator",
+    "run_on_loopback",
+]
