@@ -99,21 +99,34 @@ class BillmanagerClient:
         """Call a function that changes something; it is sent at most once unless the session was refused."""
         return await self._call(func, fields, mutating=True)
 
+    async def read_doc(self, func: str, **fields: str) -> Doc:
+        """A read whose `doc` is returned as it came, refusal included (a dead session is still renewed once).
+
+        For `doctor --capture`, which records what the API answers rather than acting on it.
+        """
+        doc, _ = await self._answer(func, fields, mutating=False)
+        return doc
+
     async def _call(self, func: str, fields: dict[str, str], *, mutating: bool) -> Doc:
+        doc, renewed = await self._answer(func, fields, mutating=mutating)
+        error = error_of(doc)
+        if error is None:
+            return doc
+        if error.get("$type") in _SESSION_REFUSALS:
+            raise _refused_after_login(func, error) if renewed else _denied(func, error)
+        raise _api_error(func, error)
+
+    async def _answer(self, func: str, fields: dict[str, str], *, mutating: bool) -> tuple[Doc, bool]:
+        """The doc of one call, and whether the session was renewed for it (a refusal checked with keepalive)."""
         session = await self._ensure_session()
         doc = await self._exchange(func, fields, session, mutating=mutating)
         error = error_of(doc)
-        if error is not None and error.get("$type") in _SESSION_REFUSALS:
-            if not await self._session_is_dead(error, session):
-                raise _denied(func, error)
-            session = await self._renew(func, stale=session)
-            doc = await self._exchange(func, fields, session, mutating=mutating)
-            error = error_of(doc)
-            if error is not None and error.get("$type") in _SESSION_REFUSALS:
-                raise _refused_after_login(func, error)
-        if error is not None:
-            raise _api_error(func, error)
-        return doc
+        if error is None or error.get("$type") not in _SESSION_REFUSALS:
+            return doc, False
+        if not await self._session_is_dead(error, session):
+            return doc, False  # a live session was refused: a permission denial, and no login follows
+        session = await self._renew(func, stale=session)
+        return await self._exchange(func, fields, session, mutating=mutating), True
 
     async def _session_is_dead(self, error: dict[str, Any], session: str | None) -> bool:
         """`auth` always means a dead session; for `access`, ask `keepalive` on the same session, as the panel does."""

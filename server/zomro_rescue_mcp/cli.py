@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     # Also after the command; SUPPRESS keeps a --debug given before it from being reset.
     api.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="as above")
     api.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
+    api.add_argument(
+        "--replay", metavar="FILE", help="with --simulator: simulate the account recorded by `doctor --capture FILE`"
+    )
     api.add_argument("--api-url", help="overrides ZOMRO_API_URL")
     api.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
     api.add_argument("--lang", help="overrides ZOMRO_LANG")
@@ -73,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-no-token", action="store_true", help="http on loopback only: serve without ZOMRO_MCP_TOKEN (testing)"
     )
-    commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
+    demo = commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
+    demo.add_argument("--replay", metavar="FILE", help="tell it on the account recorded by `doctor --capture FILE`")
     schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
     schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
     human = argparse.ArgumentParser(add_help=False, parents=[api])
@@ -88,23 +92,52 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """The human CLI on the same operations as the tools (see commands.py)."""
     instances = commands.add_parser("instances", parents=[common], help="list instances (QUERY filters)")
     instances.add_argument("query", nargs="?", help="part of an id, name or IP address")
+    instances.add_argument("--limit", type=_count(1, 500), default=50, help="instances per page (1-500, default 50)")
+    instances.add_argument("--offset", type=_count(0, None), default=0, help="position of the first one (default 0)")
+    instances.add_argument("--all", action="store_true", help="print every instance, page after page")
     images = commands.add_parser("images", parents=[common], help="list the rescue images offered for an instance")
-    images.add_argument("instance_id", type=int, metavar="ID")
+    images.add_argument("instance_id", type=_instance_id, metavar="ID")
     images.add_argument("--zone", choices=["pub", "own", "shr"])
     status = commands.add_parser("status", parents=[common], help="show one instance's state")
-    status.add_argument("instance_id", type=int, metavar="ID")
+    status.add_argument("instance_id", type=_instance_id, metavar="ID")
     enter = commands.add_parser("enter", parents=[common], help="put an instance into rescue mode")
-    enter.add_argument("instance_id", type=int, metavar="ID")
+    enter.add_argument("instance_id", type=_instance_id, metavar="ID")
     enter.add_argument("--image", required=True, help="image UUID, OS label or image name")
     enter.add_argument("--zone", choices=["pub", "own", "shr"])
     enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
     enter.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
     enter.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
     leave = commands.add_parser("exit", parents=[common], help="take an instance out of rescue mode")
-    leave.add_argument("instance_id", type=int, metavar="ID")
+    leave.add_argument("instance_id", type=_instance_id, metavar="ID")
     leave.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
     leave.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
-    commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
+    doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
+    doctor.add_argument(
+        "--capture",
+        metavar="FILE",
+        help="also record the API's answers (read-only calls) to FILE, with personal data replaced, for support",
+    )
+    doctor.add_argument("--instance", type=_instance_id, metavar="ID", help="--capture: the instance to record")
+
+
+def _instance_id(text: str) -> int:
+    """An instance id as a person types it: ASCII digits only."""
+    from .instances import parse_instance_id
+
+    value = parse_instance_id(text.strip())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an instance id (digits 0-9, such as 5203773)")
+    return value
+
+
+def _count(low: int, high: int | None) -> Any:
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or int(text) < low or (high is not None and int(text) > high):
+            upper = f" to {high}" if high is not None else " or more"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low}{upper}")
+        return int(text)
+
+    return parse
 
 
 def _setup_logging(env: Mapping[str, str], debug: bool, *, default: str = "INFO") -> None:
@@ -154,7 +187,7 @@ def main(
         if command == "demo":
             from .demo import run_demo
 
-            return run_demo()
+            return run_demo(replay=args.replay)
         if command == "schemas":
             from pathlib import Path
 
@@ -204,14 +237,23 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Setting
         lang=getattr(args, "lang", None),
         read_only=getattr(args, "read_only", None),
     )
+    if getattr(args, "replay", None) is not None and not simulator:
+        raise ConfigError("--replay serves a capture on the built-in simulator: add --simulator.")
     if not simulator:
         return settings, None
     import httpx2
 
     from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
+    from .simulator.replay import CaptureError, load_capture, replay
 
     settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
-    return settings, httpx2.ASGITransport(app=Simulator(transition_seconds=2.0).app)
+    simulator_ = Simulator(transition_seconds=2.0)
+    if args.replay is not None:
+        try:
+            replay(simulator_, load_capture(args.replay))
+        except CaptureError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings, httpx2.ASGITransport(app=simulator_.app)
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:

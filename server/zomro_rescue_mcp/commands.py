@@ -72,14 +72,18 @@ async def run_command(
 ) -> int:
     """Run one human command; domain errors propagate to the CLI's single error boundary."""
     if args.command == "doctor":  # reads only: it creates no audit file and changes nothing
-        return await _doctor(settings, transport, out, as_json=args.json)
+        code = await _doctor(settings, transport, out, as_json=args.json)
+        if args.capture is not None:
+            await _capture(settings, transport, args.capture, args.instance)
+        return code
     audit = AuditTrail(settings.audit_log)
     api = BillmanagerClient(settings, transport=transport)
     service = RescueService.from_settings(api, settings, audit)
     show = _Printer(out, as_json=args.json)
     try:
         if args.command == "instances":
-            show.instances(await service.list_instances(args.query))
+            limit = None if args.all else args.limit
+            show.instances(await service.list_instances(args.query, limit=limit, offset=args.offset))
         elif args.command == "images":
             show.images(await service.list_images(args.instance_id, args.zone))
         elif args.command == "status":
@@ -204,8 +208,8 @@ async def _doctor(
     api = BillmanagerClient(settings, transport=transport)
     try:
         service = RescueService(api, allowed_instances=settings.allowed_instances)
-        instances = await service.list_instances()
-        checks["api"] = f"ok: logged in, {len(instances.instances)} instance(s) visible"
+        instances = await service.list_instances(limit=1)
+        checks["api"] = f"ok: logged in, {instances.total} instance(s) visible"
     except ZomroError as exc:
         checks["api"] = f"problem: {redact.scrub(str(exc))}"
         problems.append(checks["api"])
@@ -222,6 +226,25 @@ async def _doctor(
     return code
 
 
+async def _capture(
+    settings: Settings, transport: httpx2.AsyncBaseTransport | None, path: str, instance_id: int | None
+) -> None:
+    """Record the API's answers for support (read-only calls), with personal data replaced; says what it did."""
+    from .capture import capture, write_capture
+
+    api = BillmanagerClient(settings, transport=transport)
+    try:
+        recorded = await capture(api, settings, instance_id)
+    finally:
+        await api.aclose()
+    write_capture(path, recorded.document)
+    print(  # the report goes to stderr, so stdout stays the doctor's verdict (or its JSON)
+        f"capture: wrote {path} (mode 0600) with {len(recorded.document['answers'])} answers; {recorded.report}. "
+        "Read it before you share it.",
+        file=sys.stderr,
+    )
+
+
 class _Printer:
     """Readable tables for people, JSON for scripts."""
 
@@ -234,7 +257,11 @@ class _Printer:
 
     def instances(self, data: InstanceList) -> None:
         rows = [_instance_row(i) for i in data.instances]
-        self._emit(data, [_INSTANCE_HEAD, *rows] if rows else ["no instances"])
+        lines = [_INSTANCE_HEAD, *rows] if rows else ["no instances"]
+        if data.next_offset is not None:
+            shown = f"{data.offset + 1}-{data.offset + len(data.instances)}"
+            lines.append(f"{shown} of {data.total}; more with --offset {data.next_offset}, or all with --all")
+        self._emit(data, lines + data.notes)
 
     def instance(self, data: Instance) -> None:
         self._emit(data, [_INSTANCE_HEAD, _instance_row(data)])

@@ -16,64 +16,84 @@ __all__ = ["run_demo"]
 INSTANCE = 5203773
 
 
-def run_demo() -> int:
-    """Run the story; 0 when every step gave the expected kind of result."""
-    return anyio.run(_story)
+def run_demo(*, replay: str | None = None) -> int:
+    """Run the story; 0 when every step gave the expected kind of result. `replay`: on a captured account."""
+    return anyio.run(_story, replay)
 
 
 def _say(text: str) -> None:
     print(text, flush=True)  # stdout ok: the demo is for a person, not a stdio server
 
 
-async def _story() -> int:
+async def _story(replay: str | None) -> int:
     from mcp import Client, StdioServerParameters
 
+    args = ["-m", "zomro_rescue_mcp", "serve", "--simulator"] + (["--replay", replay] if replay else [])
     params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "zomro_rescue_mcp", "serve", "--simulator"],
-        env={"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1"},
+        command=sys.executable, args=args, env={"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1"}
     )
-    steps: list[tuple[str, str, dict[str, Any]]] = [
-        (
-            "The person: my web server web-1 won't boot. The assistant looks it up.",
-            "list_instances",
-            {"query": "web-1"},
-        ),
-        (
-            "Which rescue images can it use?",
-            "list_rescue_images",
-            {"instance_id": INSTANCE},
-        ),
-        (
-            "The assistant previews entering rescue with Ubuntu 22.04 (nothing changes yet).",
-            "enter_rescue",
-            {"instance_id": INSTANCE, "image": "ubuntu 22.04"},
-        ),
-        (
-            "The person says yes; the assistant confirms the same action.",
-            "enter_rescue",
-            {"instance_id": INSTANCE, "image": "ubuntu 22.04", "confirm": True},
-        ),
-        ("Repairs done; the assistant previews leaving rescue.", "exit_rescue", {"instance_id": INSTANCE}),
-        ("The person says yes; the assistant confirms.", "exit_rescue", {"instance_id": INSTANCE, "confirm": True}),
-    ]
     async with Client(params) as client:
+        source = f"the account recorded in {replay}" if replay else "the built-in simulator"
         _say(
             f"Connected to {client.server_info.name if client.server_info else 'server'} "
-            f"(MCP {client.protocol_version}) running on the built-in simulator.\n"
+            f"(MCP {client.protocol_version}) running on {source}.\n"
         )
         tools = await client.list_tools()
         _say("Tools: " + ", ".join(t.name for t in tools.tools) + "\n")
-        for story, tool, arguments in steps:
+
+        async def step(story: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
             _say(f"== {story}\n-> {tool} {json.dumps(arguments)}")
             result = await client.call_tool(tool, arguments, progress_callback=_show_progress)
             if result.is_error:
-                text = " ".join(getattr(c, "text", "") for c in result.content)
-                _say(f"<- error: {text}")
+                _say("<- error: " + " ".join(getattr(c, "text", "") for c in result.content))
+                return None
+            data = dict(result.structured_content or {})
+            _say("<- " + _render(tool, data) + "\n")
+            return data
+
+        query = {} if replay else {"query": "web-1"}
+        listed = await step("The person: my web server won't boot. The assistant looks it up.", "list_instances", query)
+        instance = _pick_instance(listed) if replay else INSTANCE
+        if listed is None or instance is None:
+            _say("No instance here can enter rescue mode (active or stopped), so the story stops.")
+            return 1
+        offered = await step("Which rescue images can it use?", "list_rescue_images", {"instance_id": instance})
+        image = _pick_image(offered) if replay else "ubuntu 22.04"
+        if offered is None or image is None:
+            return 1
+        enter = {"instance_id": instance, "image": image}
+        leave = {"instance_id": instance}
+        steps: list[tuple[str, str, dict[str, Any]]] = [
+            ("The assistant previews entering rescue (nothing changes yet).", "enter_rescue", enter),
+            (
+                "The person says yes; the assistant confirms the same action.",
+                "enter_rescue",
+                {**enter, "confirm": True},
+            ),
+            ("Repairs done; the assistant previews leaving rescue.", "exit_rescue", leave),
+            ("The person says yes; the assistant confirms.", "exit_rescue", {**leave, "confirm": True}),
+        ]
+        for story, tool, arguments in steps:
+            if await step(story, tool, arguments) is None:
                 return 1
-            _say("<- " + _render(tool, result.structured_content or {}) + "\n")
     _say("The story is complete: the instance went into rescue mode and came back.")
     return 0
+
+
+def _pick_instance(listed: dict[str, Any] | None) -> int | None:
+    """The first instance that can enter rescue mode."""
+    for row in (listed or {}).get("instances", []):
+        if row.get("status") in ("active", "stopped"):
+            return int(row["id"])
+    return None
+
+
+def _pick_image(offered: dict[str, Any] | None) -> str | None:
+    """A public Linux image if there is one (its login is plain SSH), else the first image offered."""
+    images = (offered or {}).get("images", [])
+    linux = [i for i in images if i.get("zone") == "pub" and "windows" not in str(i.get("os")).lower()]
+    chosen = (linux or images or [None])[0]
+    return str(chosen["id"]) if chosen else None
 
 
 async def _show_progress(progress: float, total: float | None, message: str | None) -> None:

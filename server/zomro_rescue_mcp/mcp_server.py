@@ -7,7 +7,7 @@ approval parameters name resolvers that exist only inside `build_server`.
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import httpx2
 from mcp.server.elicitation import ElicitationResult
@@ -15,8 +15,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.server.request_state import RequestStateSecurity
-from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
-from pydantic import BeforeValidator, Field, ValidationError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from . import __version__, redact
 from .approval import APPROVAL_TTL, ApprovalLedger, approval_outcome, enter_approval, exit_approval
@@ -110,7 +110,6 @@ Take an instance out of rescue mode: it reboots from its own disk. With confirm=
 previews. Set confirm=true only after the person approved leaving rescue mode. Refused when the instance is not \
 in rescue mode. A confirmed request then waits until the instance is active, reporting progress."""
 
-T = TypeVar("T")
 
 
 class RescueMCPServer(MCPServer[RescueService]):
@@ -147,10 +146,16 @@ def _argument_sentence(tool: str, error: ValidationError) -> str:
     )
 
 
-async def _answer(work: Awaitable[T]) -> T:
-    """Run an operation; a domain error becomes the tool's error sentence (secrets masked)."""
+async def _answer(work: Awaitable[BaseModel]) -> CallToolResult:
+    """Run an operation; its result goes out as structured content with a compact text copy (no nulls, no
+    indentation: the model pays for every character); a domain error becomes the tool's error sentence.
+    """
     try:
-        return await work
+        result = await work
+        return CallToolResult(
+            content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
+            structured_content=result.model_dump(mode="json"),
+        )
     except ZomroError as exc:
         raise ToolError(redact.scrub(str(exc))) from None
     except Exception as exc:
@@ -227,7 +232,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         query: Annotated[str | None, Field(max_length=200, description="Part of an id, name or IP address.")] = None,
         limit: Annotated[int, Field(ge=1, le=500, description="Instances per page (1-500).")] = 50,
         offset: Annotated[int, Field(ge=0, description="Position of the first instance to return.")] = 0,
-    ) -> InstanceList:
+    ) -> Annotated[CallToolResult, InstanceList]:
         return await _answer(_service(ctx).list_instances(query, limit=limit, offset=offset))
 
     @mcp.tool(
@@ -237,7 +242,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     )
     async def list_rescue_images(
         instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
-    ) -> RescueImageList:
+    ) -> Annotated[CallToolResult, RescueImageList]:
         return await _answer(_service(ctx).list_images(instance_id, zone))
 
     @mcp.prompt(
@@ -285,7 +290,7 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
         password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
         confirm: Confirm = False,
         wait: Wait = True,
-    ) -> EnterRescueResult:
+    ) -> Annotated[CallToolResult, EnterRescueResult]:
         return await _answer(
             _service(ctx).enter(
                 instance_id,
@@ -310,7 +315,7 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
         approval: Annotated[ElicitationResult[Any], Resolve(approve_exit)],
         confirm: Confirm = False,
         wait: Wait = True,
-    ) -> ExitRescueResult:
+    ) -> Annotated[CallToolResult, ExitRescueResult]:
         return await _answer(
             _service(ctx).exit(
                 instance_id,

@@ -90,15 +90,17 @@ class RescueService:
             audit=audit,
         )
 
-    async def list_instances(self, query: str | None = None, *, limit: int = 50, offset: int = 0) -> InstanceList:
-        """One page of the account's instances (every page of Zomro's list is read); `query` matches id, name or IP."""
+    async def list_instances(
+        self, query: str | None = None, *, limit: int | None = 50, offset: int = 0
+    ) -> InstanceList:
+        """One page of the account's instances (None: all of them); `query` matches id, name or IP across all pages."""
         listing = await fetch_listing(self._api)
         instances = listing.instances
         if self._allowed is not None:
             instances = [i for i in instances if i.id in self._allowed]
         if query and query.strip():
             instances = [i for i in instances if matches(i, query)]
-        page = instances[offset : offset + limit]
+        page = instances[offset:] if limit is None else instances[offset : offset + limit]
         following = offset + len(page)
         return InstanceList(
             instances=page,

@@ -45,14 +45,24 @@ class Fault:
     """A misbehaviour of the API edge or of BILLmanager, applied to the next matching request(s)."""
 
     kind: Literal[
-        "delay", "http_status", "invalid_json", "lost_answer", "long", "long_expired", "session_expired", "body"
+        "delay",
+        "http_status",
+        "invalid_json",
+        "lost_answer",
+        "long",
+        "long_expired",
+        "session_expired",
+        "body",
+        "padded",
+        "deep",
     ]
     func: str | None = None
     seconds: float = 0.0
     status: int = 502
     times: int = 1
     mutating: bool | None = None  # None: any request; True/False: only mutating / only read requests
-    body: str = ""  # kind "body": the answer's text, served as JSON after the request was executed
+    body: str = ""  # "body": the answer's text, served as JSON instead of executing the request
+    size: int = 0  # "padded": characters added to the executed request's answer; "deep": levels of nesting
 
 
 @dataclass
@@ -89,6 +99,8 @@ class Simulator(SimulatedAccount):
         self.behaviour = behaviour or Behaviour()
         self.latency = latency  # seconds added to every API request (benchmarks of round trips)
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0  # API requests being answered right now, and the most seen at once
+        self.max_in_flight = 0
         self._faults: list[Fault] = []
         self._long_answers: dict[str, _LongAnswer] = {}
         self._stopping = threading.Event()
@@ -106,6 +118,7 @@ class Simulator(SimulatedAccount):
         with self._lock:
             self.reset_account()
             self.requests = []
+            self.max_in_flight = 0
             self._faults = []
             self._long_answers = {}
 
@@ -165,6 +178,16 @@ class Simulator(SimulatedAccount):
         return None
 
     async def _handle_api(self, request: Request) -> Response:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         recorded = await self._record(request)
         if self.latency:
             await anyio.sleep(self.latency)
@@ -178,11 +201,17 @@ class Simulator(SimulatedAccount):
             return Response(_edge_error_page(fault.status), status_code=fault.status, media_type="text/html")
         if fault is not None and fault.kind == "delay":
             await self._hang(request, fault.seconds)
+        if fault is not None and fault.kind == "body":
+            return Response(fault.body, media_type="application/json")
         answer = self.execute(recorded.fields)
         if fault is None or fault.kind == "delay":
             return JSONResponse(answer)
-        if fault.kind == "body":
-            return Response(fault.body, media_type="application/json")
+        if fault.kind == "padded":
+            answer["doc"]["padding"] = {"$": "x" * fault.size}
+            return JSONResponse(answer)
+        if fault.kind == "deep":
+            text = '{"doc": {"ok": {}, "deep": ' + "[" * fault.size + "]" * fault.size + "}}"
+            return Response(text, media_type="application/json")
         if fault.kind == "invalid_json":
             return Response('{"doc": {"ok": ', media_type="application/json")
         if fault.kind == "lost_answer":

@@ -153,7 +153,7 @@ class SimulatedAccount:
                 f"Insufficient privileges to perform function {func}",
                 param=[{"$name": "value", "$": func}],
             )
-        if func in self.captured and "sok" not in fields and func != "instances":
+        if func in self.captured and "sok" not in fields:
             return self.captured[func]
         handler = _HANDLERS.get(func)
         if handler is None:

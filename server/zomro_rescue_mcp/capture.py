@@ -1,0 +1,201 @@
+"""`doctor --capture FILE`: what a real account's API answers, in the shapes the product relies on, made safe to share.
+
+Nobody who builds this product can reach the real API; a user who can records these answers with read-only
+calls (no `sok`, no unrescue): `whoami`, the first page of `instances`, `instances.filter`, `instances.edit` and
+the rescue preview of one instance. Secrets, e-mail addresses, names, IP addresses and host names are replaced by
+stable placeholders (the same value, the same placeholder), the file is written 0600, and what was replaced is
+reported by kind and count, never by value. `serve --simulator --replay FILE` serves the capture again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import __version__
+from .billmanager import BillmanagerClient
+from .config import Settings
+from .errors import ConfigError, ZomroError
+from .instances import parse_row
+from .wire import as_list
+
+__all__ = ["FORMAT", "Capture", "Redactor", "capture", "write_capture"]
+
+FORMAT = "zomro-rescue-mcp capture"
+RESCUE = "instances.fleio.rescue"
+_FIRST_PAGE = "50"
+
+_NAME_KEYS = frozenset({"servername", "name", "$realname", "realname", "username", "rdns_record", "domain", "hostname"})
+_SECRET_KEYS = frozenset({"auth", "authinfo", "password", "passwd", "sessionid", "qrcode", "secret"})
+_ACCOUNT_KEYS = frozenset({"$email", "email"})
+_OWN_ATTRIBUTES = frozenset({"$name", "$id", "$email", "$realname"})  # attributes that are values themselves
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+# A host name ends in a country code or a common top-level domain, so that dotted function names
+# (instances.fleio.rescue) and file names stay as they are.
+_TLDS = "[A-Za-z]{2}|com|net|org|info|biz|io|dev|app|cloud|online|site|tech|host|xyz|pro|space|store|name|email"
+_HOST = re.compile(rf"(?<![\w.@-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_TLDS})(?![\w.-])", re.IGNORECASE)
+_KINDS = {
+    "secret": "secret(s)",
+    "email": "e-mail address(es)",
+    "name": "name(s)",
+    "ip": "IP address(es)",
+    "host": "host name(s)",
+    "account": "account id(s)",
+}
+
+
+@dataclass
+class Redactor:
+    """Replaces personal and secret values by stable placeholders and counts what it replaced, by kind."""
+
+    literal_secrets: list[str] = field(default_factory=list)
+    _seen: dict[str, str] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def _placeholder(self, kind: str, original: str) -> str:
+        if original in self._seen:
+            return self._seen[original]
+        number = self.counts[kind] + 1
+        placeholder = {
+            "secret": f"secret-{number}",
+            "email": f"user-{number}@example.com",
+            "name": f"name-{number}",
+            "ip": _documentation_ip(original, number),
+            "host": f"host-{number}.example.net",
+            "account": f"account-{number}",
+        }[kind]
+        self._seen[original] = placeholder
+        self.counts[kind] += 1
+        return placeholder
+
+    def value(self, value: Any, key: str = "") -> Any:
+        """A redacted copy of a parsed JSON value; `key` is the field it sits under (its `$` text inherits it)."""
+        if isinstance(value, dict):
+            option = "$key" in value and "$depend" in value  # an image option: its $name is a user's image name
+            copied: dict[str, Any] = {}
+            for k, v in value.items():
+                if k == "$name" and not option:
+                    copied[k] = v  # the name of a form field or list, not of a person or server
+                elif k in _OWN_ATTRIBUTES or not k.startswith("$"):
+                    copied[k] = self.value(v, k)
+                else:
+                    copied[k] = self.value(v, key)  # "$" text and other attributes belong to their field
+            return copied
+        if isinstance(value, list):
+            return [self.value(item, key) for item in value]
+        if not isinstance(value, str) or not value:
+            return value
+        lowered = key.lower()
+        if lowered in _SECRET_KEYS or (lowered == "$id" and key == "$id" and _looks_like_session(value)):
+            return self._placeholder("secret", value)
+        if lowered in _ACCOUNT_KEYS:
+            return self._placeholder("email", value)
+        if lowered == "$id":
+            return self._placeholder("account", value)
+        if lowered in _NAME_KEYS or lowered == "$name":
+            return self._placeholder("name", value)
+        return self.text(value)
+
+    def text(self, text: str) -> str:
+        """Free text with configured secrets, e-mail addresses, IP addresses and host names replaced."""
+        for secret in sorted(self.literal_secrets, key=len, reverse=True):
+            if secret and secret in text:
+                text = text.replace(secret, self._placeholder("secret", secret))
+        text = _EMAIL.sub(lambda m: self._replace("email", m.group(0)), text)
+        text = _IPV4.sub(lambda m: self._replace("ip", m.group(0)), text)
+        text = _IPV6.sub(lambda m: self._replace("ip", m.group(0)), text)
+        return _HOST.sub(lambda m: self._replace("host", m.group(0)), text)
+
+    def _replace(self, kind: str, found: str) -> str:
+        """A found value's placeholder; a placeholder already put in, or a text that is no address, stays."""
+        if found in self._seen.values():
+            return found
+        if kind == "ip":
+            try:
+                ipaddress.ip_address(found)
+            except ValueError:
+                return found
+        return self._placeholder(kind, found)
+
+    def report(self) -> str:
+        """What was replaced, by kind and count (never the values)."""
+        parts = [f"{self.counts[kind]} {label}" for kind, label in _KINDS.items() if self.counts[kind]]
+        return "replaced " + (", ".join(parts) if parts else "nothing") + " with placeholders"
+
+
+def _documentation_ip(original: str, number: int) -> str:
+    """An address from the ranges reserved for documentation, of the same family."""
+    if ":" in original:
+        return f"2001:db8::{number:x}"
+    return f"192.0.2.{number}" if number < 255 else f"198.51.100.{number % 254 + 1}"
+
+
+def _looks_like_session(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]{16,}", value))
+
+
+@dataclass
+class Capture:
+    """The recorded answers, already redacted, and the redaction's report."""
+
+    document: dict[str, Any]
+    report: str
+
+
+async def capture(api: BillmanagerClient, settings: Settings, instance_id: int | None) -> Capture:
+    """Record the answers the product relies on, with read-only calls only."""
+    answers: list[dict[str, Any]] = []
+
+    redactor = Redactor(literal_secrets=[s for s in (settings.auth_token, settings.username, settings.password) if s])
+    redactor.literal_secrets += [settings.totp_secret] if settings.totp_secret else []
+
+    async def record(func: str, **fields: str) -> dict[str, Any] | None:
+        # The request (function, instance id, paging) stays as sent; only the answer is redacted.
+        try:
+            doc = await api.read_doc(func, **fields)
+        except ZomroError as exc:
+            answers.append({"func": func, "fields": fields, "failed": redactor.text(str(exc))})
+            return None
+        answers.append({"func": func, "fields": fields, "answer": redactor.value({"doc": doc})})
+        return doc
+
+    await record("whoami")
+    page = await record("instances", p_cnt=_FIRST_PAGE, p_num="1")
+    await record("instances.filter")
+    if instance_id is None and page is not None:
+        rows = [parse_row(e) for e in as_list(page.get("elem")) if isinstance(e, dict)]
+        instance_id = next((row.id for row in rows if row is not None), None)
+    if instance_id is not None:
+        await record("instances.edit", elid=str(instance_id))
+        await record(RESCUE, elid=str(instance_id))
+    document = {
+        "capture": FORMAT,
+        "format": 1,
+        "product_version": __version__,
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "instance_id": instance_id,
+        "answers": answers,
+    }
+    return Capture(document=document, report=redactor.report())
+
+
+def write_capture(path: str, document: dict[str, Any]) -> None:
+    """Write the capture as a new or replaced regular file, mode 0600 (a symlink at the path is refused)."""
+    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"The capture file {path} cannot be written ({exc.strerror}): choose another path.") from None
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)

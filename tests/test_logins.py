@@ -1,0 +1,158 @@
+"""Logins as the panel does them: keepalive before a re-login, permission denials, two-factor, each refusal's sentence."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import replace
+
+import pytest
+from mcp import Client
+
+from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.simulator import (
+    CAPTCHA_USERNAME,
+    DEMO_PASSWORD,
+    TOTP_SECRET,
+    TOTP_USERNAME,
+    Behaviour,
+    Simulator,
+)
+
+from .conftest import call, client_for, error, ok, stdio_server
+
+pytestmark = pytest.mark.anyio
+
+WEB, LEGACY = 5203773, 5203775
+
+
+@pytest.fixture
+def two_factor(settings: Settings) -> Settings:
+    return replace(settings, username=TOTP_USERNAME, totp_secret=TOTP_SECRET)
+
+
+async def test_an_expired_session_is_checked_with_keepalive_before_logging_in_again(
+    client: Client, sim: Simulator
+) -> None:
+    ok(await call(client, "list_instances"))
+    stale = sim.calls("instances")[0].fields["auth"]
+    sim.expire_sessions()
+    ok(await call(client, "list_instances"))
+    keepalives = sim.calls("keepalive")
+    assert keepalives  # the page and the saved filter are read side by side: each may ask
+    assert {k.fields["auth"] for k in keepalives} == {stale}
+    assert len(sim.calls("auth")) == 2
+
+
+async def test_a_permission_denial_names_the_function_and_logs_in_no_more(client: Client, sim: Simulator) -> None:
+    sim.behaviour = Behaviour(denied=frozenset({"instances.fleio.rescue"}))
+    message = error(await call(client, "list_rescue_images", instance_id=WEB))
+    assert "does not permit instances.fleio.rescue for this account (instances.fleio.rescue)" in message
+    assert "logging in again would not help" in message
+    assert len(sim.calls("auth")) == 1
+    assert len(sim.calls("keepalive")) == 1
+
+
+async def test_a_denied_confirmed_change_is_refused_once_and_not_sent_again(client: Client, sim: Simulator) -> None:
+    sim.behaviour = Behaviour(denied=frozenset({"instances.fleio.unrescue"}))
+    message = error(await call(client, "exit_rescue", instance_id=LEGACY, confirm=True))
+    assert "does not permit instances.fleio.unrescue" in message
+    assert len(sim.mutating_requests()) == 1
+    assert sim.instances[LEGACY].status == "rescued"
+
+
+async def test_a_two_factor_account_confirms_its_login_as_the_panel_does(
+    two_factor: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(two_factor, era) as client:
+        ok(await call(client, "list_instances"))
+    [confirm] = sim.calls("totp.confirm")
+    assert confirm.fields["sok"] == "ok"
+    assert confirm.fields["clicked_button"] == "ok"
+    assert len(confirm.fields["qrcode"]) == 6
+    assert confirm.fields["qrcode"].isdigit()
+    [login] = sim.calls("auth")
+    assert confirm.fields["auth"] != sim.calls("instances")[0].fields["auth"]  # the new session is used
+    assert login.fields.keys() == {"func", "out", "lang", "username", "password"}
+
+
+async def test_a_two_factor_account_works_through_a_confirmed_change(
+    two_factor: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(two_factor, era) as client:
+        data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert (data["executed"], data["wait"]) == (True, "reached")
+
+
+async def test_an_expired_two_factor_session_logs_in_again_once_with_a_fresh_code(
+    two_factor: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(two_factor, era) as client:
+        ok(await call(client, "list_instances"))
+        sim.expire_sessions()
+        ok(await call(client, "list_instances"))
+    assert len(sim.calls("auth")) == 2
+    assert len(sim.calls("totp.confirm")) == 2
+
+
+async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(
+    settings: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(replace(settings, username=TOTP_USERNAME), era) as client:
+        message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
+    assert "two-factor authentication" in message
+    assert "ZOMRO_TOTP_SECRET" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_a_wrong_two_factor_secret_is_a_sentence_and_not_tried_again(
+    two_factor: Settings, sim: Simulator, era: str
+) -> None:
+    wrong = replace(two_factor, totp_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    async with client_for(wrong, era) as client:
+        first = error(await call(client, "list_instances"))
+        second = error(await call(client, "list_instances"))
+    assert "refused the two-factor code" in first
+    assert "ZOMRO_TOTP_SECRET" in first
+    assert first == second
+    assert len(sim.calls("totp.confirm")) == 1
+
+
+async def test_the_two_factor_secret_never_reaches_results_or_logs(
+    server_env: dict[str, str], sim: Simulator, era: str
+) -> None:
+    env = {**server_env, "ZOMRO_USERNAME": TOTP_USERNAME, "ZOMRO_TOTP_SECRET": TOTP_SECRET.lower()}
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with stdio_server(env, era, errlog) as client:
+            results = [await call(client, "list_instances"), await call(client, "list_rescue_images", instance_id=WEB)]
+        errlog.seek(0)
+        logged = errlog.read()
+    said = logged + "".join(json.dumps(r.model_dump(mode="json")) for r in results)
+    assert "two-factor login confirmed" in logged
+    assert TOTP_SECRET not in said
+    assert TOTP_SECRET.lower() not in said
+
+
+@pytest.mark.parametrize(
+    ("refusal", "said"),
+    [
+        ("blocked_ip", "contact Zomro support"),
+        ("blockgeoip", "follow the unlock instructions Zomro sent"),
+        ("badip", "logins from this IP address are not allowed"),
+        ("blocklogon", "blocked for a short while"),
+    ],
+)
+async def test_each_login_refusal_has_its_own_sentence(
+    client: Client, sim: Simulator, refusal: str, said: str
+) -> None:
+    sim.login_refusal = refusal
+    message = error(await call(client, "list_instances"))
+    assert said in message
+    assert "will not try again until it is restarted" in message
+
+
+async def test_a_captcha_refusal_says_to_use_a_session_token(settings: Settings, sim: Simulator, era: str) -> None:
+    async with client_for(replace(settings, username=CAPTCHA_USERNAME, password=DEMO_PASSWORD), era) as client:
+        message = error(await call(client, "list_instances"))
+    assert "reCAPTCHA" in message
+    assert "ZOMRO_AUTH_TOKEN" in message
