@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.errors import ConfigError
 from zomro_rescue_mcp.http_app import MAX_BODY_BYTES, _security, build_http_app
@@ -271,3 +272,69 @@ async def test_approval_works_over_http(settings: Settings, sim: Simulator, era:
         stop()
     assert data["executed"] is True
     assert "5203775" in asked[0]
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_authorization_scheme_is_case_insensitive(served: tuple[str, Settings], scheme: str) -> None:
+    assert post_initialize(served[0], Authorization=f"{scheme} {TOKEN}").status_code == 200
+
+
+def test_the_token_under_another_scheme_is_refused(served: tuple[str, Settings]) -> None:
+    assert post_initialize(served[0], Authorization=f"Basic {TOKEN}").status_code == 401
+
+
+# How 0.0.0.0 and :: may be written to --host (socket.inet_aton reads "0" and "0.0" as 0.0.0.0).
+ALL_INTERFACES = ["0", "0.0", "0.0.0.0", "000.000.000.000", "", "::", "::0", "0:0:0:0:0:0:0:0", "::ffff:0.0.0.0"]  # noqa: S104
+
+
+@pytest.mark.parametrize("host", ALL_INTERFACES)
+def test_every_spelling_of_all_interfaces_needs_the_allowed_host_names(settings: Settings, host: str) -> None:
+    with_token = replace(settings, mcp_token=TOKEN)
+    with pytest.raises(ConfigError, match="ZOMRO_ALLOWED_HOSTS"):
+        build_http_app(build_server(with_token), with_token, host=host, port=8000)
+
+
+@pytest.mark.parametrize("host", ALL_INTERFACES)
+def test_every_spelling_of_all_interfaces_needs_a_token(settings: Settings, host: str) -> None:
+    with pytest.raises(ConfigError, match="without ZOMRO_MCP_TOKEN"):
+        build_http_app(build_server(settings), settings, host=host, port=8000, allow_no_token=True)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "127.1", "::ffff:127.0.0.1", "localhost"])
+def test_every_loopback_spelling_counts_as_loopback(settings: Settings, host: str) -> None:
+    build_http_app(build_server(settings), settings, host=host, port=8000, allow_no_token=True)  # no token needed
+    security = _security(settings, host, 8000)
+    assert security.enable_dns_rebinding_protection
+    assert "127.0.0.1:*" in security.allowed_hosts
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--simulator", "--transport", "http", "--port", "0"],
+        ["serve", "--simulator", "--transport", "http", "--port", "65536"],
+        ["serve", "--simulator", "--transport", "http", "--port", "-1"],
+        ["simulator", "--port", "0"],
+        ["simulator", "--port", "70000"],
+    ],
+)
+def test_a_port_outside_1_to_65535_is_one_sentence_at_start(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv, {"ZOMRO_MCP_TOKEN": TOKEN}) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [f"zomro-rescue-mcp: --port must be between 1 and 65535, not {argv[-1]}."]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_port_in_use_is_one_sentence_at_start(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        argv = ["serve", "--simulator", "--transport", "http", "--port", str(port)]
+        assert main(argv, {"ZOMRO_MCP_TOKEN": TOKEN, "ZOMRO_LOG_LEVEL": "WARNING"}) == 2
+    sentence = f"Cannot listen on 127.0.0.1:{port} (Address already in use); choose another --host or --port."
+    assert capsys.readouterr().err.splitlines() == [f"zomro-rescue-mcp: {sentence}"]

@@ -257,12 +257,14 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Setting
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    http = getattr(args, "transport", "stdio") == "http"
+    if http and not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
     settings, transport = _settings(args, env)
     simulator = settings.simulator
     from .mcp_server import build_server
 
     server = build_server(settings, transport=transport)
-    http = getattr(args, "transport", "stdio") == "http"
     logging.getLogger("zomro_rescue_mcp").info(
         "serving over %s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s, audit %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
@@ -276,28 +278,23 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not http:
         server.run()
         return 0
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
-    import uvicorn
-
     from .http_app import build_http_app
+    from .http_limits import serve
 
     app = build_http_app(server, settings, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
-    # log_config=None: uvicorn's lines go through our stderr handler and its secret filter.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, log_config=None)
+    serve(app, args.host, args.port)
     return 0
 
 
 def _run_simulator(port: int) -> int:
     if not 0 < port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, not {port}.")
-    import uvicorn
-
+    from .http_limits import serve
     from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
     print(
         f"Simulated Zomro API on http://127.0.0.1:{port}/ (login {DEMO_USERNAME} / {DEMO_PASSWORD}); Ctrl-C stops.",
         file=sys.stderr,
     )
-    uvicorn.run(Simulator().app, host="127.0.0.1", port=port, log_level="warning")
+    serve(Simulator().app, "127.0.0.1", port)
     return 0

@@ -7,7 +7,9 @@ Stateful by default, so progress notifications and elicitation reach the client.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import socket
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -19,14 +21,44 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .config import Settings
 from .errors import ConfigError
+from .http_limits import HttpLimits, make_room_for_new_sessions
 from .mcp_server import RescueMCPServer
 
-__all__ = ["MAX_BODY_BYTES", "build_http_app"]
+__all__ = ["MAX_BODY_BYTES", "build_http_app", "is_all_interfaces", "is_loopback"]
 
 MAX_BODY_BYTES = 256 * 1024  # a tool call is a few hundred bytes; anything near this is not one
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# What the SDK allows by itself on a loopback bind; a loopback bind here always sets it explicitly.
+_LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `--host` names, read as the socket layer reads it ("0" and "0.0" are 0.0.0.0); None for a name."""
+    if not host:
+        return ipaddress.IPv4Address(0)  # bind(("", port)) listens on every interface
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind to `host` is reachable from this machine only."""
+    address = _address(host)
+    return address.is_loopback if address is not None else host.lower().rstrip(".") == "localhost"
+
+
+def is_all_interfaces(host: str) -> bool:
+    """Whether a bind to `host` listens on every interface (0.0.0.0, ::, "0" and their other spellings)."""
+    address = _address(host)
+    return address is not None and address.is_unspecified
 
 
 class BearerGuard:
@@ -34,14 +66,16 @@ class BearerGuard:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan" or (scope["type"] == "http" and scope.get("path") == HEALTH_PATH):
             await self._app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self._expected):
+        scheme, _, credentials = given.partition(b" ")
+        # The scheme is case-insensitive (RFC 9110 section 11.1); the token is compared in constant time.
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials.strip(b" "), self._expected):
             if scope["type"] != "http":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -71,27 +105,38 @@ def health(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _security(settings: Settings, host: str, port: int) -> TransportSecuritySettings | None:
-    if not settings.allowed_hosts:
-        if host in _LOOPBACK:
-            return None  # the SDK checks Host and Origin for loopback binds by itself
-        if host in ("0.0.0.0", "::"):  # noqa: S104 - refusing a wildcard bind that has no allowed hosts
-            raise ConfigError(
-                f"Listening on {host} needs ZOMRO_ALLOWED_HOSTS: the Host names clients use to reach this server "
-                "(e.g. rescue.example.com:8000), so DNS-rebinding requests are refused."
-            )
+def _security(settings: Settings, host: str, port: int) -> TransportSecuritySettings:
+    """The Host and Origin values accepted: ZOMRO_ALLOWED_HOSTS, or those naming the bound address."""
     name = f"[{host}]" if ":" in host else host  # an IPv6 literal is bracketed in a Host header
-    hosts = list(settings.allowed_hosts) or [f"{name}:{port}", name]
+    if settings.allowed_hosts:
+        hosts = list(settings.allowed_hosts)
+    elif is_all_interfaces(host):
+        raise ConfigError(
+            f"Listening on {host!r} (every interface) needs ZOMRO_ALLOWED_HOSTS: the Host names clients use to "
+            "reach this server (e.g. rescue.example.com:8000), so DNS-rebinding requests are refused."
+        )
+    elif is_loopback(host):
+        own = f"{name}:*"  # e.g. 127.0.0.2 or 127.1, which the SDK's own list misses
+        hosts = _LOOPBACK_HOSTS + ([own] if own not in _LOOPBACK_HOSTS else [])
+    else:
+        hosts = [f"{name}:{port}", name]
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
 def build_http_app(
-    mcp: RescueMCPServer, settings: Settings, *, host: str, port: int, allow_no_token: bool = False
+    mcp: RescueMCPServer,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    allow_no_token: bool = False,
+    limits: HttpLimits | None = None,
 ) -> ASGIApp:
     """The ASGI app of `serve --transport http`; refuses to serve without a token unless told so on loopback."""
+    limits = limits or HttpLimits()
     if settings.mcp_token is None:
-        if host not in _LOOPBACK:
+        if not is_loopback(host):
             raise ConfigError(
                 f"Refusing to serve on {host} without ZOMRO_MCP_TOKEN: anyone who reaches the port could reboot "
                 "servers. Set ZOMRO_MCP_TOKEN (at least 16 characters)."
@@ -112,9 +157,12 @@ def build_http_app(
         stateless_http=False,
         json_response=False,
         max_request_body_size=MAX_BODY_BYTES,
+        session_idle_timeout=limits.session_idle_seconds,
+        max_sessions=limits.max_sessions,
         transport_security=security,
         host=host,
     )
+    make_room_for_new_sessions(mcp.session_manager)
     starlette_app.router.routes.append(Route(HEALTH_PATH, healthz, methods=["GET"]))
     app: ASGIApp = starlette_app
     if settings.mcp_token is not None:

@@ -1,14 +1,19 @@
-"""Serve an ASGI app with uvicorn on a loopback port in a background thread (simulator, tests, benchmarks)."""
+"""Serve an ASGI app with uvicorn on a loopback port in a background thread (simulator, tests, benchmarks).
+
+It serves with the same uvicorn configuration as `serve --transport http` (see http_limits.py), so tests
+exercise the bounds the product runs with.
+"""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Literal
 
 from starlette.types import ASGIApp
+
+from .http_limits import HttpLimits, fit_to_open_files, listen, uvicorn_server
 
 __all__ = ["serve_on_loopback"]
 
@@ -20,21 +25,13 @@ def serve_on_loopback(
     port: int = 0,
     lifespan: Literal["on", "off"] = "off",
     on_stop: Callable[[], None] | None = None,
+    limits: HttpLimits | None = None,
 ) -> tuple[str, Callable[[], None]]:
     """Start serving; return the base URL (port 0 picks a free one) and a function that stops the server."""
-    import uvicorn
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
+    limits = fit_to_open_files(limits or HttpLimits())
+    sock = listen(host, port, limits.backlog)
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_config=None, log_level="warning", access_log=False, lifespan=lifespan, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn_server(app, limits, lifespan=lifespan, graceful_shutdown=1)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="loopback-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10.0
@@ -50,5 +47,5 @@ def serve_on_loopback(
         server.should_exit = True
         thread.join(timeout=10.0)
 
-    url_host = f"[{host}]" if family == socket.AF_INET6 else host
+    url_host = f"[{host}]" if ":" in host else host
     return f"http://{url_host}:{bound_port}/", stop
