@@ -47,6 +47,7 @@ class Counts:
     cold_starts: int = 7
     http_seconds: float = 6.0
     memory_calls: tuple[int, int] = (1000, 5000)
+    critical_repeats: int = 5
 
 
 @dataclass
@@ -423,17 +424,29 @@ def memory(api_url: str, counts: Counts, report: Report) -> None:
 
 # 5. API round trips per workflow -------------------------------------------------------------------------
 
-MINIMUM = {"auth": 1, "instances": 1, "instances.fleio.rescue": 2, "instances.fleio.unrescue": 1, "instances.edit": 2}
+MINIMUM = {"auth": 1, "instances": 3, "instances.fleio.rescue": 2, "instances.fleio.unrescue": 1}
 WHY = {
     "auth": "one login; the token could replace it",
     "whoami": "+1: a two-factor account is detected at login, before any change, instead of failing later",
-    "instances": "discovery: one page holds up to 100 instances",
+    "instances": "the state lives in the list row, as in Zomro's panel: discovery, then one read per state change "
+    "while watching; +N: list_rescue_images, the enter preview, the confirmed enter, the exit preview and the "
+    "confirmed exit each read the state first (pre-flight), the rest are polls while rescuing/unrescuing "
+    "(poll interval 0.1 s, transitions 0.2 s here)",
+    "instances.filter": "read beside every list read (never set), so a filter saved in the panel can never make an "
+    "instance look missing; it adds no round trip",
     "instances.fleio.rescue": "the image list, then the submit; +2: preview and confirmed enter re-read the form "
     "so the image is checked against what is offered at that moment",
     "instances.fleio.unrescue": "the submit",
-    "instances.edit": "the watch needs one read per state change; +4: list_rescue_images, the enter preview, the "
-    "confirmed enter and the confirmed exit each read the state first (pre-flight), the rest are polls while "
-    "rescuing/unrescuing (poll interval 0.1 s, transitions 0.2 s here)",
+}
+WARM, WARM_RESCUED = 5203774, 5203775  # instances the warm-up reads, so the measured ones stay untouched
+CRITICAL_LATENCY = 0.1  # seconds added to every API request for the round-trip rows
+CRITICAL_TARGETS = {
+    "list_rescue_images": 1.2,
+    "enter preview": 1.2,
+    "confirmed enter, wait=false": 2.2,
+    "confirmed exit, wait=false": 2.2,
+    "list_instances, 2,000 instances": 4.0,
+    "list_rescue_images, last of 2,000 instances": 4.0,
 }
 
 
@@ -444,6 +457,7 @@ async def workflow(params: StdioServerParameters) -> None:
             ("list_rescue_images", {"instance_id": WEB}),
             ("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04"}),
             ("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}),
+            ("exit_rescue", {"instance_id": WEB}),
             ("exit_rescue", {"instance_id": WEB, "confirm": True}),
         ]
         for tool, arguments in steps:
@@ -476,6 +490,77 @@ def round_trips(report: Report) -> None:
         report.notes.append(f"- `{func}`: {count} (minimum {MINIMUM.get(func, 0)}) — {WHY.get(func, '')}")
 
 
+async def critical_path(url: str, steps: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, float, int]]:
+    """Each labelled call's wall time and result size on a warm session (the login is not counted)."""
+    from zomro_rescue_mcp.config import Settings
+    from zomro_rescue_mcp.mcp_server import build_server
+
+    settings = Settings(api_url=url, username=USERNAME, password=PASSWORD, timeout=10.0, wait_seconds=0)
+    measured: list[tuple[str, float, int]] = []
+    async with Client(build_server(settings), mode="legacy", cache=None) as client:
+        # Log in and take every code path once, so the rows count round trips, not first-use costs.
+        await client.call_tool("list_instances", {"limit": 1})
+        await client.call_tool("list_rescue_images", {"instance_id": WARM})
+        await client.call_tool("enter_rescue", {"instance_id": WARM, "image": "Ubuntu 22.04"})
+        await client.call_tool("exit_rescue", {"instance_id": WARM_RESCUED})
+        for label, tool, arguments in steps:
+            started = time.perf_counter()
+            result = await client.call_tool(tool, arguments)
+            seconds = time.perf_counter() - started
+            if result.is_error:
+                raise RuntimeError(f"{tool} failed: {result.content}")
+            if label:
+                measured.append((label, seconds, len(result.model_dump_json(by_alias=True, exclude_none=True))))
+            if arguments.get("confirm"):
+                await anyio.sleep(0.5)  # let the simulated instance settle before the next preview
+    return measured
+
+
+def critical_round_trips(report: Report, repeats: int) -> None:
+    """Wall time of each call in API round trips (the median of `repeats`), with 100 ms added to every API request."""
+    enter = {"instance_id": WEB, "image": "Ubuntu 22.04"}
+    small: list[tuple[str, str, dict[str, Any]]] = [
+        ("list_rescue_images", "list_rescue_images", {"instance_id": WEB}),
+        ("enter preview", "enter_rescue", enter),
+        ("confirmed enter, wait=false", "enter_rescue", {**enter, "confirm": True, "wait": False}),
+        ("", "exit_rescue", {"instance_id": WEB}),  # the exit's preview, which comes before its confirmation
+        ("confirmed exit, wait=false", "exit_rescue", {"instance_id": WEB, "confirm": True, "wait": False}),
+    ]
+    large: list[tuple[str, str, dict[str, Any]]] = [
+        ("list_instances, 2,000 instances", "list_instances", {}),
+        ("list_rescue_images, last of 2,000 instances", "list_rescue_images", {"instance_id": 6000001 + 1995}),
+    ]
+    measured: list[tuple[str, float, int]] = []
+    for population, steps in ((0, small), (1996, large)):
+        port = free_port()  # the simulator in its own process: the API's work is not ours
+        simulator = start(
+            [PYTHON, str(HERE / "simulator_server.py"), str(port), str(CRITICAL_LATENCY), str(population)]
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/")
+            for _ in range(repeats):
+                measured += anyio.run(critical_path, f"http://127.0.0.1:{port}/", steps)
+        finally:
+            simulator.terminate()
+            simulator.wait(timeout=30)
+    by_label: dict[str, list[tuple[float, int]]] = {}
+    for label, seconds, size in measured:
+        by_label.setdefault(label, []).append((seconds, size))
+    for index, (label, samples) in enumerate(by_label.items()):
+        seconds, size = statistics.median(s for s, _ in samples), samples[0][1]
+        trips = seconds / CRITICAL_LATENCY
+        target = CRITICAL_TARGETS[label]
+        report.add(
+            f"6{'abcdefg'[index]}",
+            f"{label} (result {size:,} characters)",
+            f"{trips:.2f} round trips ({seconds * 1000:.0f} ms)",
+            f"{CRITICAL_LATENCY * 1000:.0f} ms per API request",
+            "",
+            f"at most {target}",
+            _met(trips <= target),
+        )
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -505,7 +590,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the script, measures nothing")
     args = parser.parse_args()
     counts = (
-        Counts(calls=5, warmup=1, cold_starts=1, http_seconds=0.2, memory_calls=(5, 10)) if args.quick else Counts()
+        Counts(calls=5, warmup=1, cold_starts=1, http_seconds=0.2, memory_calls=(5, 10), critical_repeats=1)
+        if args.quick
+        else Counts()
     )
     started = time.monotonic()
     port = free_port()
@@ -520,6 +607,7 @@ def main() -> int:
         http_throughput(api_url, counts, report)
         memory(api_url, counts, report)
         round_trips(report)
+        critical_round_trips(report, counts.critical_repeats)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)

@@ -1,4 +1,7 @@
-"""The Zomro API simulator as its own process on a loopback port, so it does not share the benchmark's CPU time."""
+"""The Zomro API simulator as its own process on a loopback port, so it does not share the benchmark's CPU time.
+
+python benchmarks/simulator_server.py PORT [LATENCY_SECONDS [EXTRA_INSTANCES]]
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,13 @@ import sys
 
 import uvicorn
 
+from zomro_rescue_mcp.http_limits import listen
 from zomro_rescue_mcp.simulator import Simulator
 
 if __name__ == "__main__":
     port = int(sys.argv[1])
-    uvicorn.run(
-        Simulator(transition_seconds=0.2).app, host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    latency = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    simulator = Simulator(transition_seconds=0.2, latency=latency)
+    simulator.populate(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    config = uvicorn.Config(simulator.app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listen("127.0.0.1", port, 128)])
