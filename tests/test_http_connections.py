@@ -128,3 +128,21 @@ def test_an_unfinished_request_head_over_8_kib_is_refused(settings: Settings) ->
         greedy.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"x" * 9000)  # no end of head
         greedy.settimeout(5)  # well before the 10 s request time
         assert greedy.recv(4096).startswith(b"HTTP/1.1 400 ")
+
+
+def test_a_small_answer_does_not_wait_for_the_clients_delayed_ack() -> None:
+    async def small_answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    url, stop = serve_on_loopback(small_answer)
+    try:
+        with httpx2.Client(timeout=5) as http:
+            http.get(url)
+            started = time.monotonic()
+            for _ in range(20):
+                http.get(url)
+            per_request = (time.monotonic() - started) / 20
+    finally:
+        stop()
+    assert per_request < 0.02  # with Nagle's algorithm on, each answer waited ~40 ms (measured 44 ms, now ~1 ms)

