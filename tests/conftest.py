@@ -67,6 +67,11 @@ def api_url(loopback: tuple[Simulator, str]) -> str:
 
 @pytest.fixture
 def settings(api_url: str, sim: Simulator) -> Settings:
+    """The server's settings for tests of one behaviour each.
+
+    The preview rule (on by default: a confirmed change only after its own preview) has its own tests in
+    test_preview_rule.py, and the CLI and demo tests run with it on; elsewhere a test may confirm directly.
+    """
     return Settings(
         api_url=api_url,
         username=DEMO_USERNAME,
@@ -74,6 +79,7 @@ def settings(api_url: str, sim: Simulator) -> Settings:
         timeout=1.0,
         wait_seconds=5.0,
         poll_interval=0.05,
+        require_preview=False,
     )
 
 
@@ -154,4 +160,5 @@ def server_env(api_url: str, sim: Simulator) -> dict[str, str]:
         "ZOMRO_PASSWORD": DEMO_PASSWORD,
         "ZOMRO_TIMEOUT": "2",
         "ZOMRO_LOG_LEVEL": "DEBUG",
+        "ZOMRO_REQUIRE_PREVIEW": "0",  # see `settings`
     }

@@ -109,6 +109,7 @@ async def test_a_replayed_capture_serves_the_recorded_account(replayed: tuple[Si
     async with Client(build_server(settings), cache=None) as client:
         listing = ok(await call(client, "list_instances"))
         images = ok(await call(client, "list_rescue_images", instance_id=WEB))
+        ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
         entered = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert {i["name"] for i in listing["instances"]} == {"name-2", "name-3", "name-4", "name-5"}
     assert (images["name"], len(images["images"])) == ("name-2", 16)

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.usefixtures("restore_logging")
 
 @pytest.fixture
 def env(server_env: dict[str, str]) -> dict[str, str]:
-    return {**server_env, "ZOMRO_TIMEOUT": "1", "ZOMRO_POLL_INTERVAL": "0.05", "ZOMRO_LOG_LEVEL": "WARNING"}
+    on = {k: v for k, v in server_env.items() if k != "ZOMRO_REQUIRE_PREVIEW"}  # the CLI runs with the preview rule
+    return {**on, "ZOMRO_TIMEOUT": "1", "ZOMRO_POLL_INTERVAL": "1", "ZOMRO_LOG_LEVEL": "WARNING"}
 
 
 def never_asked(question: str) -> str | None:

@@ -13,8 +13,10 @@ from .conftest import CONSOLE_SCRIPT
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("list_instances", {}),
+    ("enter_rescue", {"instance_id": 5203773, "image": "Ubuntu 22.04"}),
     ("enter_rescue", {"instance_id": 5203773, "image": "Ubuntu 22.04", "confirm": True}),
     ("enter_rescue", {"instance_id": 1, "image": "nothing"}),
+    ("exit_rescue", {"instance_id": 5203773}),
     ("exit_rescue", {"instance_id": 5203773, "confirm": True}),
 ]
 
@@ -25,7 +27,7 @@ def test_every_stdout_line_is_json_rpc(api_url: str, sim: Simulator) -> None:
         "ZOMRO_USERNAME": DEMO_USERNAME,
         "ZOMRO_PASSWORD": DEMO_PASSWORD,
         "ZOMRO_LOG_LEVEL": "DEBUG",
-        "ZOMRO_POLL_INTERVAL": "0.05",
+        "ZOMRO_POLL_INTERVAL": "1",
         "PATH": "/usr/bin:/bin",
     }
     server = subprocess.Popen(
@@ -79,7 +81,7 @@ def test_every_stdout_line_is_json_rpc(api_url: str, sim: Simulator) -> None:
         server.kill()
     replies = [json.loads(line) for line in lines]
     assert all(reply["jsonrpc"] == "2.0" for reply in replies)
-    assert [r["id"] for r in replies if "id" in r] == [0, 1, 2, 3, 4, 5]
-    assert [r["result"]["isError"] for r in replies[2:]] == [False, False, True, False]
+    assert [r["id"] for r in replies if "id" in r] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [r["result"]["isError"] for r in replies[2:]] == [False, False, False, True, False, False]
     assert "logged in" in stderr  # the logs went to stderr
     assert len(sim.mutating_requests()) == 2

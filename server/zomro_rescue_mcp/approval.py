@@ -60,10 +60,13 @@ async def _ask(
         return "not_required"
     if not _can_ask(ctx):
         return "unsupported"
+    service = ctx.request_context.lifespan_context
     try:
-        result = await preview(ctx.request_context.lifespan_context)
+        result = await preview(service)
     except ZomroError:
         return "not_asked"  # the tool body meets the same refusal and records it in the audit trail
+    if not service.previewed(result):
+        return "preview_first"  # the tool body answers with the preview; nobody is asked to approve it yet
     return Elicit(_question(instance_id, result.summary), ApprovalForm)
 
 
@@ -145,4 +148,6 @@ def _answer_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approva
             return "unsupported"
         if data == "not_asked":
             return "not_asked"
+        if data == "preview_first":
+            return "preview_first"
     return "cancelled"

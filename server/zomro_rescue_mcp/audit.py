@@ -26,7 +26,15 @@ from .models import RescueImage
 __all__ = ["Approval", "Attempt", "AuditTrail"]
 
 Approval = Literal[
-    "not_required", "accepted", "declined", "cancelled", "mismatch", "unsupported", "not_asked", "replayed"
+    "not_required",
+    "accepted",
+    "declined",
+    "cancelled",
+    "mismatch",
+    "unsupported",
+    "not_asked",
+    "replayed",
+    "preview_first",
 ]
 log = logging.getLogger("zomro_rescue_mcp.audit")
 

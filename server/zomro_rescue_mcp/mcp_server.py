@@ -26,6 +26,7 @@ from .config import Settings
 from .errors import ZomroError
 from .instances import parse_instance_id
 from .models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
+from .previews import PreviewLedger
 from .prompts import rescue_workflow
 from .rescue import RescueService
 
@@ -202,12 +203,14 @@ def instructions(settings: Settings) -> str:
 def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
     """The MCP server with the rescue tools; one API client lives as long as the server runs."""
     audit = AuditTrail(settings.audit_log)  # an unwritable path stops the server here, at start
+    # One ledger for the server: a preview in one session (or protocol era) counts in another.
+    previews = PreviewLedger(settings.preview_ttl) if settings.require_preview else None
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
         api = BillmanagerClient(settings, transport=transport)
         try:
-            yield RescueService.from_settings(api, settings, audit)
+            yield RescueService.from_settings(api, settings, audit, previews)
         finally:
             await api.aclose()
 

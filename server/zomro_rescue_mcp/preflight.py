@@ -111,6 +111,7 @@ def check_approval(instance_id: int, approval: Approval) -> None:
         "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
         "not_asked": "the request could not be validated, so the person was not asked to approve it",
         "replayed": "this approval was already used for an earlier request; each approval counts once",
+        "preview_first": "the action was not previewed first, so the person was not asked to approve it",
     }
     if approval in refusals:
         advice = (

@@ -41,9 +41,19 @@ from .messages import (
     instance_not_found,
     progress_line,
 )
-from .models import EnterRescueResult, ExitRescueResult, Instance, InstanceList, RescueImage, RescueImageList, Zone
+from .models import (
+    ActionResult,
+    EnterRescueResult,
+    ExitRescueResult,
+    Instance,
+    InstanceList,
+    RescueImage,
+    RescueImageList,
+    Zone,
+)
 from .passwords import check_password, generate_password
 from .preflight import check_approval, enter_note, refuse_enter, refuse_exit
+from .previews import PREVIEW_FIRST, PreviewLedger, preview_key
 from .tasks import concurrently
 from .watch import ProgressFn, Watched, watch
 
@@ -69,8 +79,10 @@ class RescueService:
         read_only: bool = False,
         allowed_instances: frozenset[int] | None = None,
         audit: AuditTrail | None = None,
+        previews: PreviewLedger | None = None,
     ) -> None:
         self._api = api
+        self._previews = previews  # None: the preview rule is off
         self._wait_seconds = wait_seconds
         self._poll_interval = poll_interval
         self._read_only = read_only
@@ -79,8 +91,19 @@ class RescueService:
         self._in_flight: set[int] = set()
 
     @classmethod
-    def from_settings(cls, api: BillmanagerClient, settings: Settings, audit: AuditTrail | None) -> RescueService:
-        """The service within the guard rails and timing the operator configured."""
+    def from_settings(
+        cls,
+        api: BillmanagerClient,
+        settings: Settings,
+        audit: AuditTrail | None,
+        previews: PreviewLedger | None = None,
+    ) -> RescueService:
+        """The service within the guard rails and timing the operator configured.
+
+        `previews` is the server's ledger, shared by its sessions; without one, a fresh one when the rule is on.
+        """
+        if previews is None and settings.require_preview:
+            previews = PreviewLedger(settings.preview_ttl)
         return cls(
             api,
             wait_seconds=settings.wait_seconds,
@@ -88,6 +111,7 @@ class RescueService:
             read_only=settings.read_only,
             allowed_instances=settings.allowed_instances,
             audit=audit,
+            previews=previews if settings.require_preview else None,
         )
 
     async def list_instances(
@@ -158,7 +182,9 @@ class RescueService:
             if password is not None:
                 check_password(password)  # its refusal never echoes it; it is remembered as a secret once sent
             async with self._exclusive(instance_id) if confirm else nullcontext():
-                return await self._enter(attempt, instance_id, image, zone, password, confirm, wait, on_progress)
+                return await self._enter(
+                    attempt, instance_id, image, zone, password, confirm, wait, on_progress, recorded=audited
+                )
 
     async def _enter(
         self,
@@ -170,6 +196,8 @@ class RescueService:
         confirm: bool,
         wait: bool,
         on_progress: ProgressFn | None,
+        *,
+        recorded: bool,
     ) -> EnterRescueResult:
         instance, notes, offered = await self._look(instance_id)
         status = instance.status if instance else None
@@ -192,8 +220,9 @@ class RescueService:
             f"again with image={chosen.id!r} (the image previewed), the same other arguments and confirm=true.",
         )
         windows = is_windows(chosen)
-        if not confirm:
-            return preview
+        answer = self._gate(preview, confirm=confirm, recorded=recorded)
+        if answer is not None:
+            return answer
         check_approval(instance_id, attempt.approval)
         generated = generate_password() if plan == "generated" else None
         redact.register_for_logs(generated)
@@ -241,10 +270,17 @@ class RescueService:
             self._check_writable()
             self._check_allowed(instance_id)
             async with self._exclusive(instance_id) if confirm else nullcontext():
-                return await self._exit(attempt, instance_id, confirm, wait, on_progress)
+                return await self._exit(attempt, instance_id, confirm, wait, on_progress, recorded=audited)
 
     async def _exit(
-        self, attempt: Attempt, instance_id: int, confirm: bool, wait: bool, on_progress: ProgressFn | None
+        self,
+        attempt: Attempt,
+        instance_id: int,
+        confirm: bool,
+        wait: bool,
+        on_progress: ProgressFn | None,
+        *,
+        recorded: bool,
     ) -> ExitRescueResult:
         instance, notes = await self._state(instance_id)
         status = instance.status if instance else None
@@ -259,8 +295,9 @@ class RescueService:
             "rescue system and anything kept only in it are gone.",
             next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
         )
-        if not confirm:
-            return preview
+        answer = self._gate(preview, confirm=confirm, recorded=recorded)
+        if answer is not None:
+            return answer
         check_approval(instance_id, attempt.approval)
         attempt.before_send()
         log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
@@ -300,6 +337,25 @@ class RescueService:
                 else exit_next_step(seen.outcome),
             }
         )
+
+    def _gate(self, preview: Accepted, *, confirm: bool, recorded: bool) -> Accepted | None:
+        """The preview rule: the answer to give now (the preview), or None when the confirmed call may go ahead.
+
+        A preview given to a person is remembered (`recorded`; the approval question's own validation is not). A
+        confirmed call without its preview gets the preview as its answer, which then counts as one.
+        """
+        if not confirm:
+            if recorded and self._previews is not None:
+                self._previews.record(preview_key(preview))
+            return preview
+        if self._previews is None or self._previews.take(preview_key(preview)):
+            return None
+        self._previews.record(preview_key(preview))
+        return preview.model_copy(update={"next_step": PREVIEW_FIRST, "notes": [*preview.notes, PREVIEW_FIRST]})
+
+    def previewed(self, preview: ActionResult) -> bool:
+        """Whether this action was previewed (and the preview not used up), or the rule is off."""
+        return self._previews is None or self._previews.has(preview_key(preview))
 
     def record_refusal(self, tool: str, instance_id: int, approval: Approval, error: ZomroError) -> None:
         """Audit a confirmed request the person did not approve outside this service (the human CLI)."""
