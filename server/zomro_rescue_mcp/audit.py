@@ -107,7 +107,7 @@ class AuditTrail:
             attempt.finish("executed" if attempt.accepted else "outcome_unknown" if attempt.sent else "refused", exc)
             raise
         else:
-            attempt.finish("executed" if attempt.sent else "preview")
+            attempt.finish(attempt.undelivered or ("executed" if attempt.sent else attempt.unsent))
 
 
 class Attempt:
@@ -118,6 +118,8 @@ class Attempt:
         self.approval = approval
         self.sent = False
         self.accepted = False  # set once Zomro accepted the request; what follows (the watch) cannot undo it
+        self.unsent = "preview"  # how an attempt that sent nothing and met no refusal ended
+        self.undelivered: str | None = None  # "executed; … not delivered" when the caller hung up first
         self._trail = trail
         self._started = time.monotonic()
         self._fields: dict[str, Any] = {

@@ -5,7 +5,7 @@ approval parameters name resolvers that exist only inside `build_server`.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -168,6 +168,18 @@ async def _answer(work: Awaitable[BaseModel]) -> CallToolResult:
         ) from None
 
 
+def _delivery_check(ctx: Context[RescueService, Any]) -> Callable[[], Awaitable[bool]] | None:
+    """Over HTTP, whether the client is still connected to receive the result; None on other transports."""
+    is_disconnected = getattr(ctx.request_context.request, "is_disconnected", None)
+    if is_disconnected is None:
+        return None
+
+    async def delivered() -> bool:
+        return not await is_disconnected()
+
+    return delivered
+
+
 def _service(ctx: Context[RescueService, Any]) -> RescueService:
     return ctx.request_context.lifespan_context
 
@@ -304,6 +316,7 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=approval_outcome(approval, instance_id, ctx, ledger),
+                delivered=_delivery_check(ctx),
             )
         )
 
@@ -326,5 +339,6 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=approval_outcome(approval, instance_id, ctx, ledger),
+                delivered=_delivery_check(ctx),
             )
         )

@@ -9,7 +9,7 @@ once, and its answer is awaited even if the caller cancels.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
 from typing import TypeVar
 
@@ -58,6 +58,7 @@ from .tasks import concurrently
 from .watch import ProgressFn, Watched, watch
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
+DeliveryCheck = Callable[[], Awaitable[bool]]
 
 __all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService"]
 
@@ -169,11 +170,13 @@ class RescueService:
         on_progress: ProgressFn | None = None,
         approval: Approval = "not_required",
         audited: bool = True,
+        delivered: DeliveryCheck | None = None,
     ) -> EnterRescueResult:
         """Preview (confirm=False) or put the instance into rescue mode from the named image.
 
         `approval` is what the person answered when the operator requires approval; `audited=False` is for a
-        validation that is not itself an attempt (the approval question's own preview).
+        validation that is not itself an attempt (the approval question's own preview). `delivered` says whether
+        the caller is still there to receive the result (an HTTP client may hang up).
         """
         trail = self._audit if audited else _UNRECORDED
         with trail.attempt("enter_rescue", instance_id, confirmed=confirm, approval=approval) as attempt:
@@ -182,9 +185,11 @@ class RescueService:
             if password is not None:
                 check_password(password)  # its refusal never echoes it; it is remembered as a secret once sent
             async with self._exclusive(instance_id) if confirm else nullcontext():
-                return await self._enter(
+                entered = await self._enter(
                     attempt, instance_id, image, zone, password, confirm, wait, on_progress, recorded=audited
                 )
+            await _check_delivery(attempt, entered, delivered)
+            return entered
 
     async def _enter(
         self,
@@ -222,6 +227,7 @@ class RescueService:
         windows = is_windows(chosen)
         answer = self._gate(preview, confirm=confirm, recorded=recorded)
         if answer is not None:
+            attempt.unsent = "preview_required" if confirm else "preview"
             return answer
         check_approval(instance_id, attempt.approval)
         generated = generate_password() if plan == "generated" else None
@@ -263,6 +269,7 @@ class RescueService:
         on_progress: ProgressFn | None = None,
         approval: Approval = "not_required",
         audited: bool = True,
+        delivered: DeliveryCheck | None = None,
     ) -> ExitRescueResult:
         """Preview (confirm=False) or take the instance out of rescue mode (unrescue takes no `sok`)."""
         trail = self._audit if audited else _UNRECORDED
@@ -270,7 +277,9 @@ class RescueService:
             self._check_writable()
             self._check_allowed(instance_id)
             async with self._exclusive(instance_id) if confirm else nullcontext():
-                return await self._exit(attempt, instance_id, confirm, wait, on_progress, recorded=audited)
+                left = await self._exit(attempt, instance_id, confirm, wait, on_progress, recorded=audited)
+            await _check_delivery(attempt, left, delivered)
+            return left
 
     async def _exit(
         self,
@@ -297,6 +306,7 @@ class RescueService:
         )
         answer = self._gate(preview, confirm=confirm, recorded=recorded)
         if answer is not None:
+            attempt.unsent = "preview_required" if confirm else "preview"
             return answer
         check_approval(instance_id, attempt.approval)
         attempt.before_send()
@@ -475,3 +485,20 @@ class RescueService:
                 "Zomro's list did not include the instance's state; Zomro decides whether the request is possible."
             ]
         return instance, []
+
+
+async def _check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
+    """An executed request whose caller hung up: say so in the log and the audit trail (never the password)."""
+    if not result.executed or delivered is None or await delivered():
+        return
+    lost = isinstance(result, EnterRescueResult) and result.password is not None
+    attempt.undelivered = "executed; password not delivered" if lost else "executed; result not delivered"
+    log.warning(
+        "the client hung up before the result of request %s (instance %d) could be delivered%s [req=%s]",
+        attempt.request_id,
+        result.instance_id,
+        ": its generated rescue password was not delivered, so leave rescue mode and enter it again to get a new one"
+        if lost
+        else "",
+        attempt.request_id,
+    )
