@@ -29,6 +29,7 @@ configuration (environment variables; flags override them):
   ZOMRO_AUTH_TOKEN   a session id to send as `auth`
   ZOMRO_USERNAME     account login, used with ZOMRO_PASSWORD to log in (and to log in again
   ZOMRO_PASSWORD     once when the session expires); takes the place of or backs up the token
+  ZOMRO_TOTP_SECRET  two-factor accounts: the base32 secret shown when two-factor was set up
   ZOMRO_TIMEOUT      seconds per API request (default 30)
   ZOMRO_LANG         language of the API's messages (default en)
   ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
@@ -40,6 +41,9 @@ guard rails:
   ZOMRO_ALLOWED_INSTANCES  comma-separated instance ids; every other id is refused before any API call
   ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret
   ZOMRO_REQUIRE_APPROVAL   1: a confirmed enter/exit also asks the person to type the instance id
+  ZOMRO_REQUIRE_PREVIEW    on by default: a confirmed enter/exit runs only after this server previewed
+                           the same action; false turns that off
+  ZOMRO_PREVIEW_TTL        seconds a preview stays usable for its confirmation (default 600)
   ZOMRO_MCP_TOKEN          http transport: bearer token required on every MCP request
   ZOMRO_ALLOWED_HOSTS      http transport: Host names accepted (needed for a wildcard bind)
 
