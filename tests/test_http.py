@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from zomro_rescue_mcp import __version__
 from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.errors import ConfigError
@@ -88,7 +89,7 @@ def test_the_health_probe_tells_version_and_mode_without_secrets(served: tuple[s
     assert response.json() == {
         "status": "ok",
         "name": "zomro-rescue-mcp",
-        "version": "0.1.0",
+        "version": __version__,
         "read_only": False,
         "allowlist": False,
         "approval": False,
