@@ -43,3 +43,11 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info server/*.egg-info .pytest_cache .mypy_cache .ruff_cache \
 		tools/conformance/node_modules
+
+# The sdist, then the wheel built from it, both checked as PyPI will read them. --no-isolation builds with this
+# venv's setuptools, so it works offline.
+.PHONY: dist
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*

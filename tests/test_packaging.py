@@ -14,12 +14,43 @@ from pathlib import Path
 from zomro_rescue_mcp import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
+CLEAN_ENV = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the installed wheel may answer
+
+
+def purelib(python: Path) -> Path:
+    """The site-packages folder of the interpreter `python`."""
+    printed = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return Path(printed.strip())
+
+
+def install_alone(wheel: Path, folder: Path) -> Path:
+    """A fresh venv in `folder` holding only `wheel` of this project; returns the console script it installed.
+
+    The dependencies come from the test environment through a .pth line. Such a line only appends a folder to
+    sys.path (its own .pth files, such as the editable install's, are not run), and the package found first is
+    the wheel's, so a file missing from the wheel cannot be filled in from the checkout.
+    """
+    venv.create(folder, with_pip=False)
+    python = folder / "bin" / "python"
+    (purelib(python) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return folder / "bin" / "zomro-rescue-mcp"
 
 
 def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> None:
     source = tmp_path / "source"  # only what the build reads, so stale build/ output cannot slip in
     shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
     subprocess.run(
@@ -44,39 +75,19 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
     expected = {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator/__init__.py", "zomro_rescue_mcp/http_app.py"}
     assert expected <= names
 
-    clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer
-    clean = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the wheel may answer
     fresh = tmp_path / "fresh"
-    venv.create(fresh, with_pip=False)
+    command = install_alone(wheel, fresh)
     python = fresh / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    # The dependencies come from the test environment; the package itself only from the wheel.
-    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
     where = subprocess.run(
         [str(python), "-c", "import zomro_rescue_mcp; print(zomro_rescue_mcp.__file__)"],
         check=True,
         capture_output=True,
         text=True,
-        env=clean,
+        env=CLEAN_ENV,
     ).stdout
-    assert where.startswith(str(site))
-    command = fresh / "bin" / "zomro-rescue-mcp"
+    assert where.startswith(str(purelib(python)))
     version = subprocess.run(
-        [str(command), "--version"], check=True, capture_output=True, text=True, timeout=60, env=clean
+        [str(command), "--version"], check=True, capture_output=True, text=True, timeout=60, env=CLEAN_ENV
     )
     assert version.stdout.strip() == f"zomro-rescue-mcp {__version__}"
 
@@ -100,7 +111,7 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=clean,
+        env=CLEAN_ENV,
     )
     assert server.stdin is not None
     assert server.stdout is not None
