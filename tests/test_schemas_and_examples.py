@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zomro_rescue_mcp.cli import EPILOG
+from zomro_rescue_mcp.cli import EPILOG, main
 from zomro_rescue_mcp.schemas import live_modes, live_tool_documents, render
 
 from .conftest import CONSOLE_SCRIPT
@@ -30,6 +31,16 @@ def test_schemas_folder_matches_the_live_tools() -> None:
 def test_modes_file_matches_the_tools_each_mode_serves() -> None:
     modes = (ROOT / "schemas" / "modes.json").read_text(encoding="utf-8")
     assert modes == render(live_modes()), f"schemas/modes.json is stale: {REGENERATE}"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_schemas_without_write_prints_one_document_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["schemas"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"tools": live_tool_documents(), "modes": live_modes()}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_only_mode_serves_the_same_documents() -> None:
@@ -66,10 +77,50 @@ def test_there_is_an_example_for_every_client_and_a_simulator_variant() -> None:
         assert any(n.startswith(client) and "simulator" in n for n in names)
 
 
-def test_vscode_example_asks_for_the_token_as_a_password() -> None:
+def _env(client: str, name: str) -> dict[str, str]:
+    config = json.loads((ROOT / "examples" / client / name).read_text(encoding="utf-8"))
+    [server] = config[SERVERS_KEY[client]].values()
+    return dict(server["env"])
+
+
+@pytest.mark.parametrize(
+    ("client", "name"),
+    [("vscode", "mcp.json"), ("cursor", "mcp.json"), ("claude-desktop", "claude_desktop_config.json")],
+)
+def test_each_ide_example_logs_in_with_username_and_password(client: str, name: str) -> None:
+    # Not ZOMRO_AUTH_TOKEN: a session expires an hour after its last use, and a login is renewed by the server.
+    assert set(_env(client, name)) == {"ZOMRO_USERNAME", "ZOMRO_PASSWORD"}
+
+
+def test_vscode_example_asks_for_the_login_and_masks_the_password() -> None:
     config = json.loads((ROOT / "examples/vscode/mcp.json").read_text(encoding="utf-8"))
-    assert config["inputs"]
-    assert all(item["password"] is True for item in config["inputs"])
+    inputs = {item["id"]: item for item in config["inputs"]}
+    asked = {
+        variable: re.fullmatch(r"\$\{input:([^}]+)\}", value) for variable, value in _env("vscode", "mcp.json").items()
+    }
+    assert all(match is not None for match in asked.values()), "every value is asked for, none is written"
+    username, password = (
+        inputs[match.group(1)] for match in (asked["ZOMRO_USERNAME"], asked["ZOMRO_PASSWORD"]) if match
+    )
+    assert all(item["type"] == "promptString" for item in (username, password))
+    assert password["password"] is True
+    assert username.get("password", False) is False  # the login is shown as it is typed
+
+
+def test_cursor_example_takes_the_login_from_the_environment() -> None:
+    assert _env("cursor", "mcp.json") == {name: f"${{env:{name}}}" for name in ("ZOMRO_USERNAME", "ZOMRO_PASSWORD")}
+
+
+def test_the_examples_readme_offers_the_token_with_its_one_hour_life() -> None:
+    text = " ".join((ROOT / "examples" / "README.md").read_text(encoding="utf-8").split())
+    assert "ZOMRO_AUTH_TOKEN" in text
+    assert "A session expires one hour after its last use" in text.replace("**", "")
+
+
+def test_the_examples_readme_says_how_to_keep_the_claude_desktop_file_private() -> None:
+    text = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+    assert "chmod 600" in text
+    assert "claude_desktop_config.json" in text
 
 
 def test_the_python_example_previews_before_each_change_and_completes(tmp_path: Path) -> None:
@@ -92,14 +143,64 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
     assert steps == [("enter_rescue", False), ("enter_rescue", True), ("exit_rescue", False), ("exit_rescue", True)]
 
 
-def test_claude_code_example_adds_the_real_command() -> None:
-    script = (ROOT / "examples/claude-code/add.sh").read_text(encoding="utf-8")
-    command = re.search(
-        r"^claude mcp add --scope user zomro-rescue (.*?) -- zomro-rescue-mcp serve$",
-        " ".join(script.replace("\\\n", " ").split(" ")),
-        re.M,
+ADD_SH = ROOT / "examples" / "claude-code" / "add.sh"
+
+
+def _add_sh(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], list[str] | None]:
+    """Run add.sh with a stand-in `claude` on PATH that records its arguments; returns them (None: not run)."""
+    record = tmp_path / "claude-argv.json"
+    fake = tmp_path / "bin" / "claude"
+    fake.parent.mkdir()
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
+        encoding="utf-8",
     )
-    assert command is not None
-    settings = re.findall(r'-e (ZOMRO_[A-Z_]+)="\$(ZOMRO_[A-Z_]+)"', command.group(1))
-    assert settings, "the settings come from the environment"
-    assert all(name == source and name in SETTINGS for name, source in settings)  # no literal secret in the file
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["/bin/sh", str(ADD_SH)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": f"{fake.parent}{os.pathsep}/usr/bin:/bin", **env},
+    )
+    return done, (json.loads(record.read_text(encoding="utf-8")) if record.exists() else None)
+
+
+def test_claude_code_example_registers_the_login_from_the_environment(tmp_path: Path) -> None:
+    done, argv = _add_sh(tmp_path, ZOMRO_USERNAME="someone@example.com", ZOMRO_PASSWORD="pass word $1")
+    assert done.returncode == 0, done.stderr
+    assert argv == [
+        *("mcp", "add", "--scope", "user", "zomro-rescue"),
+        *("-e", "ZOMRO_USERNAME=someone@example.com", "-e", "ZOMRO_PASSWORD=pass word $1"),
+        *("--", "zomro-rescue-mcp", "serve"),
+    ]
+
+
+def test_claude_code_example_passes_a_two_factor_secret_on_when_set(tmp_path: Path) -> None:
+    done, argv = _add_sh(tmp_path, ZOMRO_USERNAME="u", ZOMRO_PASSWORD="p", ZOMRO_TOTP_SECRET="JBSWY3DPEHPK3PXP")
+    assert done.returncode == 0, done.stderr
+    assert argv is not None
+    assert argv[argv.index("--") - 2 : argv.index("--")] == ["-e", "ZOMRO_TOTP_SECRET=JBSWY3DPEHPK3PXP"]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "ZOMRO_USERNAME and ZOMRO_PASSWORD are"),
+        ({"ZOMRO_USERNAME": "someone@example.com"}, "ZOMRO_PASSWORD is"),
+        ({"ZOMRO_USERNAME": "someone@example.com", "ZOMRO_PASSWORD": ""}, "ZOMRO_PASSWORD is"),
+        ({"ZOMRO_USERNAME": "", "ZOMRO_PASSWORD": "p"}, "ZOMRO_USERNAME is"),
+    ],
+    ids=["both-unset", "password-unset", "password-empty", "username-empty"],
+)
+def test_claude_code_example_refuses_a_missing_login_in_one_sentence(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    done, argv = _add_sh(tmp_path, **env)
+    assert done.returncode == 2
+    assert argv is None, "nothing is registered"
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"add.sh: {named} unset or empty, so nothing was registered")
+    assert line.endswith(".")
+    assert ". " not in line  # one sentence

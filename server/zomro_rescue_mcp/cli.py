@@ -16,6 +16,7 @@ from .errors import ConfigError, ZomroError
 
 if TYPE_CHECKING:
     from httpx2 import AsyncBaseTransport
+    from starlette.types import ASGIApp
 
     from .commands import Ask
 
@@ -82,8 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
     demo.add_argument("--replay", metavar="FILE", help="tell it on the account recorded by `doctor --capture FILE`")
-    schemas = commands.add_parser("schemas", help="write each tool's schemas and annotations as JSON files")
-    schemas.add_argument("--write", metavar="DIR", default="schemas", help="folder to write into (default schemas)")
+    schemas = commands.add_parser(
+        "schemas", help="print each tool's schemas and annotations as JSON (or write them as files with --write)"
+    )
+    schemas.add_argument("--write", metavar="DIR", help="write one JSON file per tool, and modes.json, into DIR")
     human = argparse.ArgumentParser(add_help=False, parents=[api])
     human.add_argument("--json", action="store_true", help="print JSON instead of tables")
     _add_human_commands(commands, human)
@@ -193,13 +196,7 @@ def main(
 
             return run_demo(replay=args.replay)
         if command == "schemas":
-            from pathlib import Path
-
-            from .schemas import write_schemas
-
-            for path in write_schemas(Path(args.write)):
-                print(f"wrote {path}", file=sys.stderr)
-            return 0
+            return _schemas(args.write)
         if command == "simulator":
             return _run_simulator(args.port)
         return _serve(args, env)
@@ -269,6 +266,12 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from .mcp_server import build_server
 
     server = build_server(settings, transport=transport)
+    app: ASGIApp | None = None
+    if http:
+        from .http_app import build_http_app
+
+        # Every start condition of the HTTP transport (token, Host names) is checked here, before the announcement.
+        app = build_http_app(server, settings, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
     logging.getLogger("zomro_rescue_mcp").info(
         "serving over %s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s, audit %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
@@ -279,14 +282,27 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "on" if settings.require_approval else "off",
         settings.audit_log or "off",
     )
-    if not http:
+    if app is None:
         server.run()
         return 0
-    from .http_app import build_http_app
     from .http_limits import serve
 
-    app = build_http_app(server, settings, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
     serve(app, args.host, args.port)
+    return 0
+
+
+def _schemas(folder: str | None) -> int:
+    """`schemas`: the tools' documents and each mode's tools as one JSON document on stdout; files only with --write."""
+    from .schemas import live_modes, live_tool_documents, render, write_schemas
+
+    if folder is None:
+        document = {"tools": live_tool_documents(), "modes": live_modes()}
+        sys.stdout.write(render(document))  # stdout ok: the command's output, for a person or a script
+        return 0
+    from pathlib import Path
+
+    for path in write_schemas(Path(folder)):
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
