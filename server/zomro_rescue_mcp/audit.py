@@ -2,16 +2,26 @@
 
 A confirmed request is recorded *before* it is sent (phase "intent"); if that line cannot be written the
 request is refused. Its outcome follows in a second line with the same request id (phase "outcome").
-Previews and refusals are one line each. Lines are appended with one `write` on an O_APPEND descriptor,
-so concurrent calls never interleave; the file is created with mode 0600.
+Previews and refusals are one line each.
+
+The trail cannot be turned against its host:
+- Path: only a regular file owned by this user, or a new one (created 0600). A device, FIFO, socket,
+  directory or symlink is judged by `lstat` and never opened; what is opened (O_NOFOLLOW) is judged again by
+  `fstat` on the descriptor before anything is written to it or its mode is changed. `AuditTrail.problem`
+  gives the same verdict without creating or changing anything (the CLI's `doctor` uses it).
+- Whole records: each line is one `write` on an O_APPEND descriptor, so concurrent calls never interleave;
+  after a short write (a full disk) the fragment is cut off again, so the file ends on a whole line.
+- Never blocking: every open uses O_NONBLOCK, and a line is bounded (long error texts are shortened).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +48,79 @@ Approval = Literal[
 ]
 log = logging.getLogger("zomro_rescue_mcp.audit")
 
+# O_NOFOLLOW: a symlink planted at the path is refused, not followed. O_NONBLOCK: nothing can make an open wait.
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+_MAX_TEXT = 8000  # characters of free text (an error sentence) kept in one line, so every write is bounded
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class _RefusedPathError(OSError):
+    """The path holds something the audit trail must not write to; `clause` says what, after the path."""
+
+    def __init__(self, clause: str) -> None:
+        super().__init__(errno.EPERM, f"it {clause}")
+        self.clause = clause
+
+
+def _refusal(info: os.stat_result) -> str | None:
+    """The one rule for what may hold the trail: a regular file of this user. None when `info` passes."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "something other than a file")
+        return f"is {kind}, not a regular file"
+    if info.st_uid != os.geteuid():
+        return f"belongs to another user (uid {info.st_uid}), not to the user running the server"
+    return None
+
+
+def _open_checked(path: str, *, create: bool) -> int:
+    """Open `path` for appending if `_refusal` passes it (or create it when `create`); never follows or blocks.
+
+    It is judged by lstat before opening, so a device or a FIFO is never opened at all, and again by fstat
+    on the open descriptor, so what is written to and made private is exactly what was judged.
+    """
+    try:
+        before = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            raise
+        try:
+            return os.open(path, _APPEND | os.O_CREAT | os.O_EXCL, 0o600)  # new, so regular and ours
+        except FileExistsError:  # something appeared meanwhile: judge it like any existing path
+            before = os.lstat(path)
+    if (clause := _refusal(before)) is not None:
+        raise _RefusedPathError(clause)
+    fd = os.open(path, _APPEND)
+    try:
+        now = os.fstat(fd)
+        clause = _refusal(now)
+        if clause is None and (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+            clause = "was replaced while it was being opened"
+        if clause is not None:
+            raise _RefusedPathError(clause)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _cut_fragment(fd: int, written: int) -> None:
+    """Remove the `written` bytes of a line that could not be written whole, so the file ends on a whole line."""
+    try:
+        end = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: just past what this write added
+        if os.fstat(fd).st_size == end:  # only when nothing was appended after the fragment
+            os.ftruncate(fd, end - written)
+        else:
+            log.error("audit trail: another writer appended after a partial line; it could not be removed")
+    except OSError as exc:
+        log.error("audit trail: a partial line could not be removed (%s)", exc.strerror)
+
 
 class AuditTrail:
     """Appends records to a JSON-lines file, or only logs them when no file is configured."""
@@ -47,11 +130,16 @@ class AuditTrail:
         self._lock = threading.Lock()
         if self.path is not None:
             try:
-                fd = self._open()  # created or checked now, so a bad path stops the server at start
+                fd = _open_checked(self.path, create=True)  # created or judged now: a bad path stops the start
                 try:
                     os.fchmod(fd, 0o600)  # a file that existed keeps no wider mode
                 finally:
                     os.close(fd)
+            except _RefusedPathError as exc:
+                raise ConfigError(
+                    f"ZOMRO_AUDIT_LOG {self.path} {exc.clause}: point it at a regular file of this user, "
+                    "or at a new one."
+                ) from None
             except OSError as exc:
                 raise ConfigError(
                     f"ZOMRO_AUDIT_LOG {self.path} cannot be written ({exc.strerror}): fix the path or its permissions."
@@ -59,35 +147,37 @@ class AuditTrail:
 
     @staticmethod
     def problem(path: str) -> str | None:
-        """Why `path` could not hold the audit trail, without creating or changing anything; None if it can."""
-        path = os.path.expanduser(path)
-        if os.path.islink(path):
-            return f"{path} is a symbolic link, which the audit trail refuses"
-        if os.path.exists(path):
-            return None if os.path.isfile(path) and os.access(path, os.W_OK) else f"{path} is not a writable file"
-        folder = os.path.dirname(os.path.abspath(path))
-        return None if os.access(folder, os.W_OK | os.X_OK) else f"its folder {folder} is missing or not writable"
+        """Why `path` could not hold the audit trail, without creating or changing anything; None if it can.
 
-    def _open(self) -> int:
-        assert self.path is not None
-        # O_NOFOLLOW: a symlink planted at the path is refused rather than followed.
-        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        The same judgement as the constructor's (`_open_checked`), so `doctor` and the server agree.
+        """
+        path = os.path.expanduser(path)
+        try:
+            fd = _open_checked(path, create=False)
+        except FileNotFoundError:
+            folder = os.path.dirname(os.path.abspath(path))
+            return None if os.access(folder, os.W_OK | os.X_OK) else f"its folder {folder} is missing or not writable"
+        except _RefusedPathError as exc:
+            return f"{path} {exc.clause}"
+        except OSError as exc:
+            return f"{path} cannot be opened for writing ({exc.strerror})"
+        os.close(fd)
+        return None
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one record as one line; raises OSError when the whole line cannot be written."""
+        """Append one record as one whole line; raises OSError, leaving no partial line, when it cannot."""
         if self.path is None:
             return
         # Only free text can carry a secret (an error sentence); ids and names are never masked.
-        safe = {
-            k: redact.scrub(v, for_log=True) if k == "error" and isinstance(v, str) else v for k, v in record.items()
-        }
+        safe = {k: _text(v) if k == "error" and isinstance(v, str) else v for k, v in record.items()}
         data = (json.dumps(safe, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            fd = self._open()
+            fd = _open_checked(self.path, create=True)
             try:
                 written = os.write(fd, data)
                 if written != len(data):  # a full disk: the line is incomplete, so it does not count
-                    raise OSError(28, f"only {written} of {len(data)} bytes were written")
+                    _cut_fragment(fd, written)
+                    raise OSError(errno.ENOSPC, f"only {written} of {len(data)} bytes could be written")
             finally:
                 os.close(fd)
 
@@ -176,3 +266,9 @@ class Attempt:
             "result": result,
             "duration_ms": round((time.monotonic() - self._started) * 1000),
         }
+
+
+def _text(value: str) -> str:
+    """Free text as the trail keeps it: secrets masked first (so none is cut in half), then bounded."""
+    value = redact.scrub(value, for_log=True)
+    return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + "…"
