@@ -139,7 +139,7 @@ async def test_the_two_factor_secret_never_reaches_results_or_logs(
         ("blocked_ip", "contact Zomro support"),
         ("blockgeoip", "follow the unlock instructions Zomro sent"),
         ("badip", "logins from this IP address are not allowed"),
-        ("blocklogon", "blocked for a short while"),
+        ("blocklogon", "blocked for a short while after failed attempts"),
     ],
 )
 async def test_each_login_refusal_has_its_own_sentence(

@@ -75,12 +75,12 @@ class Settings:
         )
         poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, high=300.0)
         mcp_token = get("ZOMRO_MCP_TOKEN")
-        redact.register(mcp_token)
-        if mcp_token is not None and len(mcp_token) < 16:
+        if mcp_token is not None and len(mcp_token) < 16:  # refused unechoed; too short to mask without harm
             raise ConfigError(
                 "ZOMRO_MCP_TOKEN must be at least 16 characters long; generate one with "
                 "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."  # stdout ok: a hint
             )
+        redact.register(mcp_token)
         timing = Settings(
             timeout=timeout,
             wait_seconds=wait_seconds,

@@ -18,6 +18,10 @@ Each message is a sentence that says what happened and what to do next; callers 
 
 from __future__ import annotations
 
+from typing import Any
+
+from .outcomes import exit_code
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -35,13 +39,25 @@ __all__ = [
 
 
 class ZomroError(Exception):
-    """Base of every error this package raises on purpose; its text is safe to show to a user."""
+    """Base of every error this package raises on purpose; its text is safe to show to a user.
 
-    exit_code = 1
+    `kind` is its stable outcome kind (see outcomes.py) and `facts` what it is about (instance, status, the API's
+    type and object …), so callers decide on data, not on the sentence.
+    """
 
-    def __init__(self, message: str) -> None:
+    kind: str = "internal"
+
+    def __init__(self, message: str, *, kind: str | None = None, **facts: Any) -> None:
         super().__init__(message)
         self.message = message
+        if kind is not None:
+            self.kind = kind
+        self.facts: dict[str, Any] = {k: v for k, v in facts.items() if v is not None}
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit status for this error."""
+        return exit_code(self.kind)
 
     def __str__(self) -> str:
         return self.message
@@ -50,44 +66,48 @@ class ZomroError(Exception):
 class ConfigError(ZomroError):
     """The configuration cannot work; nothing was started."""
 
-    exit_code = 2
+    kind = "config"
 
 
 class InvalidRequestError(ZomroError):
     """The request was refused before anything was sent to the API."""
 
-    exit_code = 3
+    kind = "invalid.arguments"
 
 
 class StateConflictError(ZomroError):
     """The instance's current state does not allow the action (already in rescue, busy, not in rescue)."""
 
-    exit_code = 3
+    kind = "refused.state"
 
-    def __init__(self, message: str, *, status: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, status: str, kind: str | None = None, **facts: Any) -> None:
+        super().__init__(message, kind=kind, status=status or None, **facts)
         self.status = status
 
 
 class PolicyRefusedError(ZomroError):
     """A guard rail the operator set (read-only, allowlist, human approval, audit trail) refused the request."""
 
-    exit_code = 3
+    kind = "refused.approval"
 
 
 class AuthError(ZomroError):
     """The API refused the credentials or the session."""
 
+    kind = "api.auth"
+
 
 class TwoFactorError(AuthError):
-    """The account has two-factor authentication; an unattended login cannot finish."""
+    """The two-factor step failed: no ZOMRO_TOTP_SECRET, or a refused code."""
 
 
 class ApiError(ZomroError):
     """The API answered with `doc.error`: the request was understood and refused, not executed."""
 
-    def __init__(self, message: str, *, err_type: str, err_object: str, api_message: str) -> None:
-        super().__init__(message)
+    kind = "api.error"
+
+    def __init__(self, message: str, *, err_type: str, err_object: str, api_message: str, **facts: Any) -> None:
+        super().__init__(message, err_type=err_type or None, err_object=err_object or None, **facts)
         self.err_type = err_type
         self.err_object = err_object
         self.api_message = api_message
@@ -96,13 +116,19 @@ class ApiError(ZomroError):
 class NotFoundError(ApiError):
     """The API does not know the function or the object (`$type` "missed")."""
 
+    kind = "api.not_found"
+
 
 class PermissionDeniedError(ApiError):
     """The API refused a function to a live session (`$type` "access" while `keepalive` succeeds): not executed."""
 
+    kind = "api.denied"
+
 
 class TransportError(ZomroError):
     """No usable answer came back (connection, timeout, HTTP status, not JSON)."""
+
+    kind = "transport"
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
@@ -112,4 +138,4 @@ class TransportError(ZomroError):
 class OutcomeUnknownError(ZomroError):
     """A mutating request may have reached the API but its answer was lost; it is not re-sent."""
 
-    exit_code = 4
+    kind = "outcome_unknown"

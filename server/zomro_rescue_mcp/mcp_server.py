@@ -25,9 +25,11 @@ from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ZomroError
 from .instances import parse_instance_id
-from .models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
+from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
+from .outcomes import FACTS_META, KIND_META
 from .previews import PreviewLedger
 from .prompts import rescue_workflow
+from .render_model import render_for_model
 from .rescue import RescueService
 
 __all__ = ["INSTRUCTIONS", "build_server"]
@@ -123,16 +125,19 @@ class RescueMCPServer(MCPServer[RescueService]):
     ) -> CallToolResult | InputRequiredResult:
         if self._tool_manager.get_tool(name) is None:
             if self.read_only and name in ("enter_rescue", "exit_rescue"):
-                raise ToolError(
+                return failure(
                     f"{name} is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY), and nothing was "
-                    "sent. Ask the operator, or use the Zomro panel."
+                    "sent. Ask the operator, or use the Zomro panel.",
+                    "refused.read_only",
                 )
-            raise ToolError(f"There is no tool {name!r} on this server; tools/list shows the ones it offers.")
+            return failure(
+                f"There is no tool {name!r} on this server; tools/list shows the ones it offers.", "invalid.tool"
+            )
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError) and not isinstance(exc, UnexpectedToolError):
-                raise ToolError(_argument_sentence(name, exc.__cause__)) from None
+                return failure(_argument_sentence(name, exc.__cause__), "invalid.arguments")
             raise
 
 
@@ -147,25 +152,41 @@ def _argument_sentence(tool: str, error: ValidationError) -> str:
     )
 
 
+def failure(sentence: str, kind: str, facts: dict[str, Any] | None = None) -> CallToolResult:
+    """An error result: the sentence for the model, and the outcome's kind and facts in `_meta`."""
+    meta: dict[str, Any] = {KIND_META: kind}
+    if facts:
+        meta[FACTS_META] = facts
+    return CallToolResult(content=[TextContent(type="text", text=sentence)], is_error=True, _meta=meta)
+
+
+def _kind_of(result: BaseModel) -> str:
+    if isinstance(result, ActionResult):
+        return result.kind
+    return "instances" if isinstance(result, InstanceList) else "images"
+
+
 async def _answer(work: Awaitable[BaseModel]) -> CallToolResult:
-    """Run an operation; its result goes out as structured content with a compact text copy (no nulls, no
-    indentation: the model pays for every character); a domain error becomes the tool's error sentence.
+    """Run an operation: its outcome as structured content, the model's words as text, and its kind in `_meta`;
+    a domain error is an error result with its sentence, kind and facts (secrets masked).
     """
     try:
         result = await work
         return CallToolResult(
-            content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
+            content=[TextContent(type="text", text=render_for_model(result))],
             structured_content=result.model_dump(mode="json"),
+            _meta={KIND_META: _kind_of(result)},
         )
     except ZomroError as exc:
-        raise ToolError(redact.scrub(str(exc))) from None
+        return failure(redact.scrub(str(exc)), exc.kind, exc.facts)
     except Exception as exc:
         log.exception("unexpected error in a tool")
-        raise ToolError(
+        return failure(
             f"An unexpected error stopped this call ({type(exc).__name__}); the server's log has the details. If it "
             "was a confirmed request, its outcome is unknown: check the instance's state (list_instances) before "
-            "trying again."
-        ) from None
+            "trying again.",
+            "internal",
+        )
 
 
 def _delivery_check(ctx: Context[RescueService, Any]) -> Callable[[], Awaitable[bool]] | None:

@@ -82,6 +82,11 @@ class RescueImageList(BaseModel):
 class ActionResult(BaseModel):
     """What entering or leaving rescue mode did, or would do."""
 
+    kind: Literal["preview", "executed", "refused.preview_required"] = Field(
+        default="preview",
+        description="preview = nothing was changed; executed = Zomro accepted the request; refused.preview_required "
+        "= confirmed without this server's preview of the same action, so this is that preview and nothing was sent.",
+    )
     instance_id: int
     executed: bool = Field(description="False: a preview, nothing was changed. True: the API accepted the request.")
     summary: str = Field(description="What will happen, or what happened, in plain words.")

@@ -33,7 +33,8 @@ def check_password(password: str) -> None:
         raise InvalidRequestError(
             "The rescue password was refused before anything was sent: it must "
             + "; ".join(problems)
-            + ". Choose another, or leave the password out to have a strong one generated (public images)."
+            + ". Choose another, or leave the password out to have a strong one generated (public images).",
+            kind="invalid.password",
         )
 
 

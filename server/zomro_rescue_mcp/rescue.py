@@ -141,7 +141,7 @@ class RescueService:
         self._check_allowed(instance_id)
         found, why = await find_instance(self._api, instance_id)
         if found is None:
-            raise ZomroError(" ".join(why))
+            raise ZomroError(" ".join(why), kind="state_unknown", instance_id=instance_id)
         return found
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
@@ -249,6 +249,7 @@ class RescueService:
         reply, cut = api_reply(doc)
         accepted = preview.model_copy(
             update={
+                "kind": "executed",
                 "executed": True,
                 "password": generated,
                 "status": None,
@@ -316,6 +317,7 @@ class RescueService:
         reply, cut = api_reply(doc)
         accepted = preview.model_copy(
             update={
+                "kind": "executed",
                 "executed": True,
                 "status": None,
                 "summary": f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
@@ -361,7 +363,13 @@ class RescueService:
         if self._previews is None or self._previews.take(preview_key(preview)):
             return None
         self._previews.record(preview_key(preview))
-        return preview.model_copy(update={"next_step": PREVIEW_FIRST, "notes": [*preview.notes, PREVIEW_FIRST]})
+        return preview.model_copy(
+            update={
+                "kind": "refused.preview_required",
+                "next_step": PREVIEW_FIRST,
+                "notes": [*preview.notes, PREVIEW_FIRST],
+            }
+        )
 
     def previewed(self, preview: ActionResult) -> bool:
         """Whether this action was previewed (and the preview not used up), or the rule is off."""
@@ -380,14 +388,17 @@ class RescueService:
         if self._allowed is not None and instance_id not in self._allowed:
             raise PolicyRefusedError(
                 f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "
-                "nothing was sent. list_instances shows the ones it may."
+                "nothing was sent. list_instances shows the ones it may.",
+                kind="refused.allowlist",
+                instance_id=instance_id,
             )
 
     def _check_writable(self) -> None:
         if self._read_only:
             raise PolicyRefusedError(
                 "This server runs in read-only mode (ZOMRO_READ_ONLY): entering or leaving rescue mode is disabled, "
-                "and nothing was sent. Ask the operator, or use the Zomro panel."
+                "and nothing was sent. Ask the operator, or use the Zomro panel.",
+                kind="refused.read_only",
             )
 
     @asynccontextmanager
@@ -398,6 +409,8 @@ class RescueService:
                 f"Another confirmed request for instance {instance_id} is still running in this server: nothing was "
                 "sent. Wait for its result, then look at the instance's state.",
                 status="",
+                kind="refused.busy",
+                instance_id=instance_id,
             )
         self._in_flight.add(instance_id)
         try:

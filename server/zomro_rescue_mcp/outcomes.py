@@ -1,0 +1,73 @@
+"""Every outcome has a stable kind: results and failures are data first, and each audience gets its own words.
+
+The kinds, documented and stable (clients and scripts may match on them):
+
+    reads        instances, images, instance
+    changes      preview, executed
+    refused.*    refused.state (the instance's state), refused.busy (another confirmed request for it runs here),
+                 refused.preview_required (the answer is the preview), refused.allowlist, refused.read_only,
+                 refused.approval, refused.audit
+    invalid.*    invalid.arguments, invalid.image, invalid.password, invalid.tool
+    api.*        api.error (refused by Zomro), api.auth (login or session), api.denied (not permitted),
+                 api.not_found (no such function or object)
+    others       state_unknown, outcome_unknown (a change may have happened), transport, config, internal
+
+Every MCP tool result carries its kind in `_meta` as {"zomro/kind": kind}; the CLI's `--json` output has a
+top-level "kind"; the CLI's exit code is derived from it (`exit_code`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["FACTS_META", "KIND_META", "Kind", "exit_code", "is_success"]
+
+Kind = Literal[
+    "instances",
+    "images",
+    "instance",
+    "preview",
+    "executed",
+    "refused.state",
+    "refused.busy",
+    "refused.preview_required",
+    "refused.allowlist",
+    "refused.read_only",
+    "refused.approval",
+    "refused.audit",
+    "invalid.arguments",
+    "invalid.image",
+    "invalid.password",
+    "invalid.tool",
+    "api.error",
+    "api.auth",
+    "api.denied",
+    "api.not_found",
+    "state_unknown",
+    "outcome_unknown",
+    "transport",
+    "config",
+    "internal",
+]
+KIND_META = "zomro/kind"
+FACTS_META = "zomro/facts"
+_SUCCESS = frozenset({"instances", "images", "instance", "preview", "executed"})
+
+
+def is_success(kind: str) -> bool:
+    """Whether the outcome is a result rather than a failure (a preview is a result)."""
+    return kind in _SUCCESS
+
+
+def exit_code(kind: str) -> int:
+    """The CLI's exit status for an outcome: 0 done, 1 API or network, 2 usage or configuration, 3 refused before
+    sending, 4 outcome unknown."""
+    if is_success(kind):
+        return 0
+    if kind in ("config", "invalid.arguments", "invalid.tool"):
+        return 2
+    if kind.startswith(("refused.", "invalid.")):
+        return 3
+    if kind == "outcome_unknown":
+        return 4
+    return 1

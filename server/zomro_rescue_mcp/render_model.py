@@ -1,0 +1,65 @@
+"""Words for the model: the text content of each tool result, compact (one line per item, no nulls), with the next
+step in terms of tool calls. The structured content carries the same outcome as data; every character here is
+paid for in every conversation, so nothing is repeated that the model does not need.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+
+__all__ = ["render_for_model"]
+
+_HEAD = {"preview": "PREVIEW (nothing changed)", "executed": "EXECUTED", "refused.preview_required": "PREVIEW"}
+
+
+def render_for_model(result: BaseModel) -> str:
+    """The text content of a tool result."""
+    if isinstance(result, InstanceList):
+        return _instances(result)
+    if isinstance(result, RescueImageList):
+        return _images(result)
+    if isinstance(result, ActionResult):
+        return _action(result)
+    return result.model_dump_json(exclude_none=True)
+
+
+def _instance(i: Instance) -> str:
+    parts = [str(i.id), i.name, i.ip or "-", i.status or "state unknown"]
+    if i.item_status and i.item_status.lower() != "active":
+        parts.append(f"billing: {i.item_status}")
+    if i.os:
+        parts.append(i.os)
+    return " | ".join(parts)
+
+
+def _instances(data: InstanceList) -> str:
+    shown = f"{data.offset + 1}-{data.offset + len(data.instances)}" if data.instances else "none"
+    head = f"{data.total} instance(s) match; shown {shown} (id | name | ip | state | os)"
+    if data.next_offset is not None:
+        head += f"; more: offset={data.next_offset}"
+    if data.complete is False:
+        head += "; the list is NOT complete (see note)"
+    return "\n".join([head, *map(_instance, data.instances), *(f"note: {n}" for n in data.notes)])
+
+
+def _images(data: RescueImageList) -> str:
+    who = f"instance {data.instance_id}" + (f" {data.name}" if data.name else "")
+    lines = [f"{who}: {data.status or 'state unknown'}", f"{len(data.images)} image(s) (id | zone | os | name):"]
+    lines += [" | ".join([i.id, i.zone, i.os, *([i.name] if i.name else [])]) for i in data.images]
+    return "\n".join(lines + [f"note: {n}" for n in data.notes])
+
+
+def _action(data: ActionResult) -> str:
+    lines = [f"{_HEAD[data.kind]}: {data.summary}"]
+    if isinstance(data, EnterRescueResult) and data.password:
+        lines.append(f"password (generated, shown only this once; give it to the person): {data.password}")
+    if data.executed:
+        lines.append(
+            f"state: {data.status_before or 'unknown'} -> {data.status or 'unknown'}; wait: {data.wait}"
+            + (f" after {data.waited_seconds:.0f} s" if data.waited_seconds else "")
+        )
+    lines += [f"note: {n}" for n in data.notes if n != data.next_step]
+    lines.append(f"next: {data.next_step}")
+    return "\n".join(lines)
