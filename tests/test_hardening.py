@@ -115,7 +115,9 @@ async def test_a_client_that_stays_gets_its_result_and_an_executed_record(
 ) -> None:
     url, audit = audited_http
     async with http_client(url, era) as client:
-        data = ok(await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}))
+        data = ok(
+            await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True})
+        )
     assert data["executed"] is True
     assert [r["result"] for r in audit_lines(audit) if r["phase"] == "outcome"] == ["executed"]
 

@@ -1,4 +1,4 @@
-"""Logins as the panel does them: keepalive before a re-login, permission denials, two-factor, each refusal's sentence."""
+"""Logins as the panel does them: keepalive before a re-login, permission denials, two-factor, refusal sentences."""
 
 from __future__ import annotations
 
@@ -142,9 +142,7 @@ async def test_the_two_factor_secret_never_reaches_results_or_logs(
         ("blocklogon", "blocked for a short while after failed attempts"),
     ],
 )
-async def test_each_login_refusal_has_its_own_sentence(
-    client: Client, sim: Simulator, refusal: str, said: str
-) -> None:
+async def test_each_login_refusal_has_its_own_sentence(client: Client, sim: Simulator, refusal: str, said: str) -> None:
     sim.login_refusal = refusal
     message = error(await call(client, "list_instances"))
     assert said in message

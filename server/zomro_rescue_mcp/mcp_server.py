@@ -114,7 +114,6 @@ previews. Set confirm=true only after the person approved leaving rescue mode. R
 in rescue mode. A confirmed request then waits until the instance is active, reporting progress."""
 
 
-
 class RescueMCPServer(MCPServer[RescueService]):
     """MCPServer whose argument errors read as a sentence and never echo the rejected values."""
 
