@@ -52,17 +52,32 @@ def test_help_explains_every_setting(capsys: pytest.CaptureFixture[str]) -> None
         ({"ZOMRO_USERNAME": "me@example.com"}, "set ZOMRO_PASSWORD as well"),
         ({"ZOMRO_PASSWORD": "Secret-Pass-1"}, "set ZOMRO_USERNAME as well"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "soon"}, "ZOMRO_TIMEOUT must be a number"),
-        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "0"}, "more than 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "0"}, "ZOMRO_TIMEOUT must be from 1 to 300 seconds, not 0."),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "0.5"}, "ZOMRO_TIMEOUT must be from 1 to 300 seconds"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "301"}, "ZOMRO_TIMEOUT must be from 1 to 300 seconds"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_API_URL": "http://api.zomro.com/"}, "unencrypted"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_API_URL": "ftp://x/"}, "must be an http(s) URL"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LANG": "english"}, "two-letter language code"),
         ({"ZOMRO_AUTH_TOKEN": "has spaces in it"}, "does not look like a session id"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_WAIT_SECONDS": "-1"}, "from 0 (do not wait) to 3600 seconds"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_WAIT_SECONDS": "long"}, "ZOMRO_WAIT_SECONDS must be a number"),
-        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "0"}, "ZOMRO_POLL_INTERVAL must be more than 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "0"}, "ZOMRO_POLL_INTERVAL must be from 1 to 60 seconds"),
+        (
+            {"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "0.05"},
+            "ZOMRO_POLL_INTERVAL must be from 1 to 60 seconds",
+        ),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_POLL_INTERVAL": "61"}, "ZOMRO_POLL_INTERVAL must be from 1 to 60 seconds"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_READ_ONLY": "maybe"}, "ZOMRO_READ_ONLY must be 1 or 0"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_READ_ONLY": ""}, "ZOMRO_READ_ONLY is set but empty"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_READ_ONLY": "  "}, "ZOMRO_READ_ONLY is set but empty"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_REQUIRE_APPROVAL": ""}, "ZOMRO_REQUIRE_APPROVAL is set but empty"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_REQUIRE_PREVIEW": " "}, "ZOMRO_REQUIRE_PREVIEW is set but empty"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_AUDIT_LOG": ""}, "ZOMRO_AUDIT_LOG is set but empty"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "5203773,web-1"}, "'web-1' is not one"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": " "}, "set but empty"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "5203773,²"}, "'²' is not one"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "١٢"}, "'١٢' is not one"),
+        ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_ALLOWED_INSTANCES": "1234567890123"}, "'1234567890123' is not one"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_MCP_TOKEN": "short"}, "at least 16 characters"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_LOG_LEVEL": "LOUD"}, "ZOMRO_LOG_LEVEL must be DEBUG"),
         ({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_AUDIT_LOG": "/nonexistent/dir/audit.jsonl"}, "cannot be written"),
@@ -76,6 +91,7 @@ def test_bad_configuration_is_one_sentence_and_exit_2(
     assert captured.out == ""
     assert expected in captured.err
     assert len(captured.err.strip().splitlines()) == 1
+    assert TOKEN not in captured.err
 
 
 def test_a_configuration_error_never_echoes_a_secret(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,13 +112,13 @@ def test_guard_rails_and_timing_are_read_from_the_environment() -> None:
         {
             "ZOMRO_AUTH_TOKEN": TOKEN,
             "ZOMRO_WAIT_SECONDS": "0",
-            "ZOMRO_POLL_INTERVAL": "0.5",
+            "ZOMRO_POLL_INTERVAL": "1.5",
             "ZOMRO_READ_ONLY": "yes",
             "ZOMRO_ALLOWED_INSTANCES": "5203773, 5203774 5203775",
             "ZOMRO_REQUIRE_APPROVAL": "1",
         }
     )
-    assert (settings.wait_seconds, settings.poll_interval) == (0.0, 0.5)
+    assert (settings.wait_seconds, settings.poll_interval) == (0.0, 1.5)
     assert settings.read_only is True
     assert settings.allowed_instances == frozenset({5203773, 5203774, 5203775})
     assert settings.require_approval is True

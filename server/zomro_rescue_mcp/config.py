@@ -5,6 +5,7 @@ Secrets are kept out of the settings' repr, and every problem is one sentence th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -13,10 +14,12 @@ from urllib.parse import urlsplit
 from . import redact
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_API_URL", "Settings"]
+__all__ = ["DEFAULT_API_URL", "Settings", "parse_instance_id"]
 
 DEFAULT_API_URL = "https://api.zomro.com/"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_INSTANCE_ID = re.compile(r"[0-9]{1,12}")
+_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal: no nan, inf or exponent
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,22 @@ class Settings:
     def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
         """Read `ZOMRO_*` variables; `overrides` (from flags) win over the environment when not None."""
 
-        def get(name: str) -> str | None:
-            key = name.removeprefix("ZOMRO_").lower()
-            value = overrides.get(key)
+        def given(name: str) -> str | None:
+            """The stripped value, "" when set but empty, None when unset."""
+            value = overrides.get(name.removeprefix("ZOMRO_").lower())
             if value is None:
                 value = env.get(name)
-            value = value.strip() if value is not None else None
-            return value or None
+            return value.strip() if value is not None else None
+
+        def get(name: str) -> str | None:
+            return given(name) or None
+
+        def guard(name: str, *, empty: str) -> str | None:
+            """A guard rail's value: set but empty is an error, never "off"."""
+            value = given(name)
+            if value == "":
+                raise ConfigError(f"{name} is set but empty, which is never read as off: {empty}.")
+            return value
 
         api_url = get("ZOMRO_API_URL") or DEFAULT_API_URL
         token = get("ZOMRO_AUTH_TOKEN")
@@ -68,28 +80,31 @@ class Settings:
         password = get("ZOMRO_PASSWORD")
         totp_secret = _totp_secret(get("ZOMRO_TOTP_SECRET"))
         for secret in (token, password, totp_secret):
-            redact.register(secret)
-        timeout = _seconds("ZOMRO_TIMEOUT", get("ZOMRO_TIMEOUT"), default=30.0, high=600.0)
+            redact.register_configured(secret)
+        timeout = _seconds("ZOMRO_TIMEOUT", get("ZOMRO_TIMEOUT"), default=30.0, low=1.0, high=300.0)
         wait_seconds = _seconds(
             "ZOMRO_WAIT_SECONDS", get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
         )
-        poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, high=300.0)
+        poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, low=1.0, high=60.0)
         mcp_token = get("ZOMRO_MCP_TOKEN")
         if mcp_token is not None and len(mcp_token) < 16:  # refused unechoed; too short to mask without harm
             raise ConfigError(
                 "ZOMRO_MCP_TOKEN must be at least 16 characters long; generate one with "
                 "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."  # stdout ok: a hint
             )
-        redact.register(mcp_token)
+        redact.register_configured(mcp_token)
+        flag = "set it to 1 or 0, or unset it for the default"
         timing = Settings(
             timeout=timeout,
             wait_seconds=wait_seconds,
             poll_interval=poll_interval,
-            read_only=_flag("ZOMRO_READ_ONLY", get("ZOMRO_READ_ONLY")),
+            read_only=_flag("ZOMRO_READ_ONLY", guard("ZOMRO_READ_ONLY", empty=f"{flag} (off)")),
             allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
-            audit_log=get("ZOMRO_AUDIT_LOG"),
-            require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", get("ZOMRO_REQUIRE_APPROVAL")),
-            require_preview=_flag("ZOMRO_REQUIRE_PREVIEW", get("ZOMRO_REQUIRE_PREVIEW"), default=True),
+            audit_log=guard("ZOMRO_AUDIT_LOG", empty="set it to the path of the audit file, or unset it to keep none"),
+            require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", guard("ZOMRO_REQUIRE_APPROVAL", empty=f"{flag} (off)")),
+            require_preview=_flag(
+                "ZOMRO_REQUIRE_PREVIEW", guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{flag} (on)"), default=True
+            ),
             preview_ttl=_seconds("ZOMRO_PREVIEW_TTL", get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
             mcp_token=mcp_token,
             allowed_hosts=tuple(h.strip() for h in (get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
@@ -151,31 +166,50 @@ def _totp_secret(raw: str | None) -> str | None:
     return secret
 
 
+def parse_instance_id(text: str) -> int | None:
+    """The instance id `text` spells (1 to 12 ASCII digits, no sign or space, at least 1), or None.
+
+    For settings, API data and tool arguments alike: `str.isdigit` also accepts "²" or Arabic-Indic digits,
+    which must never turn into (or crash the reading of) an id.
+    """
+    if not isinstance(text, str) or _INSTANCE_ID.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if value >= 1 else None
+
+
 def _instance_ids(raw: str | None) -> frozenset[int] | None:
     """None when unset; set but empty is an error, never "all instances"."""
     if raw is None:
         return None
     parts = [p for p in re.split(r"[,\s]+", raw) if p]
-    bad = [p for p in parts if not p.isdigit() or int(p) < 1]
+    ids = [parse_instance_id(p) for p in parts]
+    bad = [p for p, i in zip(parts, ids, strict=True) if i is None]
     if bad or not parts:
         raise ConfigError(
-            "ZOMRO_ALLOWED_INSTANCES must be instance ids separated by commas, such as 5203773,5203774"
+            "ZOMRO_ALLOWED_INSTANCES must be instance ids (digits 0-9) separated by commas, such as 5203773,5203774"
             + (f"; {bad[0]!r} is not one." if bad else "; it is set but empty (unset it to allow every instance).")
         )
-    return frozenset(int(p) for p in parts)
+    return frozenset(i for i in ids if i is not None)
 
 
-def _seconds(name: str, raw: str | None, *, default: float, high: float, zero_is_off: bool = False) -> float:
+def _seconds(
+    name: str, raw: str | None, *, default: float, high: float, low: float = 0.0, zero_is_off: bool = False
+) -> float:
+    """A number of seconds within its bounds: [0, high] when 0 means off, [low, high] when low > 0, else (0, high]."""
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if zero_is_off and not 0 <= value <= high:
-        raise ConfigError(f"{name} must be from 0 (do not wait) to {high:g} seconds, not {raw}.")
-    if not zero_is_off and not 0 < value <= high:
-        raise ConfigError(f"{name} must be more than 0 and at most {high:g} seconds, not {raw}.")
+    if _SECONDS.fullmatch(raw) is None:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.")
+    value = float(raw)
+    if zero_is_off:
+        ok, bounds = 0 <= value <= high, f"from 0 (do not wait) to {high:g}"
+    elif low > 0:
+        ok, bounds = low <= value <= high, f"from {low:g} to {high:g}"
+    else:
+        ok, bounds = 0 < value <= high, f"more than 0 and at most {high:g}"
+    if not ok or not math.isfinite(value):
+        raise ConfigError(f"{name} must be {bounds} seconds, not {raw}.")
     return value
 
 
