@@ -431,7 +431,7 @@ WHY = {
     "instances": "the state lives in the list row, as in Zomro's panel: discovery, then one read per state change "
     "while watching; +N: list_rescue_images, the enter preview, the confirmed enter, the exit preview and the "
     "confirmed exit each read the state first (pre-flight), the rest are polls while rescuing/unrescuing "
-    "(poll interval 0.1 s, transitions 0.2 s here)",
+    "(poll interval 1 s, transitions 0.2 s here)",
     "instances.filter": "read beside every list read (never set), so a filter saved in the panel can never make an "
     "instance look missing; it adds no round trip",
     "instances.fleio.rescue": "the image list, then the submit; +2: preview and confirmed enter re-read the form "
@@ -472,7 +472,7 @@ def round_trips(report: Report) -> None:
     sim = Simulator(transition_seconds=0.2)
     url, stop = run_on_loopback(sim)
     try:
-        anyio.run(workflow, ours(url, ZOMRO_POLL_INTERVAL="0.1"))
+        anyio.run(workflow, ours(url, ZOMRO_POLL_INTERVAL="1"))
     finally:
         stop()
     seen = Counter(r.func for r in sim.requests)

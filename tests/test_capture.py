@@ -15,7 +15,14 @@ from zomro_rescue_mcp.capture import Redactor
 from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, run_on_loopback
+from zomro_rescue_mcp.simulator import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    TOTP_SECRET,
+    TOTP_USERNAME,
+    Simulator,
+    run_on_loopback,
+)
 from zomro_rescue_mcp.simulator.replay import load_capture, replay
 
 from .conftest import call, ok
@@ -111,8 +118,8 @@ async def test_a_replayed_capture_serves_the_recorded_account(replayed: tuple[Si
         images = ok(await call(client, "list_rescue_images", instance_id=WEB))
         ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
         entered = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert {i["name"] for i in listing["instances"]} == {"name-2", "name-3", "name-4", "name-5"}
-    assert (images["name"], len(images["images"])) == ("name-2", 16)
+    assert {i["name"] for i in listing["instances"]} == {"name-1", "name-2", "name-3", "name-4"}
+    assert (images["name"], len(images["images"])) == ("name-1", 16)
     assert (entered["wait"], entered["status"]) == ("reached", "rescued")
     assert simulator.calls("instances.fleio.rescue")[0].fields["elid"] == str(WEB)
 
@@ -138,3 +145,74 @@ def test_the_demo_tells_its_story_on_a_replayed_capture(captured: Path, capsys: 
     out = capsys.readouterr().out
     assert f"running on the account recorded in {captured}" in out
     assert "The story is complete" in out
+
+
+def test_who_the_account_is_does_not_survive_the_capture(captured: Path) -> None:
+    text = captured.read_text(encoding="utf-8")
+    answers = {a["func"]: a["answer"]["doc"] for a in json.loads(text)["answers"]}
+    user = answers["whoami"]["user"]
+    assert "+31 20 555 0101" not in text
+    assert "12.34" not in text
+    assert set(user) == {"$realname", "$email", "$id", "$name", "$phone", "$balance", "$"}
+
+
+def test_a_two_factor_account_is_captured_with_one_code(
+    env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_factor = {**env, "ZOMRO_USERNAME": TOTP_USERNAME, "ZOMRO_TOTP_SECRET": TOTP_SECRET}
+    assert main(["doctor", "--capture", str(tmp_path / "capture.json")], env=two_factor) == 0
+    assert len(sim.calls("totp.confirm")) == 1
+    assert TOTP_SECRET not in (tmp_path / "capture.json").read_text(encoding="utf-8")
+
+
+def test_a_capture_path_that_is_not_a_plain_file_is_refused_without_blocking(
+    env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    linked = tmp_path / "linked.json"
+    linked.write_text("keep", encoding="utf-8")
+    os.link(linked, tmp_path / "other-name.json")
+    for path in (fifo, linked):
+        assert main(["doctor", "--capture", str(path)], env=env) == 2
+        said = capsys.readouterr().err
+        assert str(path) in said
+        assert "choose" in said
+    assert linked.read_text(encoding="utf-8") == "keep"
+
+
+def test_a_capture_keeps_to_the_allowed_instances(
+    env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "capture.json"
+    assert main(["doctor", "--capture", str(path)], env={**env, "ZOMRO_ALLOWED_INSTANCES": "5203774"}) == 0
+    document = json.loads(path.read_text(encoding="utf-8"))
+    rows = next(a for a in document["answers"] if a["func"] == "instances")["answer"]["doc"]["elem"]
+    assert [r["id"]["$"] for r in rows] == ["5203774"]
+    assert document["instance_id"] == 5203774
+
+
+def test_a_replay_keeps_odd_rows_and_the_reported_total(tmp_path: Path) -> None:
+    document = {
+        "capture": "zomro-rescue-mcp capture",
+        "format": 1,
+        "answers": [
+            {
+                "func": "instances",
+                "fields": {},
+                "answer": {
+                    "doc": {
+                        "elem": [{"id": {"$": "5203773"}, "instance_status": {"$": "active"}}, {"id": {"$": "x"}}],
+                        "p_elems": {"$": "104"},
+                    }
+                },
+            }
+        ],
+    }
+    path = tmp_path / "capture.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    simulator = Simulator()
+    replay(simulator, load_capture(str(path)))
+    answer = simulator.execute({"func": "instances", "auth": simulator.new_session()})["doc"]
+    assert answer["p_elems"] == {"$": "104"}
+    assert {"id": {"$": "x"}} in answer["elem"]

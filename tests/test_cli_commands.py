@@ -114,6 +114,18 @@ def test_exit_asks_for_the_id_too(env: dict[str, str], sim: Simulator, capsys: p
     assert sim.instances[LEGACY].status == "active"
 
 
+def test_a_go_ahead_after_the_preview_expired_sends_nothing_and_says_so(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expiring = {**env, "ZOMRO_PREVIEW_TTL": "0.000001"}
+    assert main(["exit", str(LEGACY)], env=expiring, ask=lambda q: str(LEGACY)) == 3
+    captured = capsys.readouterr()
+    assert "the preview had expired" in captured.err
+    assert "ACCEPTED" not in captured.out
+    assert sim.mutating_requests() == []
+    assert sim.instances[LEGACY].status == "rescued"
+
+
 def test_a_typed_id_satisfies_a_required_approval(
     env: dict[str, str], sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -145,7 +145,7 @@ async def test_a_lost_answer_hands_over_the_generated_password_that_may_be_in_fo
 
 
 async def test_a_second_confirmed_request_for_a_busy_instance_is_refused(client: Client, sim: Simulator) -> None:
-    sim.inject(Fault("delay", mutating=True, seconds=0.5))
+    sim.inject(Fault("delay", mutating=True, seconds=0.5))  # within the 1 s timeout: the first is answered
     results = []
 
     async def enter() -> None:
@@ -153,7 +153,7 @@ async def test_a_second_confirmed_request_for_a_busy_instance_is_refused(client:
 
     async with anyio.create_task_group() as group:
         group.start_soon(enter)
-        await anyio.sleep(0.2)
+        await anyio.to_thread.run_sync(sim.wait_for_request, lambda r: r.mutating)  # the first is on the wire
         group.start_soon(enter)
     refused = [r for r in results if r.is_error]
     assert len(refused) == 1

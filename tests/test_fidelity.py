@@ -136,3 +136,25 @@ async def test_a_windows_rescue_image_is_reached_over_vnc_not_ssh(client: Client
     assert "VNC console" in data["summary"]
     assert "VNC console" in data["next_step"]
     assert "SSH" not in data["next_step"].replace("no SSH login", "")
+
+
+async def test_a_saved_filter_on_a_field_this_product_does_not_know_still_counts(
+    client: Client, sim: Simulator
+) -> None:
+    sim.instances[WEB].billing_status = "1"
+    sim.saved_filter = {"status": "2"}  # the panel's billing-status filter
+    listing = ok(await call(client, "list_instances"))
+    images = ok(await call(client, "list_rescue_images", instance_id=WEB))
+    assert listing["complete"] is False
+    assert WEB not in {i["id"] for i in listing["instances"]}
+    assert images["status"] is None
+    assert any("hides it" in note for note in images["notes"])
+
+
+async def test_a_list_that_gives_no_total_is_read_to_its_last_page(client: Client, sim: Simulator) -> None:
+    sim.populate(596)
+    sim.reports_total, sim.max_page_size = False, 100
+    listing = ok(await call(client, "list_instances", limit=1))
+    last = ok(await call(client, "list_rescue_images", instance_id=max(sim.instances)))
+    assert (listing["total"], listing["complete"]) == (600, True)
+    assert last["status"] == "active"

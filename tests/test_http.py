@@ -182,7 +182,7 @@ def http_process(api_url: str, sim: Simulator) -> Iterator[RunningServer]:
         "ZOMRO_PASSWORD": DEMO_PASSWORD,
         "ZOMRO_MCP_TOKEN": TOKEN,
         "ZOMRO_LOG_LEVEL": "DEBUG",
-        "ZOMRO_POLL_INTERVAL": "0.05",
+        "ZOMRO_POLL_INTERVAL": "1",
     }
     process = subprocess.Popen(
         [CONSOLE_SCRIPT, "serve", "--transport", "http", "--port", str(port)],

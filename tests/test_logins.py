@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from dataclasses import replace
 
+import anyio
 import pytest
 from mcp import Client
 
+from zomro_rescue_mcp import login
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.simulator import (
     CAPTCHA_USERNAME,
@@ -53,6 +56,29 @@ async def test_a_permission_denial_names_the_function_and_logs_in_no_more(client
     assert len(sim.calls("keepalive")) == 1
 
 
+async def test_without_keepalive_a_denied_function_costs_one_login_not_one_per_call(
+    client: Client, sim: Simulator
+) -> None:
+    sim.behaviour = Behaviour(
+        functions=frozenset({"instances", "instances.filter", "instances.fleio.rescue"}),
+        denied=frozenset({"instances.fleio.rescue"}),
+    )
+    for _ in range(4):
+        result = await call(client, "list_rescue_images", instance_id=WEB)
+        assert result.meta is not None
+        assert result.meta["zomro/kind"] == "api.denied"
+    assert len(sim.calls("auth")) == 2  # the first login, and one to tell a dead session from a denial
+
+
+async def test_an_unconfirmed_call_of_a_two_factor_account_sends_sok_only_to_confirm_its_login(
+    two_factor: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(two_factor, era) as client:
+        ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
+    assert {r.func for r in sim.requests if "sok" in r.fields} == {"totp.confirm"}
+    assert sim.mutating_requests() == []
+
+
 async def test_a_denied_confirmed_change_is_refused_once_and_not_sent_again(client: Client, sim: Simulator) -> None:
     sim.behaviour = Behaviour(denied=frozenset({"instances.fleio.unrescue"}))
     message = error(await call(client, "exit_rescue", instance_id=LEGACY, confirm=True))
@@ -85,14 +111,35 @@ async def test_a_two_factor_account_works_through_a_confirmed_change(
 
 
 async def test_an_expired_two_factor_session_logs_in_again_once_with_a_fresh_code(
-    two_factor: Settings, sim: Simulator, era: str
+    two_factor: Settings, sim: Simulator, era: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    steps = iter(range(0, 300, 30))  # each login happens one 30-s step later, as it would after an hour
+    started = time.time()
+    monkeypatch.setattr(login, "clock", lambda: started + next(steps))
     async with client_for(two_factor, era) as client:
         ok(await call(client, "list_instances"))
         sim.expire_sessions()
         ok(await call(client, "list_instances"))
     assert len(sim.calls("auth")) == 2
-    assert len(sim.calls("totp.confirm")) == 2
+    first, second = (r.fields["qrcode"] for r in sim.calls("totp.confirm"))
+    assert first != second
+
+
+async def test_a_second_login_in_the_same_step_waits_for_a_fresh_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000_000.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(login, "clock", lambda: now[0])
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    codes = login.TotpCodes(TOTP_SECRET)
+    first, second = await codes(), await codes()
+    assert first != second
+    assert len(slept) == 1
+    assert slept[0] <= 30.01
 
 
 async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(

@@ -61,6 +61,15 @@ async def test_the_answer_for_two_thousand_instances_stays_under_twenty_thousand
     assert len(result.model_dump_json(by_alias=True, exclude_none=True)) < 20_000
 
 
+async def test_the_state_of_the_last_of_many_instances_is_read(client: Client, sim: Simulator) -> None:
+    sim.populate(1996)
+    last = max(sim.instances)
+    sim.instances[last].status = "stopped"
+    data = ok(await call(client, "list_rescue_images", instance_id=last))
+    assert (data["status"], data["name"]) == ("stopped", "node-01996")
+    assert len(sim.calls("instances")) == 8  # 2,000 in pages of 250
+
+
 def test_the_cli_prints_every_instance_with_all(
     server_env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str], restore_logging: None
 ) -> None:

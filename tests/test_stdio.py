@@ -59,7 +59,7 @@ async def test_stdio_discovery_then_progress_while_rescuing(
     async def progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message or "")
 
-    env = {**server_env, "ZOMRO_POLL_INTERVAL": "0.05"}
+    env = {**server_env, "ZOMRO_POLL_INTERVAL": "1"}
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(env, era, errlog) as client:
             found = ok(await call(client, "list_instances", query="WEB"))

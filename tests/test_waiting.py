@@ -145,6 +145,15 @@ async def test_a_cancel_during_the_confirmed_send_still_sees_its_answer(
     sim.transition_seconds = 30
     sim.inject(Fault("delay", mutating=True, seconds=0.6))
     caplog.set_level(logging.WARNING, logger="zomro_rescue_mcp")
+    said = anyio.Event()
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "generated rescue password was never delivered" in record.getMessage():
+                said.set()
+
+    listener = Listener()
+    logging.getLogger("zomro_rescue_mcp").addHandler(listener)
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
 
@@ -152,9 +161,11 @@ async def test_a_cancel_during_the_confirmed_send_still_sees_its_answer(
                 await client.call_tool("enter_rescue", ENTER)
 
             group.start_soon(confirmed_enter)
-            await anyio.sleep(0.3)  # the request is on the wire, its answer not yet back
+            await anyio.to_thread.run_sync(sim.wait_for_request, lambda r: r.mutating)  # on the wire, unanswered
             group.cancel_scope.cancel()
-    await anyio.sleep(0.6)
+    with anyio.fail_after(10):  # the shielded send still reads its answer, then says the password was lost
+        await said.wait()
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescuing"
+    logging.getLogger("zomro_rescue_mcp").removeHandler(listener)
     assert "generated rescue password was never delivered" in caplog.text

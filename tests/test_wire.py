@@ -41,6 +41,18 @@ def test_json_in_the_object_of_older_builds_is_read_too() -> None:
     assert field_message(error) == ("password", "Too short")
 
 
+@pytest.mark.parametrize(
+    ("msg", "expected"),
+    [
+        ('{"image": {"id": ["Invalid"]}}', ("image", "Invalid")),
+        ('{"password": []}', ("password", "no message")),
+        ('{"zone": "not a list"}', ("zone", "not a list")),
+    ],
+)
+def test_json_messages_of_any_nesting_give_their_first_text(msg: str, expected: tuple[str, str]) -> None:
+    assert field_message({"msg": {"$": msg}}) == expected
+
+
 @pytest.mark.parametrize("msg", ["plain words", "{not json", '{"empty": []}x', "[1, 2]"])
 def test_a_message_without_a_json_object_has_no_field(msg: str) -> None:
     assert field_message({"msg": {"$": msg}}) is None
@@ -52,6 +64,8 @@ def test_a_message_without_a_json_object_has_no_field(msg: str) -> None:
         ('<a href="long?elid=abc&amp;func=billmgr">wait</a>', "https://api.zomro.com/long?elid=abc&func=billmgr"),
         ("<a href=/long?elid=abc&func=billmgr>wait</a>", "https://api.zomro.com/long?elid=abc&func=billmgr"),
         ('location="https://api.zomro.com/longrun?x=1&billmgr"', "https://api.zomro.com/longrun?x=1&billmgr"),
+        ('<meta content="0;url=long?elid=9&func=billmgr">', "https://api.zomro.com/long?elid=9&func=billmgr"),
+        ('"https://API.Zomro.com:443/long?elid=1&billmgr"', "https://API.Zomro.com:443/long?elid=1&billmgr"),
     ],
 )
 def test_long_operation_links_resolve_against_the_api_url(page: str, expected: str) -> None:
@@ -63,6 +77,8 @@ def test_long_operation_links_resolve_against_the_api_url(page: str, expected: s
     [
         '<a href="https://evil.example/long?elid=1&func=billmgr">',
         '<a href="//evil.example/long?elid=1&func=billmgr">',
+        '<a href="http://api.zomro.com/long?elid=1&func=billmgr">',  # a downgrade to plain http
+        '<a href="https://api.zomro.com:8443/long?elid=1&func=billmgr">',  # another port
         "no link here",
     ],
 )

@@ -29,7 +29,7 @@ from .errors import (
     TransportError,
     ZomroError,
 )
-from .login import log_in
+from .login import TotpCodes, log_in
 from .wire import (
     MAX_ANSWER_BYTES,
     MAX_DEPTH,
@@ -40,6 +40,7 @@ from .wire import (
     field_message,
     long_url,
     message_of,
+    readable,
     text_of,
 )
 
@@ -50,6 +51,7 @@ log = logging.getLogger("zomro_rescue_mcp.api")
 _SESSION_REFUSALS = ("access", "auth")
 _MUTATION_ANSWER_BYTES = 8 * MAX_ANSWER_BYTES  # an accepted change is read further before it is called unknown
 _IP_BLOCKED = (403, 460)  # Zomro's edge: the client IP is (temporarily) blocked
+_DENIAL_MEMORY = 300.0  # seconds a denial proven by a fresh login is remembered
 
 
 class BillmanagerClient:
@@ -76,12 +78,20 @@ class BillmanagerClient:
         )
         self._session: str | None = settings.auth_token
         self._login_lock = anyio.Lock()
+        self._codes = TotpCodes(settings.totp_secret) if settings.totp_secret else None
         self._login_refused: AuthError | None = None  # a refused login is not tried again (account lock-out)
+        # function -> (session, period) it was refused to after a fresh login: the next refusal in that period
+        # is taken as a denial without another login (an account whose API has no keepalive cannot tell)
+        self._denied: dict[str, tuple[str | None, int]] = {}
         self._read_attempts = max(1, read_attempts)
         self._retry_delay = retry_delay
         self._long_attempts = long_poll_attempts
         self._long_interval = long_poll_interval
         self._long_total = max(60.0, 2 * settings.timeout)
+
+    @staticmethod
+    def _denial_epoch() -> int:
+        return int(time.monotonic() // _DENIAL_MEMORY)
 
     @property
     def _can_login(self) -> bool:
@@ -123,10 +133,16 @@ class BillmanagerClient:
         error = error_of(doc)
         if error is None or error.get("$type") not in _SESSION_REFUSALS:
             return doc, False
+        if error.get("$type") == "access" and self._denied.get(func) == (session, self._denial_epoch()):
+            return doc, False  # known for a while: this session may not use the function, so no login for it
         if not await self._session_is_dead(error, session):
             return doc, False  # a live session was refused: a permission denial, and no login follows
         session = await self._renew(func, stale=session)
-        return await self._exchange(func, fields, session, mutating=mutating), True
+        doc = await self._exchange(func, fields, session, mutating=mutating)
+        error = error_of(doc)
+        if error is not None and error.get("$type") == "access":
+            self._denied[func] = (session, self._denial_epoch())  # refused even to a fresh session
+        return doc, True
 
     async def _session_is_dead(self, error: dict[str, Any], session: str | None) -> bool:
         """`auth` always means a dead session; for `access`, ask `keepalive` on the same session, as the panel does."""
@@ -163,22 +179,25 @@ class BillmanagerClient:
                 raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
 
             async def exchange(func: str, fields: dict[str, str], session: str | None) -> Doc:
-                return await self._exchange(func, fields, session, mutating=False)
+                # A two-factor code is sent once: a retry could present a used code.
+                return await self._exchange(func, fields, session, mutating=False, once=func == "totp.confirm")
 
             try:
-                self._session = await log_in(exchange, username, password, self._settings.totp_secret)
+                self._session = await log_in(exchange, username, password, self._codes)
             except AuthError as exc:
                 self._login_refused = exc
                 raise
             log.info("logged in to %s", self._host)
             return self._session
 
-    async def _exchange(self, func: str, fields: dict[str, str], session: str | None, *, mutating: bool) -> Doc:
-        """Send one request (retrying reads) and return its `doc`; errors inside the doc are not raised here."""
+    async def _exchange(
+        self, func: str, fields: dict[str, str], session: str | None, *, mutating: bool, once: bool = False
+    ) -> Doc:
+        """Send one request (retrying reads unless `once`) and return its `doc`; errors in the doc are not raised."""
         form = {"func": func, "out": "json", "lang": self._settings.lang, **fields}
         if session is not None:
             form["auth"] = session
-        attempts = 1 if mutating else self._read_attempts
+        attempts = 1 if mutating or once else self._read_attempts
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
@@ -330,7 +349,7 @@ def _what_was_denied(error: dict[str, Any]) -> str:
 
 
 def _denied(func: str, error: dict[str, Any]) -> PermissionDeniedError:
-    message = redact.scrub(message_of(error))
+    message = redact.scrub(readable(error))
     return PermissionDeniedError(
         f"Zomro does not permit {func} for this account{_what_was_denied(error)}: {message}. It was not executed. "
         "The session is valid, so logging in again would not help: check the account's (or sub-user's) rights in "
@@ -342,7 +361,7 @@ def _denied(func: str, error: dict[str, Any]) -> PermissionDeniedError:
 
 
 def _refused_after_login(func: str, error: dict[str, Any]) -> ApiError:
-    message = redact.scrub(message_of(error))
+    message = redact.scrub(readable(error))
     return PermissionDeniedError(
         f"Zomro refused {func} even after a fresh login{_what_was_denied(error)}: {message}. It was not executed. "
         "The account may lack the right to this function or instance; check it in the panel.",
@@ -355,10 +374,10 @@ def _refused_after_login(func: str, error: dict[str, Any]) -> ApiError:
 def _api_error(func: str, error: dict[str, Any]) -> ApiError:
     err_type = str(error.get("$type", ""))
     err_object = str(error.get("$object", ""))
-    message = redact.scrub(message_of(error))
+    message = redact.scrub(readable(error))  # the cloud layer's {"field": ["message"]} reads "field: message"
     cloud = field_message(error)
-    if cloud is not None:  # the cloud layer's {"field": ["message"]}: the person sees the field and the message
-        err_object, message = cloud[0], redact.scrub(f"{cloud[0]}: {cloud[1]}")
+    if cloud is not None:
+        err_object = cloud[0]
     if err_type == "missed":
         return NotFoundError(
             f"Zomro does not know {err_object or 'the object'} for {func}: {message}. Check the id; if the "

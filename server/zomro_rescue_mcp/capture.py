@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from typing import Any
 from . import __version__
 from .billmanager import BillmanagerClient
 from .config import Settings
-from .errors import ConfigError, ZomroError
+from .errors import ConfigError, PolicyRefusedError, ZomroError
 from .instances import parse_row
 from .wire import as_list
 
@@ -79,11 +80,13 @@ class Redactor:
     def value(self, value: Any, key: str = "") -> Any:
         """A redacted copy of a parsed JSON value; `key` is the field it sits under (its `$` text inherits it)."""
         if isinstance(value, dict):
-            option = "$key" in value and "$depend" in value  # an image option: its $name is a user's image name
+            if key == "user":  # who the account is: every attribute is personal
+                return {k: self._personal(v) for k, v in value.items()}
+            descriptor = "val" in value  # a form field or list: its $name names the field, not a person or server
             copied: dict[str, Any] = {}
             for k, v in value.items():
-                if k == "$name" and not option:
-                    copied[k] = v  # the name of a form field or list, not of a person or server
+                if k == "$name" and descriptor:
+                    copied[k] = v
                 elif k in _OWN_ATTRIBUTES or not k.startswith("$"):
                     copied[k] = self.value(v, k)
                 else:
@@ -103,6 +106,11 @@ class Redactor:
         if lowered in _NAME_KEYS or lowered == "$name":
             return self._placeholder("name", value)
         return self.text(value)
+
+    def _personal(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return self.value(value, "user")
+        return self._placeholder("email" if _EMAIL.fullmatch(value) else "account", value)
 
     def text(self, text: str) -> str:
         """Free text with configured secrets, e-mail addresses, IP addresses and host names replaced."""
@@ -167,12 +175,22 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
         answers.append({"func": func, "fields": fields, "answer": redactor.value({"doc": doc})})
         return doc
 
+    allowed = settings.allowed_instances
+    if instance_id is not None and allowed is not None and instance_id not in allowed:
+        raise PolicyRefusedError(
+            f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "
+            "nothing was recorded.",
+            kind="refused.allowlist",
+            instance_id=instance_id,
+        )
     await record("whoami")
     page = await record("instances", p_cnt=_FIRST_PAGE, p_num="1")
     await record("instances.filter")
-    if instance_id is None and page is not None:
-        rows = [parse_row(e) for e in as_list(page.get("elem")) if isinstance(e, dict)]
-        instance_id = next((row.id for row in rows if row is not None), None)
+    rows = [parse_row(e) for e in as_list(page.get("elem")) if isinstance(e, dict)] if page is not None else []
+    if allowed is not None:  # rows of instances the server may not touch are not recorded either
+        _keep_allowed(answers, allowed)
+    if instance_id is None:
+        instance_id = next((r.id for r in rows if r is not None and (allowed is None or r.id in allowed)), None)
     if instance_id is not None:
         await record("instances.edit", elid=str(instance_id))
         await record(RESCUE, elid=str(instance_id))
@@ -187,15 +205,34 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
     return Capture(document=document, report=redactor.report())
 
 
+def _keep_allowed(answers: list[dict[str, Any]], allowed: frozenset[int]) -> None:
+    """Drop the list rows of instances outside ZOMRO_ALLOWED_INSTANCES from the recorded first page."""
+    for answer in answers:
+        doc = answer.get("answer", {}).get("doc") if answer.get("func") == "instances" else None
+        if isinstance(doc, dict) and "elem" in doc:
+            doc["elem"] = [
+                e for e in as_list(doc["elem"]) if isinstance(e, dict) and (row := parse_row(e)) and row.id in allowed
+            ]
+
+
 def write_capture(path: str, document: dict[str, Any]) -> None:
-    """Write the capture as a new or replaced regular file, mode 0600 (a symlink at the path is refused)."""
+    """Write the capture as a new or replaced regular file of its own, mode 0600.
+
+    A symlink, FIFO, device or directory at the path is refused without blocking, and so is a file with other
+    names (hard links), which truncating would change too. A short write (a full disk) is an error.
+    """
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
     except OSError as exc:
         raise ConfigError(f"The capture file {path} cannot be written ({exc.strerror}): choose another path.") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            raise ConfigError(f"{path} is not a plain file of its own: choose a new path for the capture.")
+        os.ftruncate(fd, 0)
         os.fchmod(fd, 0o600)
-        os.write(fd, data)
+        if os.write(fd, data) != len(data):
+            raise ConfigError(f"The capture file {path} could not be written whole (is the disk full?).")
     finally:
         os.close(fd)

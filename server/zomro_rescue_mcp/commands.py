@@ -72,9 +72,13 @@ async def run_command(
 ) -> int:
     """Run one human command; domain errors propagate to the CLI's single error boundary."""
     if args.command == "doctor":  # reads only: it creates no audit file and changes nothing
-        code = await _doctor(settings, transport, out, as_json=args.json)
-        if args.capture is not None:
-            await _capture(settings, transport, args.capture, args.instance)
+        doctor_api = BillmanagerClient(settings, transport=transport)
+        try:  # one client, so one login (a two-factor code is never sent twice)
+            code = await _doctor(settings, doctor_api, out, as_json=args.json)
+            if args.capture is not None:
+                await _capture(settings, doctor_api, args.capture, args.instance)
+        finally:
+            await doctor_api.aclose()
         return code
     audit = AuditTrail(settings.audit_log)
     api = BillmanagerClient(settings, transport=transport)
@@ -130,11 +134,13 @@ async def _change(
                 wait=False,
                 approval=approval,
             )
+            _require_executed(entered)
             accepted = entered
             show.action(entered)
             final: ActionResult = entered if args.no_wait else await service.settle(entered, _progress)
         else:
             left = await service.exit(args.instance_id, confirm=True, wait=False, approval=approval)
+            _require_executed(left)
             accepted = left
             show.action(left)
             final = left if args.no_wait else await service.settle(left, _progress)
@@ -145,6 +151,17 @@ async def _change(
     if not args.no_wait:
         show.settled(final)
     show.change(preview, final)
+
+
+def _require_executed(result: ActionResult) -> None:
+    """The go-ahead came after the preview stopped counting (ZOMRO_PREVIEW_TTL): nothing was sent."""
+    if not result.executed:
+        raise PolicyRefusedError(
+            "Nothing was sent: the preview had expired (ZOMRO_PREVIEW_TTL) before the go-ahead. Run the command "
+            "again to see a fresh preview.",
+            kind="refused.preview_required",
+            instance_id=result.instance_id,
+        )
 
 
 def _read_password(stdin: TextIO) -> str:
@@ -180,9 +197,7 @@ async def _progress(progress: float, total: float | None, message: str) -> None:
     print(f"  ... {message}", file=sys.stderr, flush=True)
 
 
-async def _doctor(
-    settings: Settings, transport: httpx2.AsyncBaseTransport | None, out: TextIO, *, as_json: bool
-) -> int:
+async def _doctor(settings: Settings, api: BillmanagerClient, out: TextIO, *, as_json: bool) -> int:
     """Mode and reachability with read-only calls; never a secret. Every check runs; the first problem decides."""
     allowlist = (
         ", ".join(str(i) for i in sorted(settings.allowed_instances)) if settings.allowed_instances else "off (all)"
@@ -205,7 +220,6 @@ async def _doctor(
         code = 2
     else:
         checks["audit"] = f"{settings.audit_log} (writable)"
-    api = BillmanagerClient(settings, transport=transport)
     try:
         service = RescueService(api, allowed_instances=settings.allowed_instances)
         instances = await service.list_instances(limit=1)
@@ -214,8 +228,6 @@ async def _doctor(
         checks["api"] = f"problem: {redact.scrub(str(exc))}"
         problems.append(checks["api"])
         code = code or exc.exit_code
-    finally:
-        await api.aclose()
     if as_json:
         print(json.dumps({"ready": code == 0, "checks": checks}, indent=2), file=out)  # stdout ok: the CLI
         return code
@@ -226,17 +238,11 @@ async def _doctor(
     return code
 
 
-async def _capture(
-    settings: Settings, transport: httpx2.AsyncBaseTransport | None, path: str, instance_id: int | None
-) -> None:
+async def _capture(settings: Settings, api: BillmanagerClient, path: str, instance_id: int | None) -> None:
     """Record the API's answers for support (read-only calls), with personal data replaced; says what it did."""
     from .capture import capture, write_capture
 
-    api = BillmanagerClient(settings, transport=transport)
-    try:
-        recorded = await capture(api, settings, instance_id)
-    finally:
-        await api.aclose()
+    recorded = await capture(api, settings, instance_id)
     write_capture(path, recorded.document)
     print(  # the report goes to stderr, so stdout stays the doctor's verdict (or its JSON)
         f"capture: wrote {path} (mode 0600) with {len(recorded.document['answers'])} answers; {recorded.report}. "

@@ -49,7 +49,8 @@ BUSY = frozenset(
         "booting_from_iso",
     }
 )
-# The fields of the panel's list filter; any of them set narrows the list.
+# The fields the panel's list filter is known to have. Any other field of the filter's answer that is set counts
+# too: a filter this product does not know must never make a list look complete.
 FILTER_FIELDS = (
     "id",
     "ip",
@@ -65,7 +66,10 @@ FILTER_FIELDS = (
     "expiredate",
     "opendate",
     "period",
+    "status",
 )
+_FILTER_FORM = frozenset({"slist", "tparams", "elid", "plid", "func", "metadata", "page", "p_cnt", "p_num", "p_elems"})
+_TEXT_LIMIT = 200  # characters kept of any field of a row
 PAGE_SIZE = 250  # rows asked for per page; an API that gives fewer is followed page by page
 MAX_PAGES = 200  # a bound against a paging answer that never ends
 PAGES_IN_FLIGHT = 8
@@ -81,7 +85,9 @@ def parse_instance_id(text: str | None) -> int | None:
 
 def _text(value: Any) -> str | None:
     found = text_of(value)
-    return found.strip() or None if found is not None else None
+    if found is None or not found.strip():
+        return None
+    return found.strip()[:_TEXT_LIMIT]
 
 
 def parse_row(elem: dict[str, Any]) -> Instance | None:
@@ -135,7 +141,11 @@ async def read_filter(api: BillmanagerClient) -> dict[str, str] | None:
         doc = await api.read("instances.filter")
     except ZomroError:
         return None
-    return {name: value for name in FILTER_FIELDS if (value := _text(doc.get(name))) is not None}
+    return {
+        name: value
+        for name, raw in doc.items()
+        if not name.startswith("$") and name not in _FILTER_FORM and (value := _text(raw)) not in (None, "null")
+    }
 
 
 async def _page(api: BillmanagerClient, number: int) -> Doc:
@@ -170,7 +180,10 @@ def _total(doc: Doc) -> int | None:
 
 async def _read_rest(api: BillmanagerClient, listing: Listing, total: int | None, *, page_size: int) -> None:
     """The pages after the first, at most PAGES_IN_FLIGHT at a time; then page by page while rows are missing."""
-    if total is None or page_size == 0 or total <= page_size:
+    if total is None:
+        await _read_until_short(api, listing, page_size)
+        return
+    if page_size == 0 or total <= page_size:
         return
     pages = min(math.ceil(total / page_size), MAX_PAGES)
     docs: dict[int, Doc] = {}
@@ -186,6 +199,14 @@ async def _read_rest(api: BillmanagerClient, listing: Listing, total: int | None
     number = pages
     # An API that pages by fewer rows than the first page had: go on while pages bring new rows.
     while fresh and len(listing.instances) + listing.skipped < total and number < MAX_PAGES:
+        number += 1
+        fresh = listing.add(await _page(api, number))
+
+
+async def _read_until_short(api: BillmanagerClient, listing: Listing, page_size: int) -> None:
+    """Without a total, nothing says the first page was the last: read page by page until one brings nothing new."""
+    number, fresh = 1, page_size
+    while fresh and number < MAX_PAGES:
         number += 1
         fresh = listing.add(await _page(api, number))
 

@@ -7,14 +7,17 @@ computed from ZOMRO_TOTP_SECRET with pyotp at the moment it is sent; neither the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
+
 from . import redact
 from .errors import AuthError, TransportError, TwoFactorError
-from .wire import Doc, error_of, message_of, text_of
+from .wire import Doc, error_of, message_of, readable, text_of
 
-__all__ = ["Exchange", "log_in", "refusal"]
+__all__ = ["CodeSource", "Exchange", "TotpCodes", "clock", "log_in", "refusal"]
 
 Exchange = Callable[[str, dict[str, str], "str | None"], Awaitable[Doc]]
 """Send one read (function, fields, session) and return its `doc`, errors included."""
@@ -46,7 +49,7 @@ def refusal(username: str, error: dict[str, Any]) -> AuthError:
     if _names_captcha(error):
         reason = f"Zomro asks for a reCAPTCHA answer, which a server cannot give: {TOKEN_ADVICE}"
     else:
-        reason = _REFUSALS.get(str(error.get("$object")), redact.scrub(message_of(error)))
+        reason = _REFUSALS.get(str(error.get("$object")), redact.scrub(readable(error)))
     return AuthError(
         f"Zomro refused the login for {username}: {reason}. The server will not try again until it is restarted, so "
         "the account is not locked out."
@@ -59,7 +62,11 @@ def _session_of(doc: Doc) -> str | None:
     return session if isinstance(session, str) and session else None
 
 
-async def log_in(exchange: Exchange, username: str, password: str, totp_secret: str | None) -> str:
+CodeSource = Callable[[], Awaitable[str]]
+"""The current two-factor code, never the one sent last (see `TotpCodes`)."""
+
+
+async def log_in(exchange: Exchange, username: str, password: str, code: CodeSource | None) -> str:
     """A confirmed session id for the account, or the refusal as an `AuthError` (never retried by the caller)."""
     doc = await exchange("auth", {"username": username, "password": password}, None)
     error = error_of(doc)
@@ -71,13 +78,14 @@ async def log_in(exchange: Exchange, username: str, password: str, totp_secret: 
     redact.register(session)
     if not await _asks_for_code(exchange, session):
         return session
-    if totp_secret is None:
+    if code is None:
         raise TwoFactorError(
             f"The account {username} uses two-factor authentication: set ZOMRO_TOTP_SECRET to the secret shown when "
             f"two-factor was set up (the base32 text under the QR code), so the server can confirm its logins; or "
             f"{TOKEN_ADVICE}."
         )
-    confirmed = await exchange("totp.confirm", _code_fields(totp_secret), session)
+    fields = {"sok": "ok", "clicked_button": "ok", "qrcode": await code()}  # the panel's confirmation form
+    confirmed = await exchange("totp.confirm", fields, session)
     error = error_of(confirmed)
     new_session = _session_of(confirmed)
     if error is not None or new_session is None:
@@ -103,8 +111,31 @@ async def _asks_for_code(exchange: Exchange, session: str) -> bool:
     return text_of(whoami.get("ok")) == "func=totp.confirm"
 
 
-def _code_fields(totp_secret: str) -> dict[str, str]:
-    """The panel's confirmation form, with the code of this moment."""
-    import pyotp
+def clock() -> float:
+    """The time two-factor codes are computed for (a seam for tests)."""
+    return time.time()
 
-    return {"sok": "ok", "clicked_button": "ok", "qrcode": pyotp.TOTP(totp_secret).now()}
+
+class TotpCodes:
+    """Codes from ZOMRO_TOTP_SECRET (RFC 6238, 30-s steps, via pyotp): a code is used once, so a login in the same
+    step as the previous one waits for the next step (a one-time code may be refused when presented twice).
+    """
+
+    def __init__(self, secret: str) -> None:
+        import pyotp
+
+        class _Totp(pyotp.TOTP):
+            min_secret_length_bits = 80  # 16 base32 characters, the length many sites show
+
+        self._totp = _Totp(secret)
+        self._last_step: int | None = None
+
+    async def __call__(self) -> str:
+        now = clock()
+        step = int(now // self._totp.interval)
+        if step == self._last_step:
+            await anyio.sleep((step + 1) * self._totp.interval - now + 0.01)
+            now = clock()
+            step = int(now // self._totp.interval)
+        self._last_step = step
+        return str(self._totp.at(int(now)))

@@ -208,11 +208,13 @@ def explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiEr
     if "runningoperation" in (exc.err_type, exc.err_object):
         advice = "another operation is running on the instance: wait until it settles, then try again"
     elif exc.err_object == "instance_status":
-        advice = (
-            "the instance is already in rescue mode: keep working in it, or call exit_rescue first"
-            if entering
-            else "the instance is not in rescue mode, so there is nothing to do"
-        )
+        said = exc.api_message.lower()
+        if entering and "already" in said and "rescue" in said:
+            advice = "the instance is already in rescue mode: keep working in it, or call exit_rescue first"
+        elif not entering and "not in rescue" in said:
+            advice = "the instance is not in rescue mode, so there is nothing to do"
+        else:
+            advice = "its state does not allow it now: list_instances shows its state"
     if advice is None:
         return exc
     action = "put instance {} into rescue mode" if entering else "take instance {} out of rescue mode"

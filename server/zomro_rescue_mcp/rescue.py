@@ -330,7 +330,7 @@ class RescueService:
 
     async def settle(self, accepted: Accepted, on_progress: ProgressFn | None = None) -> Accepted:
         """Watch an accepted request until the instance settles, and say how it ended (reads only)."""
-        if self._wait_seconds <= 0:
+        if self._wait_seconds <= 0 or not accepted.executed:
             return accepted
         plan = accepted.password_plan if isinstance(accepted, EnterRescueResult) else None
         windows = isinstance(accepted, EnterRescueResult) and is_windows(accepted.image)

@@ -30,7 +30,7 @@ MAX_DEPTH = 64  # BILLmanager documents nest a handful of levels; far deeper is 
 
 # The panel finds the long-operation link with an unanchored `long.+billmgr`; the link may be absolute or relative.
 _LONG_LINK = re.compile(r"""[^\s"'<>]*long[^\s"'<>]*billmgr[^\s"'<>]*""")
-_ATTRIBUTE = re.compile(r"^[A-Za-z-]+=")
+_ABSOLUTE = re.compile(r"https?://|//", re.IGNORECASE)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -85,9 +85,31 @@ def error_of(doc: Doc) -> dict[str, Any] | None:
     return {"msg": {"$": str(raw) if not isinstance(raw, str) else raw}}
 
 
+MAX_MESSAGE = 500  # characters of an API message kept in a sentence
+
+
 def message_of(error: dict[str, Any]) -> str:
-    """The error's own message text."""
-    return text_of(error.get("msg")) or text_of(error.get("detail")) or text_of(error) or "no message"
+    """The error's own message text (bounded)."""
+    text = text_of(error.get("msg")) or text_of(error.get("detail")) or text_of(error) or "no message"
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+
+
+def readable(error: dict[str, Any]) -> str:
+    """What a person should read of an error: "field: message" from the cloud layer's JSON, else its message."""
+    found = field_message(error)
+    return f"{found[0]}: {found[1]}" if found is not None else message_of(error)
+
+
+def _first_text(value: Any) -> str:
+    """The first string inside a JSON value (a list of messages, or messages nested under sub-fields)."""
+    for _ in range(MAX_DEPTH):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        elif isinstance(value, dict):
+            value = next(iter(value.values()), None)
+        else:
+            break
+    return str(value)[:MAX_MESSAGE] if isinstance(value, str | int | float) and value != "" else "no message"
 
 
 def field_message(error: dict[str, Any]) -> tuple[str, str] | None:
@@ -105,18 +127,31 @@ def field_message(error: dict[str, Any]) -> tuple[str, str] | None:
         if not isinstance(parsed, dict) or not parsed:
             continue
         field, messages = next(iter(parsed.items()))
-        first = messages[0] if isinstance(messages, list) and messages else messages
-        return str(field), str(first) if first is not None else "no message"
+        return str(field)[:100], _first_text(messages)
     return None
 
 
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
 def long_url(body: str, api_url: str) -> str | None:
-    """The long-operation link in a page, resolved against the API URL; None unless it stays on the API's host."""
-    host = urlsplit(api_url).netloc
+    """The long-operation link in a page, resolved against the API URL; None unless it stays on the API's origin.
+
+    A relative link is taken as the panel takes it, from "long" on; an absolute one must keep the API's scheme,
+    host and port (compared without case, with default ports), so it is never a downgrade or another host.
+    """
+    origin = _origin(api_url)
     for match in _LONG_LINK.finditer(body):
-        link = _ATTRIBUTE.sub("", match.group(0)).replace("&amp;", "&")  # an unquoted href=… keeps only the link
+        token = match.group(0).replace("&amp;", "&")
+        absolute = _ABSOLUTE.search(token)
+        link = token[absolute.start() :] if absolute else token[token.find("long") :]
         candidate = urljoin(api_url, link)
-        parts = urlsplit(candidate)
-        if parts.scheme in ("http", "https") and parts.netloc == host:
+        if _origin(candidate) == origin:
             return candidate
     return None

@@ -104,6 +104,7 @@ class Simulator(SimulatedAccount):
         self._faults: list[Fault] = []
         self._long_answers: dict[str, _LongAnswer] = {}
         self._stopping = threading.Event()
+        self._arrived = threading.Condition(self._lock)  # notified at every recorded request
         methods = ["GET", "POST"]
         self.app = Starlette(
             routes=[
@@ -132,6 +133,13 @@ class Simulator(SimulatedAccount):
         with self._lock:
             return [r for r in self.requests if r.mutating]
 
+    def wait_for_request(self, match: Callable[[RecordedRequest], bool], timeout: float = 10.0) -> RecordedRequest:
+        """Block until a request matching `match` has arrived (tests order events on this, never on a sleep)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: any(match(r) for r in self.requests), timeout):
+                raise TimeoutError("no matching request arrived")
+            return next(r for r in self.requests if match(r))
+
     def calls(self, func: str) -> list[RecordedRequest]:
         """The requests made to one function."""
         with self._lock:
@@ -159,8 +167,9 @@ class Simulator(SimulatedAccount):
             func=func,
             mutating=func not in LOGIN_FUNCTIONS and ("sok" in fields or func == "instances.fleio.unrescue"),
         )
-        with self._lock:
+        with self._arrived:
             self.requests.append(recorded)
+            self._arrived.notify_all()
         return recorded
 
     def _take_fault(self, recorded: RecordedRequest) -> Fault | None:

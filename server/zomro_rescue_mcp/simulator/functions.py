@@ -34,7 +34,7 @@ from .state import (
 __all__ = ["ApiRefusal", "SimulatedAccount"]
 
 JSON = dict[str, Any]
-FILTER_FIELDS = ("id", "ip", "instance_status", "pricelist", "datacenter", "orderdatefrom", "orderdateto")
+FILTER_FIELDS = ("id", "ip", "instance_status", "pricelist", "datacenter", "orderdatefrom", "orderdateto", "status")
 _ZONE_ORDER = ("pub", "own", "shr")
 _RESCUABLE = ("active", "stopped")  # OpenStack Nova rescues only these
 _UNRESCUABLE = ("rescued", "booted_from_iso")
@@ -92,6 +92,10 @@ class SimulatedAccount:
         self.images: list[SimImage] = []
         self.saved_filter: dict[str, str] = {}  # per account here; per user or per session at Zomro is unknown
         self.captured: dict[str, JSON] = {}  # answers served verbatim (replay of a support capture)
+        self.reports_total = True  # whether the list says how many instances there are (p_elems)
+        self.odd_rows: list[JSON] = []  # captured rows without a usable id, served on the first page as they came
+        self.reported_total: int | None = None  # a captured total, served as it came
+        self.used_codes: set[str] = set()  # two-factor codes already presented (refused a second time: a guess)
         self._sessions: dict[str, Session] = {}
         self.reset_account()
 
@@ -101,6 +105,8 @@ class SimulatedAccount:
         self.images = default_images()
         self.saved_filter = {}
         self.captured = {}
+        self.reports_total, self.odd_rows, self.reported_total = True, [], None
+        self.used_codes = set()
         self.login_refusal = None
         self._sessions = {}
 
@@ -209,7 +215,15 @@ class SimulatedAccount:
 def _whoami(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
     if not session.confirmed:
         return _ok("func=totp.confirm")
-    user = {"$realname": "Demo User", "$email": session.username, "$id": "100042", "$": session.username}
+    user = {  # the panel reads $realname, $email, $id, $phone and $balance
+        "$realname": "Demo User",
+        "$email": session.username,
+        "$id": "100042",
+        "$name": session.username,
+        "$phone": "+31 20 555 0101",
+        "$balance": "12.34",
+        "$": session.username,
+    }
     return {"doc": {"user": user}}
 
 
@@ -219,6 +233,9 @@ def _totp_confirm(account: SimulatedAccount, fields: dict[str, str], session: Se
     code = fields.get("qrcode", "")
     if "sok" not in fields or not pyotp.TOTP(TOTP_SECRET).verify(code, valid_window=1):
         raise ApiRefusal("value", "qrcode", "Invalid confirmation code")
+    if code in account.used_codes:  # whether Zomro refuses a code presented twice is unknown; the strict guess
+        raise ApiRefusal("value", "qrcode", "This confirmation code was already used")
+    account.used_codes.add(code)
     account._sessions.pop(fields.get("auth", ""), None)
     sid = secrets.token_hex(12)
     account._sessions[sid] = Session(username=session.username)
@@ -255,6 +272,7 @@ def _passes(instance: SimInstance, saved: dict[str, str]) -> bool:
         "ip": lambda v: v in instance.ip or (bool(instance.ip_v6) and v in instance.ip_v6),
         "instance_status": lambda v: instance.status == v,
         "datacenter": lambda v: instance.datacenter == v,
+        "status": lambda v: instance.billing_status == v,
     }
     return all(checks[name](value) for name, value in saved.items() if value and name in checks)
 
@@ -268,10 +286,14 @@ def _list(account: SimulatedAccount, fields: dict[str, str], session: Session) -
     for instance in shown:
         instance.settle()
     page = shown[(p_num - 1) * p_cnt : p_num * p_cnt]
+    rows = [_row(i) for i in page] + (account.odd_rows if p_num == 1 else [])
     doc: JSON = {}
-    if page:
-        doc["elem"] = _one_or_many([_row(i) for i in page])
-    doc.update(p_elems=_text(len(shown)), p_num=_text(p_num), p_cnt=_text(p_cnt))
+    if rows:
+        doc["elem"] = _one_or_many(rows)
+    total = account.reported_total if account.reported_total is not None else len(shown) + len(account.odd_rows)
+    if account.reports_total:
+        doc["p_elems"] = _text(total)
+    doc.update(p_num=_text(p_num), p_cnt=_text(p_cnt))
     return {"doc": doc}
 
 

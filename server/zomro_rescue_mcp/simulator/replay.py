@@ -51,18 +51,24 @@ def replay(account: SimulatedAccount, document: dict[str, Any]) -> None:
         if "error" in doc:
             continue
         if func == "instances":
-            account.instances = _instances(doc)
+            account.instances, account.odd_rows = _instances(doc)
+            total = text_of(doc.get("p_elems"))
+            account.reported_total = int(total) if total and total.isascii() and total.isdigit() else None
+            account.reports_total = total is not None
         elif func == "instances.filter":
             account.saved_filter = {name: text for name in FILTER_FIELDS if (text := text_of(doc.get(name)))}
         elif func == "instances.fleio.rescue":
             account.images = _images(doc)
 
 
-def _instances(doc: dict[str, Any]) -> dict[int, SimInstance]:
+def _instances(doc: dict[str, Any]) -> tuple[dict[int, SimInstance], list[dict[str, Any]]]:
+    """The rows as instances, and the rows without a usable id (served as they came)."""
     found: dict[int, SimInstance] = {}
+    odd: list[dict[str, Any]] = []
     for row in as_list(doc.get("elem")):
         raw_id = text_of(row.get("id")) if isinstance(row, dict) else None
         if raw_id is None or not raw_id.isascii() or not raw_id.isdigit():
+            odd += [row] if isinstance(row, dict) else []
             continue
         status = (text_of(row.get("instance_status")) or "active").strip().lower()
         found[int(raw_id)] = SimInstance(
@@ -75,7 +81,7 @@ def _instances(doc: dict[str, Any]) -> dict[int, SimInstance]:
             item_status=text_of(row.get("item_status")) or "Active",
             raw_row=row,
         )
-    return found
+    return found, odd
 
 
 def _images(doc: dict[str, Any]) -> list[SimImage]:
