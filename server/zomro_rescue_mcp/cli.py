@@ -31,22 +31,25 @@ configuration (environment variables; flags override them):
   ZOMRO_USERNAME     account login, used with ZOMRO_PASSWORD to log in (and to log in again
   ZOMRO_PASSWORD     once when the session expires); takes the place of or backs up the token
   ZOMRO_TOTP_SECRET  two-factor accounts: the base32 secret shown when two-factor was set up
-  ZOMRO_TIMEOUT      seconds per API request (default 30)
+  ZOMRO_TIMEOUT      seconds per API request, 1 to 300 (default 30)
   ZOMRO_LANG         language of the API's messages (default en)
   ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
-  ZOMRO_POLL_INTERVAL seconds between state reads while watching (default 3)
+  ZOMRO_POLL_INTERVAL seconds between state reads while watching, 1 to 60 (default 3)
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
 
 guard rails:
   ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
   ZOMRO_ALLOWED_INSTANCES  comma-separated instance ids; every other id is refused before any API call
-  ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret
+  ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret;
+                           a regular file of this user or a new one (no device, pipe, socket, folder, symlink)
   ZOMRO_REQUIRE_APPROVAL   1: a confirmed enter/exit also asks the person to type the instance id
   ZOMRO_REQUIRE_PREVIEW    on by default: a confirmed enter/exit runs only after this server previewed
                            the same action; false turns that off
   ZOMRO_PREVIEW_TTL        seconds a preview stays usable for its confirmation (default 600)
   ZOMRO_MCP_TOKEN          http transport: bearer token required on every MCP request
   ZOMRO_ALLOWED_HOSTS      http transport: Host names accepted (needed for a wildcard bind)
+
+An empty guard-rail value is an error, never "off": unset a variable to get its default.
 
 Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
 Exit codes: 0 ok, 1 API or network error, 2 usage or configuration, 3 refused, 4 outcome unknown.
@@ -129,7 +132,7 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _instance_id(text: str) -> int:
     """An instance id as a person types it: ASCII digits only."""
-    from .instances import parse_instance_id
+    from .config import parse_instance_id
 
     value = parse_instance_id(text.strip())
     if value is None:

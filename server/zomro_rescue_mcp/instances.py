@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .billmanager import BillmanagerClient
+from .config import parse_instance_id
 from .errors import ZomroError
 from .models import Instance
 from .tasks import concurrently
@@ -75,14 +76,6 @@ MAX_PAGES = 200  # a bound against a paging answer that never ends
 PAGES_IN_FLIGHT = 8
 
 
-def parse_instance_id(text: str | None) -> int | None:
-    """An instance id: ASCII digits only (no sign, no other script's digits), 1 or more; else None."""
-    if text is None or not (0 < len(text) <= 12) or not text.isascii() or not text.isdigit():
-        return None
-    value = int(text)
-    return value if value >= 1 else None
-
-
 def _text(value: Any) -> str | None:
     found = text_of(value)
     if found is None or not found.strip():
@@ -92,7 +85,8 @@ def _text(value: Any) -> str | None:
 
 def parse_row(elem: dict[str, Any]) -> Instance | None:
     """One `elem` of the list; None when its id is not an instance id."""
-    instance_id = parse_instance_id(_text(elem.get("id")))
+    raw_id = _text(elem.get("id"))
+    instance_id = parse_instance_id(raw_id) if raw_id is not None else None
     if instance_id is None:
         return None
     status = _text(elem.get("instance_status"))

@@ -22,9 +22,8 @@ from . import __version__, redact
 from .approval import APPROVAL_TTL, ApprovalLedger, approval_outcome, enter_approval, exit_approval
 from .audit import AuditTrail
 from .billmanager import BillmanagerClient
-from .config import Settings
+from .config import Settings, parse_instance_id
 from .errors import ZomroError
-from .instances import parse_instance_id
 from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
 from .outcomes import FACTS_META, KIND_META
 from .previews import PreviewLedger
