@@ -561,6 +561,43 @@ def critical_round_trips(report: Report, repeats: int) -> None:
         )
 
 
+async def model_reading(url: str) -> tuple[int, int]:
+    """What the model reads: tools/list (descriptions, input schemas, instructions) and 16 images as text."""
+    from zomro_rescue_mcp.config import Settings
+    from zomro_rescue_mcp.mcp_server import build_server
+
+    settings = Settings(api_url=url, username=USERNAME, password=PASSWORD, timeout=10.0)
+    async with Client(build_server(settings), mode="legacy", cache=None) as client:
+        tools = (await client.list_tools()).tools
+        listing = sum(len(t.description or "") + len(json.dumps(t.input_schema)) for t in tools)
+        listing += len(client.instructions or "")
+        images = await client.call_tool("list_rescue_images", {"instance_id": WEB})
+        text = sum(len(getattr(block, "text", "")) for block in images.content)
+    return listing, text
+
+
+def token_economy(api_url: str, report: Report) -> None:
+    listing, text = anyio.run(model_reading, api_url)
+    report.add(
+        "7a",
+        "what the model reads of tools/list: descriptions, input schemas, instructions",
+        f"{listing:,} characters",
+        "",
+        "",
+        "at most 4,000",
+        _met(listing <= 4000),
+    )
+    report.add(
+        "7b",
+        "text content of list_rescue_images for 16 images",
+        f"{text:,} characters",
+        "",
+        "",
+        "at most 1,200",
+        _met(text <= 1200),
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -608,6 +645,7 @@ def main() -> int:
         memory(api_url, counts, report)
         round_trips(report)
         critical_round_trips(report, counts.critical_repeats)
+        token_economy(api_url, report)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)

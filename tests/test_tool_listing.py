@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mcp import Client
 
@@ -99,12 +101,30 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
 
 async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert "(call that first)" in (tools["enter_rescue"].description or "")
+    assert "from list_rescue_images" in (tools["enter_rescue"].description or "")
     for name in ("enter_rescue", "exit_rescue"):
-        assert "confirm=true only after the person approved" in (tools[name].description or "")
+        assert "confirm=false previews" in (tools[name].description or "")
+        confirm = tools[name].input_schema["properties"]["confirm"]["description"]
+        assert "only after the person's yes" in confirm
 
 
 async def test_instructions_summarise_the_workflow(client: Client) -> None:
     instructions = client.instructions or ""
-    for step in ("list_instances", "list_rescue_images", "confirm=false", "confirm=true", "exit_rescue", "approval"):
+    for step in ("list_instances", "list_rescue_images", "confirm=false", "confirm=true", "exit_rescue", "yes"):
         assert step in instructions
+    assert "shown once" in instructions  # the password handover
+    assert "outcome is unknown, do not retry" in instructions
+
+
+async def test_what_the_model_reads_of_the_tools_stays_within_4000_characters(client: Client) -> None:
+    tools = (await client.list_tools()).tools
+    described = sum(len(t.description or "") + len(json.dumps(t.input_schema)) for t in tools)
+    assert described + len(client.instructions or "") <= 4000
+
+
+async def test_the_text_of_sixteen_rescue_images_stays_within_1200_characters(client: Client) -> None:
+    result = await client.call_tool("list_rescue_images", {"instance_id": 5203773})
+    assert result.structured_content is not None
+    assert len(result.structured_content["images"]) == 16
+    [content] = result.content
+    assert len(getattr(content, "text", "")) <= 1200

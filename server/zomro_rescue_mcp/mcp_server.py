@@ -36,18 +36,12 @@ __all__ = ["INSTRUCTIONS", "build_server"]
 log = logging.getLogger("zomro_rescue_mcp.server")
 
 INSTRUCTIONS = """\
-Takes a Zomro Cloud VPS into rescue mode and back. Rescue mode reboots the instance from a rescue image with its \
-own disk attached, so a person can repair a server that no longer boots.
-Workflow: 1) list_instances to turn the name the person uses ("web-1") into an instance id and see its state; \
-2) list_rescue_images for that id; 3) enter_rescue with confirm=false to preview; 4) show the preview to the \
-person and get their explicit yes; 5) enter_rescue with the same arguments and confirm=true (it waits until the \
-instance is rescued, reporting progress); 6) hand over the login (a generated password is shown only once); \
-7) when the person is done, exit_rescue (preview, their yes, then confirm=true).
-States: active and stopped can enter rescue; rescued (or booted_from_iso) can exit; rescuing, unrescuing, \
-rebooting and the other -ing states are busy: wait and look again. A Windows rescue image is reached through the \
-VNC console in the Zomro panel, not over SSH.
-Never set confirm=true without the person's approval of that exact action. If a result says the outcome is \
-unknown, do not retry: ask the person to check the instance first."""
+Takes a Zomro Cloud VPS into rescue mode (it reboots from a rescue image with its own disk attached, for \
+repair) and back. Workflow: list_instances (name -> id, state) -> list_rescue_images -> enter_rescue with \
+confirm=false (the preview) -> show it to the person and get their yes -> the same call with confirm=true -> \
+hand over the login -> later exit_rescue the same way. Never confirm without the person's yes to that exact \
+preview. A generated password is shown once: give it to the person. If a result says the outcome is unknown, \
+do not retry: ask the person to check the instance."""
 
 
 def _ascii_id(value: Any) -> Any:
@@ -57,60 +51,29 @@ def _ascii_id(value: Any) -> Any:
     return value
 
 
-InstanceId = Annotated[
-    int,
-    Field(ge=1, description="The Cloud VPS instance id (e.g. 5203773), as in the panel."),
-    BeforeValidator(_ascii_id),
-]
-ZoneArg = Annotated[
-    Zone | None,
-    Field(description="pub = public images, own = the account's images, shr = shared with the account."),
-]
+InstanceId = Annotated[int, Field(ge=1, description="Instance id, e.g. 5203773."), BeforeValidator(_ascii_id)]
+ZoneArg = Annotated[Zone | None, Field(description="pub, own (the account's) or shr (shared).")]
 Confirm = Annotated[
     bool,
-    Field(
-        strict=True,  # only a JSON true executes: never "true", 1 or "yes"
-        description="false (default) = preview only, nothing changes. true = execute; only after the person "
-        "approved this exact action.",
-    ),
-]
-Wait = Annotated[
-    bool,
-    Field(
-        strict=True,
-        description="After a confirmed request, watch the instance until it settles, reporting progress (true, "
-        "default), or return at once (false).",
-    ),
-]
+    Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
+]  # strict: only a JSON true executes, never "true", 1 or "yes"
+Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
 
 INSTANCES_DESCRIPTION = """\
-List the account's Cloud VPS instances with id, name, IP addresses, state, billing state, datacenter and OS \
-(read-only). Use it to turn the name or address a person mentions ("my web server", "web-1", an IP) into the \
-instance id the other tools need, and to see whether an instance is active, rescued or busy. `query` keeps the \
-instances whose id, name or IP contains it (case-insensitive), across all pages. Results come in pages of `limit`; \
-pass `next_offset` as `offset` for the next page. complete=false means a filter saved in the Zomro panel hides \
-some instances."""
+List instances: id, name, IP, state, billing, OS (read-only). query matches id, name or IP. Paged: pass \
+next_offset as offset. complete=false: a filter saved in the Zomro panel hides some."""
 
 LIST_DESCRIPTION = """\
-List the rescue images Zomro offers for one instance right now, with the instance's name and state (read-only, \
-changes nothing). Each image has an id (UUID), an OS label, a name (own/shared images) and a zone. Call this \
-before enter_rescue and pass one of these images; an optional zone narrows the list. State rescued means the \
-instance is already in rescue mode."""
+The rescue images offered for an instance now, and its state (read-only). Call before enter_rescue."""
 
 ENTER_DESCRIPTION = """\
-Put an instance into rescue mode: it reboots from the chosen rescue image with its own disk attached; its \
-services are down until exit_rescue. `image` is an id, OS label or image name exactly as list_rescue_images \
-shows it (call that first); zone is inferred from the image. With confirm=false (default) it only previews and \
-validates, changing nothing. Set confirm=true only after the person approved this exact action. password is \
-optional: 8-48 characters with upper, lower and a digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; for a \
-public image without one, a strong password is generated and returned once: give it to the person. Refused when \
-the instance is already rescued or busy. A confirmed request then waits until the instance is rescued, \
-reporting progress; a wait that ends first is not a failure: never send the request again."""
+Put an instance into rescue mode: it reboots from the image (id, OS label or name from list_rescue_images) with \
+its disk attached; its services are down until exit_rescue. confirm=false previews. password (optional): \
+8-48 chars, upper, lower, digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; a public image without one gets \
+a generated one, shown once. A wait that ends first is not a failure: never resend."""
 
 EXIT_DESCRIPTION = """\
-Take an instance out of rescue mode: it reboots from its own disk. With confirm=false (default) it only \
-previews. Set confirm=true only after the person approved leaving rescue mode. Refused when the instance is not \
-in rescue mode. A confirmed request then waits until the instance is active, reporting progress."""
+Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
 
 
 class RescueMCPServer(MCPServer[RescueService]):
@@ -263,9 +226,9 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     )
     async def list_instances(
         ctx: Context[RescueService, Any],
-        query: Annotated[str | None, Field(max_length=200, description="Part of an id, name or IP address.")] = None,
-        limit: Annotated[int, Field(ge=1, le=500, description="Instances per page (1-500).")] = 50,
-        offset: Annotated[int, Field(ge=0, description="Position of the first instance to return.")] = 0,
+        query: Annotated[str | None, Field(max_length=200)] = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+        offset: Annotated[int, Field(ge=0)] = 0,
     ) -> Annotated[CallToolResult, InstanceList]:
         return await _answer(_service(ctx).list_instances(query, limit=limit, offset=offset))
 
@@ -294,7 +257,21 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
 
     if not settings.read_only:
         _register_changes(mcp, settings)
+    for tool in mcp._tool_manager.list_tools():
+        tool.parameters = _compact(tool.parameters)
     return mcp
+
+
+def _compact(schema: Any) -> Any:
+    """An input schema without pydantic's generated titles: the model reads tools/list in every conversation.
+
+    Only the advertised schema changes; arguments are still validated by the pydantic model behind it.
+    """
+    if isinstance(schema, dict):
+        return {k: _compact(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_compact(v) for v in schema]
+    return schema
 
 
 def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
@@ -315,13 +292,13 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
             Field(
                 min_length=1,
                 max_length=200,
-                description="Image id (UUID), OS label or image name from list_rescue_images.",
+                description="Image id, OS label or name.",
             ),
         ],
         ctx: Context[RescueService, Any],
         approval: Annotated[ElicitationResult[Any], Resolve(approve_enter)],
         zone: ZoneArg = None,
-        password: Annotated[str | None, Field(description="Optional root password for rescue mode.")] = None,
+        password: Annotated[str | None, Field(max_length=200)] = None,
         confirm: Confirm = False,
         wait: Wait = True,
     ) -> Annotated[CallToolResult, EnterRescueResult]:
