@@ -43,7 +43,18 @@ def test_instances_prints_a_table(env: dict[str, str], capsys: pytest.CaptureFix
 def test_json_output_is_the_tools_result(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["images", str(WEB), "--json"], env=env, ask=never_asked) == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["instance_id"], data["status"], len(data["images"])) == (WEB, "active", 16)
+    assert (data["kind"], data["instance_id"], data["status"], len(data["images"])) == ("images", WEB, "active", 16)
+
+
+def test_an_error_with_json_is_a_document_with_its_kind(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", str(WEB), "--yes", "--json"], env=env, ask=never_asked) == 3
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert (document["kind"], document["facts"]["status"]) == ("refused.state", "active")
+    assert "is not in rescue mode" in document["message"]
+    assert "is not in rescue mode" in captured.err
 
 
 def test_status_shows_the_state(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,7 +67,7 @@ def test_enter_without_a_terminal_or_yes_shows_the_preview_and_sends_nothing(
 ) -> None:
     assert main(["enter", str(WEB), "--image", "Ubuntu 22.04"], env=env, ask=lambda q: None) == 3
     captured = capsys.readouterr()
-    assert captured.out.startswith("PREVIEW: Instance 5203773 will be rebooted into rescue mode")
+    assert captured.out.startswith("PREVIEW: instance 5203773 will reboot into rescue mode")
     assert "no terminal to ask on" in captured.err
     assert sim.mutating_requests() == []
 
@@ -74,8 +85,11 @@ def test_enter_goes_ahead_when_the_person_types_the_id(
     out = capsys.readouterr().out
     [sent] = sim.mutating_requests()
     assert f"rescue root password (shown once): {sent.fields['password']}" in out
-    assert "ACCEPTED: Zomro accepted the request" in out
+    assert "ACCEPTED: instance 5203773 is rebooting into rescue mode from Ubuntu 22.04" in out
     assert "state: rescued (reached" in out
+    assert "next: log in over SSH as root" in out
+    assert "`zomro-rescue-mcp exit 5203773`" in out
+    assert "exit_rescue" not in out
     assert out.index("rescue root password") < out.index("state: rescued")  # printed before the watch
     assert "Type the instance id 5203773" in asked[0]
 
@@ -105,6 +119,7 @@ def test_json_for_a_change_is_one_document_with_the_preview_and_the_result(
 ) -> None:
     assert main(["exit", str(LEGACY), "--yes", "--json"], env=env, ask=never_asked) == 0
     document = json.loads(capsys.readouterr().out)
+    assert document["kind"] == "executed"
     assert (document["preview"]["executed"], document["result"]["executed"]) == (False, True)
     assert document["result"]["status"] == "active"
 
@@ -265,7 +280,7 @@ def test_no_terminal_answer_cancels(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_usage_error_exits_2() -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["enter", "not-a-number", "--image", "x"])
+        main(["enter", "5203773"])  # --image is required
     assert exited.value.code == 2
 
 
@@ -302,3 +317,28 @@ def test_sentences_name_the_commands_a_person_runs(
     err = capsys.readouterr().err
     assert "Run `zomro-rescue-mcp images ID` to see the images offered" in err
     assert "list_rescue_images" not in err
+
+
+@pytest.mark.parametrize("named", ["web-1", "WEB-1", "203.0.113.10", str(WEB)])
+def test_an_instance_may_be_named_by_id_name_or_address(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str], named: str
+) -> None:
+    assert main(["status", named, "--json"], env=env, ask=never_asked) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == WEB
+
+
+def test_an_ambiguous_name_lists_the_candidates_and_exits_2(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", "203.0.113.1", "--yes"], env=env, ask=never_asked) == 2
+    err = capsys.readouterr().err
+    assert "matches 4 instances" in err
+    assert "5203775 legacy-1 203.0.113.12" in err
+    assert sim.mutating_requests() == []
+
+
+def test_a_name_that_matches_nothing_exits_2(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["images", "no-such-box"], env=env, ask=never_asked) == 2
+    assert "No instance is named 'no-such-box'" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -106,19 +107,19 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     instances.add_argument("--offset", type=_count(0, None), default=0, help="position of the first one (default 0)")
     instances.add_argument("--all", action="store_true", help="print every instance, page after page")
     images = commands.add_parser("images", parents=[common], help="list the rescue images offered for an instance")
-    images.add_argument("instance_id", type=_instance_id, metavar="ID")
+    images.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
     images.add_argument("--zone", choices=["pub", "own", "shr"])
     status = commands.add_parser("status", parents=[common], help="show one instance's state")
-    status.add_argument("instance_id", type=_instance_id, metavar="ID")
+    status.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
     enter = commands.add_parser("enter", parents=[common], help="put an instance into rescue mode")
-    enter.add_argument("instance_id", type=_instance_id, metavar="ID")
+    enter.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
     enter.add_argument("--image", required=True, help="image UUID, OS label or image name")
     enter.add_argument("--zone", choices=["pub", "own", "shr"])
     enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
     enter.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
     enter.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
     leave = commands.add_parser("exit", parents=[common], help="take an instance out of rescue mode")
-    leave.add_argument("instance_id", type=_instance_id, metavar="ID")
+    leave.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
     leave.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
     leave.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
     doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
@@ -128,6 +129,14 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="also record the API's answers (read-only calls) to FILE, with personal data replaced, for support",
     )
     doctor.add_argument("--instance", type=_instance_id, metavar="ID", help="--capture: the instance to record")
+
+
+def _instance_ref(text: str) -> str:
+    """An instance as a person names it: its id, its name or its IP address (resolved to one id later)."""
+    ref = text.strip()
+    if not ref or len(ref) > 200:
+        raise argparse.ArgumentTypeError("name the instance by its id, name or IP address")
+    return ref
 
 
 def _instance_id(text: str) -> int:
@@ -209,6 +218,9 @@ def main(
             from .commands import for_people
 
             message = for_people(message)
+            if getattr(args, "json", False):  # a script gets the outcome as data too
+                document = {"kind": exc.kind, "message": message, "facts": exc.facts}
+                print(json.dumps(document, indent=2))  # stdout ok: the CLI's --json output
         print(f"zomro-rescue-mcp: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -20,9 +20,11 @@ from pydantic import BaseModel
 from . import redact
 from .audit import Approval, AuditTrail
 from .billmanager import BillmanagerClient
-from .config import Settings
-from .errors import PolicyRefusedError, ZomroError
+from .config import Settings, parse_instance_id
+from .errors import InvalidRequestError, PolicyRefusedError, ZomroError
+from .instances import matches
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+from .render_cli import action_lines, next_line
 from .rescue import RescueService
 
 __all__ = ["Ask", "for_people", "run_command", "terminal_ask"]
@@ -85,6 +87,8 @@ async def run_command(
     service = RescueService.from_settings(api, settings, audit)
     show = _Printer(out, as_json=args.json)
     try:
+        if isinstance(getattr(args, "instance_id", None), str):
+            args.instance_id = await resolve_instance(service, args.instance_id)
         if args.command == "instances":
             limit = None if args.all else args.limit
             show.instances(await service.list_instances(args.query, limit=limit, offset=args.offset))
@@ -97,6 +101,31 @@ async def run_command(
         return 0
     finally:
         await api.aclose()
+
+
+async def resolve_instance(service: RescueService, ref: str) -> int:
+    """The one instance a person means by an id, a name or an IP address; none or several is a usage error."""
+    if (instance_id := parse_instance_id(ref)) is not None:
+        return instance_id
+    listing = await service.list_instances(limit=None)
+    wanted = ref.casefold()
+    exact = [i for i in listing.instances if wanted in (i.name.casefold(), (i.ip or "").casefold(), (i.ipv6 or ""))]
+    found = exact or [i for i in listing.instances if matches(i, ref)]
+    if len(found) == 1:
+        return found[0].id
+    if not found:
+        hidden = " (a list filter saved in the Zomro panel may hide it)" if listing.complete is False else ""
+        raise InvalidRequestError(
+            f"No instance is named {ref!r} or has that address{hidden}: `zomro-rescue-mcp instances` lists them.",
+            kind="invalid.arguments",
+        )
+    listed = "; ".join(f"{i.id} {i.name} {i.ip or '-'}" for i in found[:10])
+    more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+    raise InvalidRequestError(
+        f"{ref!r} matches {len(found)} instances: {listed}{more}. Name one by its id.",
+        kind="invalid.arguments",
+        candidates=[i.id for i in found],
+    )
 
 
 async def _change(
@@ -117,7 +146,7 @@ async def _change(
         preview = await service.exit(args.instance_id)
     show.action(preview)
     if args.json and not args.yes:  # the person must see what they approve, even when stdout is for a script
-        print(f"PREVIEW: {preview.summary}", file=sys.stderr, flush=True)
+        print(action_lines(preview)[0], file=sys.stderr, flush=True)
     approval, refusal = _confirm(args, settings, ask)
     if refusal is not None:
         service.record_refusal(tool, args.instance_id, approval, refusal)
@@ -257,8 +286,8 @@ class _Printer:
     def __init__(self, out: TextIO, *, as_json: bool) -> None:
         self._out, self._json = out, as_json
 
-    def _emit(self, model: BaseModel, lines: list[str]) -> None:
-        text = model.model_dump_json(indent=2) if self._json else "\n".join(lines)
+    def _emit(self, model: BaseModel, kind: str, lines: list[str]) -> None:
+        text = json.dumps({"kind": kind, **model.model_dump(mode="json")}, indent=2) if self._json else "\n".join(lines)
         print(text, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def instances(self, data: InstanceList) -> None:
@@ -267,26 +296,22 @@ class _Printer:
         if data.next_offset is not None:
             shown = f"{data.offset + 1}-{data.offset + len(data.instances)}"
             lines.append(f"{shown} of {data.total}; more with --offset {data.next_offset}, or all with --all")
-        self._emit(data, lines + data.notes)
+        self._emit(data, "instances", lines + data.notes)
 
     def instance(self, data: Instance) -> None:
-        self._emit(data, [_INSTANCE_HEAD, _instance_row(data)])
+        self._emit(data, "instance", [_INSTANCE_HEAD, _instance_row(data)])
 
     def images(self, data: RescueImageList) -> None:
         head = f"instance {data.instance_id} ({data.name or '?'}) is {data.status or 'in an unknown state'}"
         widths = (36, 4, 28)
         rows = [_row(widths, i.id, i.zone, i.os, i.name or "") for i in data.images]
-        self._emit(data, [head, _row(widths, "IMAGE", "ZONE", "OS", "NAME"), *rows, *data.notes])
+        self._emit(data, "images", [head, _row(widths, "IMAGE", "ZONE", "OS", "NAME"), *rows, *data.notes])
 
     def action(self, data: ActionResult) -> None:
         """A preview, or an accepted request (with a generated password, printed at once); text only."""
         if self._json:
             return  # the JSON form is one document at the end: see change()
-        lines = [("ACCEPTED: " if data.executed else "PREVIEW: ") + data.summary]
-        if isinstance(data, EnterRescueResult) and data.password:
-            lines.append(f"rescue root password (shown once): {data.password}")
-        lines += data.notes
-        print(for_people("\n".join(lines)), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+        print("\n".join(action_lines(data)), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def settled(self, data: ActionResult) -> None:
         if not self._json:
@@ -296,11 +321,14 @@ class _Printer:
     def change(self, preview: ActionResult, final: ActionResult) -> None:
         """The end of enter/exit: the next step, or one JSON document holding the preview and the result."""
         if self._json:
-            document = {"preview": preview.model_dump(mode="json"), "result": final.model_dump(mode="json")}
+            document = {
+                "kind": final.kind,
+                "preview": preview.model_dump(mode="json"),
+                "result": final.model_dump(mode="json"),
+            }
             print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
         else:
-            line = for_people(f"next: {final.next_step}")
-            print(line, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+            print(next_line(final), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
 
 _INSTANCE_WIDTHS = (10, 20, 16, 16)

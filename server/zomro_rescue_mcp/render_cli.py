@@ -1,0 +1,61 @@
+"""Words for a person at a terminal: the results of `enter` and `exit`, written from the outcome's data with real
+ids and the commands a person runs (never the MCP tool names the model is told about).
+"""
+
+from __future__ import annotations
+
+from .images import is_windows
+from .models import ActionResult, EnterRescueResult
+
+__all__ = ["action_lines", "next_line"]
+
+_CLI = "zomro-rescue-mcp"
+
+
+def action_lines(data: ActionResult) -> list[str]:
+    """What a preview will do, or what an accepted request did, and a generated password at once."""
+    done = data.executed
+    lead = "ACCEPTED" if done else "PREVIEW"
+    if isinstance(data, EnterRescueResult):
+        image = data.image
+        who = "administrator" if is_windows(image) else "root"
+        password = {
+            "generated": f"a generated {who} password ({'below' if done else 'shown once, after the go-ahead'})",
+            "provided": f"the {who} password you gave",
+            "none": "no password (the image's own login applies)",
+        }[data.password_plan]
+        verb = "is rebooting" if done else "will reboot"
+        lines = [
+            f"{lead}: instance {data.instance_id} {verb} into rescue mode from {image.os} ({image.zone} image "
+            f"{image.id}), with {password}. Its own disk stays attached, unchanged; its services are down until "
+            f"`{_CLI} exit {data.instance_id}`."
+        ]
+        if data.password:
+            lines.append(f"rescue {who} password (shown once): {data.password}")
+    else:
+        verb = "is rebooting" if done else "will reboot"
+        lines = [
+            f"{lead}: instance {data.instance_id} {verb} from its own disk; the rescue system and anything kept only "
+            "in it are gone."
+        ]
+    return lines + data.notes
+
+
+def next_line(data: ActionResult) -> str:
+    """What to do next, by how the request went and how the watch ended."""
+    status = f"`{_CLI} status {data.instance_id}`"
+    if data.wait == "error_state":
+        return "next: the instance went into the error state: ask Zomro support, or look at it in the panel."
+    if data.wait == "unwatchable":
+        return "next: its state could not be read, so check it in the Zomro panel; do not send the request again."
+    if data.wait in ("timed_out", "not_waited"):
+        return f"next: look with {status} in a minute; do not send the request again."
+    if isinstance(data, EnterRescueResult):
+        windows = is_windows(data.image)
+        login = (
+            "open the instance's VNC console in the Zomro panel (no SSH login on this image)"
+            if windows
+            else "log in over SSH as root to the instance's usual IP address"
+        )
+        return f"next: {login}; when the repair is done, run `{_CLI} exit {data.instance_id}`."
+    return "next: check that the services on the instance are back."
