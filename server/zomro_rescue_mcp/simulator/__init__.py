@@ -5,7 +5,10 @@ errors on HTTP 200, sessions (with the two-factor step), the instance list and i
 preview/submit/unrescue functions, and injectable edge faults. By concern:
 
     state.py      the account's data and `Behaviour` (the evidence's defaults, the earlier guesses as switches)
-    functions.py  the BILLmanager functions
+    answers.py    the shape of BILLmanager answers and refusals
+    functions.py  the account: users, sessions, logins (two-factor too), and the dispatch of functions
+    listing.py    the instance list, its saved filter and the edit form
+    rescue.py     the rescue form, its submit and unrescue
     front.py      HTTP: request recording, faults, long-operation pages, latency
     replay.py     an account built from a support capture (`doctor --capture`)
 """

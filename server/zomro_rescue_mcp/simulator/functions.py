@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import string
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
+from .answers import JSON, ApiRefusal, ok, text
+from .listing import FILTER_FIELDS, edit, instance_filter, listing
+from .rescue import rescue, unrescue
 from .state import (
     CAPTCHA_USERNAME,
     DEMO_PASSWORD,
@@ -31,49 +31,9 @@ from .state import (
     default_instances,
 )
 
-__all__ = ["ApiRefusal", "SimulatedAccount"]
+__all__ = ["FILTER_FIELDS", "JSON", "ApiRefusal", "SimulatedAccount"]
 
-JSON = dict[str, Any]
-FILTER_FIELDS = ("id", "ip", "instance_status", "pricelist", "datacenter", "orderdatefrom", "orderdateto", "status")
-_ZONE_ORDER = ("pub", "own", "shr")
-_RESCUABLE = ("active", "stopped")  # OpenStack Nova rescues only these
-_UNRESCUABLE = ("rescued", "booted_from_iso")
-_BUSY_STATES = ("rescuing", "unrescuing", "rebooting", "rebuilding", "starting", "stopping", "resizing")
-_FORBIDDEN_PASSWORD_CHARS = frozenset("\"#%&'()*;<>?@|")
-_PRINTABLE_NO_SPACE = frozenset(chr(c) for c in range(0x21, 0x7F))
 _USERS = {DEMO_USERNAME: DEMO_PASSWORD, TOTP_USERNAME: DEMO_PASSWORD, CAPTCHA_USERNAME: DEMO_PASSWORD}
-
-
-class ApiRefusal(Exception):
-    """A BILLmanager error answer (delivered with HTTP 200)."""
-
-    def __init__(self, type_: str, object_: str, msg: str, **extra: Any) -> None:
-        super().__init__(msg)
-        self.doc: JSON = {"doc": {"error": {"$type": type_, "$object": object_, "msg": {"$": msg}, **extra}}}
-
-
-def _one_or_many(items: list[Any]) -> Any:
-    """BILLmanager quirk: a repeated element is an array, a single one is a bare object."""
-    return items[0] if len(items) == 1 else items
-
-
-def _text(value: object) -> dict[str, str]:
-    return {"$": str(value)}
-
-
-def _ok(target: str | None = None) -> JSON:
-    return {"doc": {"ok": _text(target) if target is not None else {}}}
-
-
-def _password_acceptable(password: str) -> bool:
-    """The panel's rescue password policy, enforced here as the strictest plausible server-side check."""
-    return (
-        8 <= len(password) <= 48
-        and any(c in string.ascii_uppercase for c in password)
-        and any(c in string.ascii_lowercase for c in password)
-        and any(c in string.digits for c in password)
-        and all(c in _PRINTABLE_NO_SPACE and c not in _FORBIDDEN_PASSWORD_CHARS for c in password)
-    )
 
 
 class SimulatedAccount:
@@ -145,7 +105,7 @@ class SimulatedAccount:
             return self._auth(fields)
         if func == "logon":  # logout: the login page's function needs no valid session and always succeeds
             self._sessions.pop(fields.get("auth", ""), None)
-            return _ok()
+            return ok()
         offered = self.behaviour.functions
         if offered is not None and func not in offered:
             raise ApiRefusal("missed", "func", f"Function {func} not found")
@@ -214,7 +174,7 @@ class SimulatedAccount:
 
 def _whoami(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
     if not session.confirmed:
-        return _ok("func=totp.confirm")
+        return ok("func=totp.confirm")
     user = {  # the panel reads $realname, $email, $id, $phone and $balance
         "$realname": "Demo User",
         "$email": session.username,
@@ -239,151 +199,20 @@ def _totp_confirm(account: SimulatedAccount, fields: dict[str, str], session: Se
     account._sessions.pop(fields.get("auth", ""), None)
     sid = secrets.token_hex(12)
     account._sessions[sid] = Session(username=session.username)
-    return {"doc": {"auth": {"$id": sid, "$": sid}, "ok": _text("func=desktop")}}
+    return {"doc": {"auth": {"$id": sid, "$": sid}, "ok": text("func=desktop")}}
 
 
 def _keepalive(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    return _ok()
-
-
-def _row(instance: SimInstance) -> JSON:
-    if instance.raw_row is not None:  # a captured row keeps its shape; only the state moves
-        return {**instance.raw_row, "instance_status": _text(instance.status)}
-    return {
-        "id": _text(instance.id),
-        "servername": _text(instance.name),
-        "instance_status": _text(instance.status),
-        "item_status": {"$orig": instance.billing_status, "$": instance.item_status},
-        "status": _text(instance.billing_status),
-        "ip": _text(instance.ip),
-        "ip_v6": _text(instance.ip_v6),
-        "datacentername": _text(instance.datacenter),
-        "os_distro": _text(instance.os_distro),
-        "os_version": _text(instance.os_version),
-        "pricelist": _text("Cloud VPS 1"),
-        "cost": _text("5.00 EUR"),
-        "createdate": [_text("2025-01-15")],  # seen as an array in the panel's data
-    }
-
-
-def _passes(instance: SimInstance, saved: dict[str, str]) -> bool:
-    checks: dict[str, Callable[[str], bool]] = {
-        "id": lambda v: str(instance.id) == v,
-        "ip": lambda v: v in instance.ip or (bool(instance.ip_v6) and v in instance.ip_v6),
-        "instance_status": lambda v: instance.status == v,
-        "datacenter": lambda v: instance.datacenter == v,
-        "status": lambda v: instance.billing_status == v,
-    }
-    return all(checks[name](value) for name, value in saved.items() if value and name in checks)
-
-
-def _list(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    p_cnt = int(fields["p_cnt"]) if fields.get("p_cnt", "").isdigit() and int(fields["p_cnt"]) > 0 else 100
-    p_num = int(fields["p_num"]) if fields.get("p_num", "").isdigit() and int(fields["p_num"]) > 0 else 1
-    if account.max_page_size is not None:
-        p_cnt = min(p_cnt, account.max_page_size)
-    shown = [i for i in account.instances.values() if _passes(i, account.saved_filter)]
-    for instance in shown:
-        instance.settle()
-    page = shown[(p_num - 1) * p_cnt : p_num * p_cnt]
-    rows = [_row(i) for i in page] + (account.odd_rows if p_num == 1 else [])
-    doc: JSON = {}
-    if rows:
-        doc["elem"] = _one_or_many(rows)
-    total = account.reported_total if account.reported_total is not None else len(shown) + len(account.odd_rows)
-    if account.reports_total:
-        doc["p_elems"] = _text(total)
-    doc.update(p_num=_text(p_num), p_cnt=_text(p_cnt))
-    return {"doc": doc}
-
-
-def _filter(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    if "sok" in fields:  # what the panel sends to set it; the product never does
-        account.saved_filter = {name: fields.get(name, "") for name in FILTER_FIELDS}
-        return _ok()
-    return {"doc": {name: _text(account.saved_filter.get(name, "")) for name in FILTER_FIELDS}}
-
-
-def _edit(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    instance = account.instance(fields)
-    if "sok" in fields:
-        return _ok("func=instances")
-    doc: JSON = {
-        "elid": _text(instance.id),
-        "createdate": _text("2025-01-15"),
-        "fotbo_id": _text(f"f{instance.id}"),
-        "ip": _text(instance.ip),
-        "ip_v6": _text(instance.ip_v6),
-        "rdns_record": _text(""),
-        "slist": [{"$name": "Memory", "val": {"$key": "2048", "$": "2 GB (5.00 EUR)"}}],
-    }
-    if account.behaviour.state_in_edit:  # the earlier guess: the form also carries the list's fields
-        doc.update({k: v for k, v in _row(instance).items() if k != "id"})
-    return {"doc": doc}
-
-
-def _rescue(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    instance = account.instance(fields)
-    if "sok" not in fields:
-        return _rescue_form(account, instance)
-    image = next((i for i in account.images if i.id == fields.get("select_boot")), None)
-    if image is None:
-        raise account.field_error("select_boot", "This image is not available for rescue")
-    if fields.get("zone") != image.zone:
-        raise account.field_error("zone", "The image does not belong to the selected zone")
-    password = fields.get("password", "")
-    if password and not _password_acceptable(password):
-        raise account.field_error("password", "The password does not meet the requirements")
-    if instance.status in _BUSY_STATES:
-        raise ApiRefusal("value", "runningoperation", "Another operation is running on this instance")
-    if instance.status == "rescued":
-        raise account.field_error("instance_status", "The instance is already in rescue mode")
-    if instance.status not in _RESCUABLE:
-        raise account.field_error("instance_status", f"Cannot rescue an instance in state {instance.status}")
-    ends_in = "error" if instance.id in account.failing_rescues else "rescued"
-    instance.begin("rescuing", ends_in, account.transition_seconds, account.transition_lag)
-    instance.rescue_image = image.id
-    return _ok("func=instances")
-
-
-def _rescue_form(account: SimulatedAccount, instance: SimInstance) -> JSON:
-    present = [image.zone for image in account.images]
-    zones = [z for z in _ZONE_ORDER if z in present]
-    zones += [z for z in dict.fromkeys(present) if z not in _ZONE_ORDER]
-    boot: list[JSON] = []
-    if account.images:
-        boot.append({"$depend": "pub", "$key": "null", "$": "-- select --"})  # placeholders: clients skip them
-    for image in account.images:
-        entry: JSON = {"$depend": image.zone, "$key": image.id, "$": image.os}
-        if image.name:
-            entry["$name"] = image.name
-        boot.append(entry)
-    slist = [
-        {"$name": "zone", "val": _one_or_many([{"$key": z, "$": z} for z in zones])},
-        {"$name": "select_boot", "val": _one_or_many(boot)},
-    ]
-    default = account.images[0].id if account.images else "null"
-    return {"doc": {"elid": _text(instance.id), "select_boot": _text(default), "slist": slist}}
-
-
-def _unrescue(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
-    instance = account.instance(fields)  # executes without sok, as the article documents and the panel sends it
-    if instance.status in _BUSY_STATES:
-        raise ApiRefusal("value", "runningoperation", "Another operation is running on this instance")
-    if instance.status not in _UNRESCUABLE:
-        raise account.field_error("instance_status", "The instance is not in rescue mode")
-    instance.begin("unrescuing", "active", account.transition_seconds, account.transition_lag)
-    instance.rescue_image = None
-    return _ok("func=instances")
+    return ok()
 
 
 _HANDLERS = {
     "whoami": _whoami,
     "totp.confirm": _totp_confirm,
     "keepalive": _keepalive,
-    "instances": _list,
-    "instances.filter": _filter,
-    "instances.edit": _edit,
-    "instances.fleio.rescue": _rescue,
-    "instances.fleio.unrescue": _unrescue,
+    "instances": listing,
+    "instances.filter": instance_filter,
+    "instances.edit": edit,
+    "instances.fleio.rescue": rescue,
+    "instances.fleio.unrescue": unrescue,
 }
