@@ -18,8 +18,9 @@ preview exactly: which instance, which image, that it reboots and its services s
 5. Only after the person clearly says yes to that exact action, call enter_rescue again with the image id from the \
 preview and confirm=true. Never set confirm=true on your own. If the result says the outcome is unknown, do not \
 retry: check with list_instances.
-6. Hand over the login: SSH as root to the instance's usual IP address, with the password from the result (a \
-generated one is shown only once: make sure the person has it) or their own.
+6. Hand over the login the result names: SSH as root to the instance's usual IP address (a Windows rescue image: \
+the VNC console in the Zomro panel instead), with the password from the result (a generated one is shown only \
+once: make sure the person has it) or their own.
 7. Help with the repair inside rescue mode: the instance's own disk is attached but not mounted. Typical steps: \
 `lsblk` to find it (often /dev/vdb or /dev/sdb), `fsck -f /dev/vdb1` while it is unmounted, \
 `mount /dev/vdb1 /mnt`, read `/mnt/var/log/` (syslog, journal with `journalctl -D /mnt/var/log/journal`, \
@@ -32,7 +33,8 @@ exit_rescue with confirm=true, and check that the instance is active again."""
 
 1. Find the instance: call list_instances with a query taken from what the person said ("{instance}"). If several \
 match, ask which one; if none, list them all and ask. Note its id and state.
-2. Check the state: active, stopped or error can enter rescue mode; rescued means it is already in rescue mode \
+2. Check the state: active or stopped can enter rescue mode (in error, suspended or not active in billing it \
+cannot: tell the person to ask Zomro support); rescued means it is already in rescue mode \
 (go to step 6 or 8); a state ending in -ing is busy: wait and look again.
 3. Call list_rescue_images for that id and agree on an image with the person (a public Linux image such as \
 Ubuntu 22.04 unless they prefer another; an image close to the server's own system is easiest).
