@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import mcp.types as types
 import pytest
+from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation
+from mcp.server.mcpserver.resolve import Elicit
 
+from zomro_rescue_mcp.approval import Approval, ApprovalForm, ElicitationAsker, TerminalAsker, judge, require
 from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.errors import PolicyRefusedError
 from zomro_rescue_mcp.simulator import Simulator
 
 from .conftest import call, client_for, error, ok
@@ -183,3 +187,69 @@ async def test_the_id_with_spaces_around_it_approves(approving: Settings, sim: S
     async with client_for(approving, era, elicitation_callback=Person("accept", f" {WEB} ")) as client:
         ok(await client.call_tool("enter_rescue", ENTER))
     assert len(sim.mutating_requests()) == 1
+
+
+@pytest.mark.parametrize("answer", list(Approval))
+def test_each_typed_answer_is_recorded_as_its_word(answer: Approval) -> None:
+    assert answer.word == answer.value
+    assert answer.approves is (answer in (Approval.NOT_REQUIRED, Approval.ACCEPTED))
+
+
+@pytest.mark.parametrize("answer", [a for a in Approval if not a.approves])
+def test_every_answer_but_a_yes_refuses_and_sends_nothing(answer: Approval) -> None:
+    with pytest.raises(PolicyRefusedError, match=r"^Nothing was sent: "):
+        require(WEB, answer)
+
+
+def test_only_the_typed_id_is_a_yes() -> None:
+    assert judge(f" {WEB}\n", WEB) is Approval.ACCEPTED
+    assert judge("yes", WEB) is Approval.MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("yes", "required", "typed", "expected"),
+    [
+        (False, False, str(WEB), Approval.ACCEPTED),
+        (False, True, str(WEB), Approval.ACCEPTED),
+        (False, False, "no", Approval.MISMATCH),
+        (False, False, None, Approval.UNSUPPORTED),
+        (True, False, None, Approval.NOT_REQUIRED),
+        (True, True, None, Approval.UNSUPPORTED),
+    ],
+)
+def test_the_terminal_asker_answers_in_the_same_types(
+    yes: bool, required: bool, typed: str | None, expected: Approval
+) -> None:
+    asked: list[str] = []
+
+    def person(question: str) -> str | None:
+        asked.append(question)
+        return typed
+
+    answer = TerminalAsker(person, yes=yes, required=required).approve(WEB, "summary")
+    assert answer.approval is expected
+    assert (answer.refusal is None) is expected.approves
+    assert asked == ([] if yes else [f"Type the instance id {WEB} to go ahead (anything else cancels): "])
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (AcceptedElicitation(data=ApprovalForm(instance_id=str(WEB))), Approval.ACCEPTED),
+        (AcceptedElicitation(data=ApprovalForm(instance_id="5203774")), Approval.MISMATCH),
+        (
+            AcceptedElicitation.model_construct(data=Approval.PREVIEW_FIRST),
+            Approval.PREVIEW_FIRST,
+        ),  # as the SDK wraps it
+        (DeclinedElicitation(), Approval.DECLINED),
+        (CancelledElicitation(), Approval.CANCELLED),
+    ],
+)
+def test_the_elicitation_asker_reads_replies_as_typed_answers(reply: Any, expected: Approval) -> None:
+    assert ElicitationAsker(required=True).read(reply, WEB).approval is expected
+
+
+def test_a_resolver_that_did_not_ask_says_why_in_a_typed_answer() -> None:
+    resolver = ElicitationAsker(required=True).exit_resolver()
+    hints = get_type_hints(resolver)
+    assert hints["return"] == Approval | Elicit[ApprovalForm]

@@ -1,34 +1,190 @@
-"""A person's approval of each confirmed request, asked through MCP form elicitation (ZOMRO_REQUIRE_APPROVAL).
+"""A person's approval of each confirmed request: its typed answers, the one rule, and the two ways of asking.
 
-The SDK's resolver pattern (`Resolve` + `Elicit`) asks before the tool body runs, in both protocol eras. The
-question is only asked for a confirmed request that passes validation; the person approves by typing the
-instance id. A client that cannot ask is refused, never waved through. In the modern era the answer returns
-inside a sealed `request_state`; `ApprovalLedger` makes each one count once, so a replayed call is refused.
+`Approval` is what the person answered (or why they were not asked). `require` is the one rule: a confirmed
+request goes ahead only when approval is not required or the person approved. Asking follows one small
+protocol, `Asker` (pose the question, read the reply), with two implementations:
+- `TerminalAsker`, the human CLI's: the person types the instance id at the terminal (or `--yes`).
+- `ElicitationAsker`, the MCP server's (ZOMRO_REQUIRE_APPROVAL): the SDK's resolver pattern (`Resolve` +
+  `Elicit`) asks before the tool body runs, in both protocol eras, and only for a confirmed request that
+  validates and was previewed. A client that cannot ask is refused, never waved through. In the modern era
+  the answer returns inside a sealed `request_state`; `ApprovalLedger` makes each count once, so a replay
+  is refused. The preview computed to decide whether to ask is handed to the same call's tool body.
+
+The audit trail records `Approval.word` (its historical strings). MCP is imported only by the MCP asker.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the resolvers' annotations are evaluated where they are defined,
+# inside `ElicitationAsker`, which imports the SDK's `Context` only then (the CLI never loads MCP).
 
+import enum
 import hashlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, Field
 
-from .audit import Approval
-from .errors import ZomroError
-from .models import ActionResult, Zone
-from .rescue import RescueService
+from .audit import ApprovalWord
+from .errors import PolicyRefusedError, ZomroError
+from .pipeline import AnyPreview, EnterRequest, ExitRequest, PreviewCache, Request, request_digest
 
-__all__ = ["APPROVAL_TTL", "ApprovalForm", "ApprovalLedger", "approval_outcome", "enter_approval", "exit_approval"]
+if TYPE_CHECKING:
+    from mcp.server.elicitation import ElicitationResult
+    from mcp.server.mcpserver import Context
+    from mcp.server.mcpserver.resolve import Elicit
+
+    from .rescue import RescueService
+
+__all__ = [
+    "APPROVAL_TTL",
+    "Answer",
+    "Approval",
+    "ApprovalForm",
+    "ApprovalLedger",
+    "Asker",
+    "ElicitationAsker",
+    "TerminalAsker",
+    "judge",
+    "require",
+]
 
 APPROVAL_TTL = 120.0  # seconds a sealed answer stays valid between the question and the confirmed call
 
-Resolver = Callable[..., Awaitable[Any]]
+
+class Approval(enum.Enum):
+    """What the person answered for a confirmed request, or why they were not asked."""
+
+    NOT_REQUIRED = "not_required"  # the operator does not require approval (or it is a preview)
+    ACCEPTED = "accepted"  # the person typed the instance id
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    MISMATCH = "mismatch"  # the person typed something other than the instance id
+    UNSUPPORTED = "unsupported"  # required, but there is no way to ask (client without elicitation, no terminal)
+    NOT_ASKED = "not_asked"  # the request did not validate, so nobody was asked
+    REPLAYED = "replayed"  # an answer already used for an earlier request
+    PREVIEW_FIRST = "preview_first"  # the action was not previewed, so nobody was asked yet
+
+    @property
+    def word(self) -> ApprovalWord:
+        """The string the audit trail records for this answer."""
+        return _WORDS[self]
+
+    @property
+    def approves(self) -> bool:
+        """Whether a confirmed request may go ahead on this answer."""
+        return self in (Approval.NOT_REQUIRED, Approval.ACCEPTED)
+
+
+_WORDS: dict[Approval, ApprovalWord] = {
+    Approval.NOT_REQUIRED: "not_required",
+    Approval.ACCEPTED: "accepted",
+    Approval.DECLINED: "declined",
+    Approval.CANCELLED: "cancelled",
+    Approval.MISMATCH: "mismatch",
+    Approval.UNSUPPORTED: "unsupported",
+    Approval.NOT_ASKED: "not_asked",
+    Approval.REPLAYED: "replayed",
+    Approval.PREVIEW_FIRST: "preview_first",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An approval answer, and the sentence to refuse with when an asker words its own (the terminal's)."""
+
+    approval: Approval
+    refusal: PolicyRefusedError | None = None
+
+
+def judge(typed: str, instance_id: int) -> Approval:
+    """Only the instance id, typed (spaces around it aside), approves; any other text is a mismatch."""
+    return Approval.ACCEPTED if typed.strip() == str(instance_id) else Approval.MISMATCH
+
+
+def require(instance_id: int, answer: Answer | Approval) -> None:
+    """The one rule: raise PolicyRefusedError unless approval is not required or the person approved."""
+    answer = answer if isinstance(answer, Answer) else Answer(answer)
+    if answer.approval.approves:
+        return
+    if answer.refusal is not None:
+        raise answer.refusal
+    refusals = {
+        Approval.DECLINED: "the person declined the approval",
+        Approval.CANCELLED: "the approval was cancelled",
+        Approval.MISMATCH: f"the id typed for approval was not {instance_id}",
+        Approval.UNSUPPORTED: "this server requires a person's approval for every confirmed request "
+        "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
+        Approval.NOT_ASKED: "the request could not be validated, so the person was not asked to approve it",
+        Approval.REPLAYED: "this approval was already used for an earlier request; each approval counts once",
+        Approval.PREVIEW_FIRST: "the action was not previewed first, so the person was not asked to approve it",
+    }
+    advice = (
+        "Use a client that supports elicitation, or ask the operator."
+        if answer.approval is Approval.UNSUPPORTED
+        else "Ask the person again if they meant it."
+    )
+    raise PolicyRefusedError(f"Nothing was sent: {refusals[answer.approval]}. {advice}")
+
+
+class Asker(Protocol):
+    """One way of asking the person: pose the question about a previewed action, then read their reply."""
+
+    def pose(self, instance_id: int, summary: str) -> object:
+        """Put the question (or return what carries it to the person)."""
+        ...
+
+    def read(self, reply: Any, instance_id: int) -> Answer:
+        """What the reply means for the request."""
+        ...
+
+
+Ask = Callable[[str], "str | None"]
+
+
+class TerminalAsker:
+    """The CLI's asker: the person types the instance id at the terminal; `--yes` stands for a reviewed preview."""
+
+    def __init__(self, ask: Ask, *, yes: bool, required: bool) -> None:
+        self._ask, self._yes, self._required = ask, yes, required
+
+    def pose(self, instance_id: int, summary: str) -> str | None:
+        """The typed line (None when there is no terminal, or with --yes: nothing is asked)."""
+        if self._yes:
+            return None
+        return self._ask(f"Type the instance id {instance_id} to go ahead (anything else cancels): ")
+
+    def read(self, reply: Any, instance_id: int) -> Answer:
+        if self._yes:
+            if self._required:
+                return Answer(
+                    Approval.UNSUPPORTED,
+                    PolicyRefusedError(
+                        "Nothing was sent: --yes cannot stand in for the approval ZOMRO_REQUIRE_APPROVAL asks for. "
+                        "Run the command at a terminal without --yes and type the instance id."
+                    ),
+                )
+            return Answer(Approval.NOT_REQUIRED)
+        if reply is None:
+            return Answer(
+                Approval.UNSUPPORTED,
+                PolicyRefusedError(
+                    "Nothing was sent: there is no terminal to ask on. Review the preview above, then run the "
+                    "command again with --yes."
+                ),
+            )
+        approval = judge(str(reply), instance_id)
+        if approval is Approval.MISMATCH:
+            return Answer(
+                approval,
+                PolicyRefusedError("Nothing was sent: the instance id was not typed, so the request was cancelled."),
+            )
+        return Answer(approval)
+
+    def approve(self, instance_id: int, summary: str) -> Answer:
+        """Pose and read in one go (the terminal answers at once)."""
+        return self.read(self.pose(instance_id, summary), instance_id)
 
 
 class ApprovalForm(BaseModel):
@@ -36,69 +192,6 @@ class ApprovalForm(BaseModel):
 
     # Text, not a number: whatever the person types is an answer (a wrong one is a mismatch), never a schema error.
     instance_id: str = Field(default="", max_length=40, description="Type the instance id to approve this action.")
-
-
-def _can_ask(ctx: Context[RescueService, Any]) -> bool:
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
-def _question(instance_id: int, summary: str) -> str:
-    return f"Approve this action? {summary} Type the instance id {instance_id} to approve it."
-
-
-async def _ask(
-    required: bool,
-    confirm: bool,
-    ctx: Context[RescueService, Any],
-    instance_id: int,
-    preview: Callable[[RescueService], Awaitable[ActionResult]],
-) -> Any:
-    """Ask only for a confirmed request that validates (a preview, not audited); else say why not."""
-    if not (required and confirm):
-        return "not_required"
-    if not _can_ask(ctx):
-        return "unsupported"
-    service = ctx.request_context.lifespan_context
-    try:
-        result = await preview(service)
-    except ZomroError:
-        return "not_asked"  # the tool body meets the same refusal and records it in the audit trail
-    if not service.previewed(result):
-        return "preview_first"  # the tool body answers with the preview; nobody is asked to approve it yet
-    return Elicit(_question(instance_id, result.summary), ApprovalForm)
-
-
-def enter_approval(required: bool) -> Resolver:
-    """The resolver of enter_rescue's approval: validate (a preview), then ask."""
-
-    async def approve_enter(
-        instance_id: int,
-        image: str,
-        zone: Zone | None,
-        password: str | None,
-        confirm: bool,
-        ctx: Context[RescueService, Any],
-    ) -> Any:
-        return await _ask(
-            required,
-            confirm,
-            ctx,
-            instance_id,
-            lambda service: service.enter(instance_id, image, zone=zone, password=password, audited=False),
-        )
-
-    return approve_enter
-
-
-def exit_approval(required: bool) -> Resolver:
-    """The resolver of exit_rescue's approval."""
-
-    async def approve_exit(instance_id: int, confirm: bool, ctx: Context[RescueService, Any]) -> Any:
-        return await _ask(required, confirm, ctx, instance_id, lambda service: service.exit(instance_id, audited=False))
-
-    return approve_exit
 
 
 class ApprovalLedger:
@@ -123,31 +216,111 @@ class ApprovalLedger:
             return True
 
 
-def approval_outcome(
-    answer: ElicitationResult[Any], instance_id: int, ctx: Context[RescueService, Any], ledger: ApprovalLedger
-) -> Approval:
-    """What the person's answer means for the request (an answer presented twice counts once)."""
-    outcome = _answer_outcome(answer, instance_id)
-    if outcome == "accepted" and not ledger.spend(ctx.request_state):
-        return "replayed"
-    return outcome
+Resolver = Callable[..., Awaitable[Any]]
 
 
-def _answer_outcome(answer: ElicitationResult[Any], instance_id: int) -> Approval:
-    if isinstance(answer, DeclinedElicitation):
-        return "declined"
-    if isinstance(answer, CancelledElicitation):
-        return "cancelled"
-    if isinstance(answer, AcceptedElicitation):
-        data = answer.data
-        if isinstance(data, ApprovalForm):
-            return "accepted" if data.instance_id.strip() == str(instance_id) else "mismatch"
-        if data == "not_required":
-            return "not_required"
-        if data == "unsupported":
-            return "unsupported"
-        if data == "not_asked":
-            return "not_asked"
-        if data == "preview_first":
-            return "preview_first"
-    return "cancelled"
+class ElicitationAsker:
+    """The MCP server's asker: a resolver per tool poses the question through form elicitation.
+
+    The resolver validates the request with a preview (neither audited nor counted by the preview rule) and
+    keeps it for the same call's tool body (`take_preview`), so the body does not read everything again.
+    """
+
+    def __init__(self, required: bool, *, ttl: float = APPROVAL_TTL) -> None:
+        self.required = required
+        self.ledger = ApprovalLedger(ttl)
+        self.previews = PreviewCache(ttl)
+
+    def pose(self, instance_id: int, summary: str) -> "Elicit[ApprovalForm]":
+        from mcp.server.mcpserver.resolve import Elicit
+
+        question = f"Approve this action? {summary} Type the instance id {instance_id} to approve it."
+        return Elicit(question, ApprovalForm)
+
+    def read(self, reply: Any, instance_id: int) -> Answer:
+        """What the elicitation's outcome (or the resolver's own answer, when it did not ask) means."""
+        from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation
+
+        if isinstance(reply, DeclinedElicitation):
+            return Answer(Approval.DECLINED)
+        if isinstance(reply, AcceptedElicitation):
+            data = reply.data
+            if isinstance(data, ApprovalForm):
+                return Answer(judge(data.instance_id, instance_id))
+            if isinstance(data, Approval):
+                return Answer(data)
+        if not isinstance(reply, CancelledElicitation):
+            raise TypeError(f"not an elicitation outcome: {type(reply).__name__}")
+        return Answer(Approval.CANCELLED)
+
+    def outcome(self, reply: "ElicitationResult[Any]", instance_id: int, ctx: "Context[Any, Any]") -> Approval:
+        """The answer for the tool body: an accepted answer presented twice (a replayed request state) counts once."""
+        approval = self.read(reply, instance_id).approval
+        if approval is Approval.ACCEPTED and not self.ledger.spend(ctx.request_state):
+            return Approval.REPLAYED
+        return approval
+
+    def take_preview(self, ctx: "Context[Any, Any]", request: Request) -> AnyPreview | None:
+        """The preview this call's resolver computed, if it did (and it is still fresh); used once."""
+        preview = self.previews.take(_call_key(ctx, request))
+        return preview if preview is not None and preview.request == request else None
+
+    async def _decide(
+        self, confirm: bool, ctx: "Context[Any, Any]", request: Request
+    ) -> "Approval | Elicit[ApprovalForm]":
+        """Ask only for a confirmed request that validates and was previewed; else say why not."""
+        if not (self.required and confirm):
+            return Approval.NOT_REQUIRED
+        if not _can_ask(ctx):
+            return Approval.UNSUPPORTED
+        service: RescueService = ctx.request_context.lifespan_context
+        try:
+            preview = await service.preview(request)
+        except ZomroError:
+            return Approval.NOT_ASKED  # the tool body meets the same refusal and records it in the audit trail
+        self.previews.put(_call_key(ctx, request), preview)
+        if not service.previewed(preview.result):
+            return Approval.PREVIEW_FIRST  # the tool body answers with the preview; nobody is asked yet
+        return self.pose(request.instance_id, preview.result.summary)
+
+    def enter_resolver(self) -> Resolver:
+        """The resolver of enter_rescue's approval: validate (a preview), then ask."""
+        from mcp.server.mcpserver import Context
+        from mcp.server.mcpserver.resolve import Elicit
+
+        from .models import Zone
+
+        async def approve_enter(
+            instance_id: int,
+            image: str,
+            zone: Zone | None,
+            password: str | None,
+            confirm: bool,
+            ctx: Context[Any, Any],
+        ) -> Approval | Elicit[ApprovalForm]:
+            return await self._decide(confirm, ctx, EnterRequest(instance_id, image, zone, password))
+
+        return approve_enter
+
+    def exit_resolver(self) -> Resolver:
+        """The resolver of exit_rescue's approval."""
+        from mcp.server.mcpserver import Context
+        from mcp.server.mcpserver.resolve import Elicit
+
+        async def approve_exit(
+            instance_id: int, confirm: bool, ctx: Context[Any, Any]
+        ) -> Approval | Elicit[ApprovalForm]:
+            return await self._decide(confirm, ctx, ExitRequest(instance_id))
+
+        return approve_exit
+
+
+def _can_ask(ctx: "Context[Any, Any]") -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def _call_key(ctx: "Context[Any, Any]", request: Request) -> Hashable:
+    """One tool call: its session, its request id, and its arguments (digested: a password is never kept)."""
+    return (id(ctx.session), str(ctx.request_id), request_digest(request, getattr(request, "password", None)))

@@ -33,9 +33,10 @@ from . import redact
 from .errors import ApiError, ConfigError, OutcomeUnknownError, PolicyRefusedError, ZomroError
 from .models import RescueImage
 
-__all__ = ["Approval", "Attempt", "AuditTrail"]
+__all__ = ["ApprovalWord", "Attempt", "AuditTrail"]
 
-Approval = Literal[
+# What an attempt records as the person's approval (approval.Approval.word).
+ApprovalWord = Literal[
     "not_required",
     "accepted",
     "declined",
@@ -182,7 +183,7 @@ class AuditTrail:
                 os.close(fd)
 
     @contextmanager
-    def attempt(self, tool: str, instance_id: int, *, confirmed: bool, approval: Approval) -> Iterator[Attempt]:
+    def attempt(self, tool: str, instance_id: int, *, confirmed: bool, approval: ApprovalWord) -> Iterator[Attempt]:
         """Record one attempt; the outcome is read from how the block ends."""
         attempt = Attempt(self, tool, instance_id, confirmed=confirmed, approval=approval)
         try:
@@ -203,7 +204,7 @@ class AuditTrail:
 class Attempt:
     """One call of enter_rescue or exit_rescue as the audit trail sees it."""
 
-    def __init__(self, trail: AuditTrail, tool: str, instance_id: int, *, confirmed: bool, approval: Approval):
+    def __init__(self, trail: AuditTrail, tool: str, instance_id: int, *, confirmed: bool, approval: ApprovalWord):
         self.request_id = secrets.token_hex(6)
         self.approval = approval
         self.sent = False

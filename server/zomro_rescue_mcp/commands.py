@@ -10,7 +10,7 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 import anyio
@@ -18,12 +18,15 @@ import httpx2
 from pydantic import BaseModel
 
 from . import redact
-from .audit import Approval, AuditTrail
+from .approval import Ask, TerminalAsker
+from .assembly import assemble
+from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings, parse_instance_id
 from .errors import InvalidRequestError, PolicyRefusedError, ZomroError
 from .instances import matches
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+from .pipeline import EnterRequest, ExitRequest, Request
 from .render_cli import action_lines, next_line
 from .rescue import RescueService
 
@@ -44,9 +47,6 @@ def for_people(text: str) -> str:
         text = text.replace(tool, command)
     text = text.replace("call `", "run `").replace("Call `", "Run `")
     return text.replace("leave the password out", "leave out --password-stdin")
-
-
-Ask = Callable[[str], "str | None"]
 
 
 def terminal_ask(question: str) -> str | None:
@@ -82,11 +82,8 @@ async def run_command(
         finally:
             await doctor_api.aclose()
         return code
-    audit = AuditTrail(settings.audit_log)
-    api = BillmanagerClient(settings, transport=transport)
-    service = RescueService.from_settings(api, settings, audit)
     show = _Printer(out, as_json=args.json)
-    try:
+    async with assemble(settings, transport=transport).open() as service:
         if isinstance(getattr(args, "instance_id", None), str):
             args.instance_id = await resolve_instance(service, args.instance_id)
         if args.command == "instances":
@@ -99,8 +96,6 @@ async def run_command(
         else:
             await _change(args, settings, service, show, ask=ask, stdin=stdin)
         return 0
-    finally:
-        await api.aclose()
 
 
 async def resolve_instance(service: RescueService, ref: str) -> int:
@@ -131,48 +126,35 @@ async def resolve_instance(service: RescueService, ref: str) -> int:
 async def _change(
     args: argparse.Namespace, settings: Settings, service: RescueService, show: _Printer, *, ask: Ask, stdin: TextIO
 ) -> None:
-    """enter/exit: the preview, the person's go-ahead, the request, then the watch.
+    """enter/exit through the pipeline: the preview, the person's go-ahead, the request, then the watch.
 
-    The accepted result (with a generated password) is printed before the watch, so an interrupted watch
-    never loses it.
+    The same calls as an MCP client's preview and confirmed call. The accepted result (with a generated
+    password) is printed before the watch, so an interrupted watch never loses it.
     """
-    entering = args.command == "enter"
-    tool = "enter_rescue" if entering else "exit_rescue"
-    password = _read_password(stdin) if entering and args.password_stdin else None
-    preview: ActionResult
-    if entering:
-        preview = await service.enter(args.instance_id, args.image, zone=args.zone, password=password)
+    request: Request
+    if args.command == "enter":
+        password = _read_password(stdin) if args.password_stdin else None
+        request = EnterRequest(args.instance_id, args.image, args.zone, password)
     else:
-        preview = await service.exit(args.instance_id)
+        request = ExitRequest(args.instance_id)
+    preview = await service.run(request)
     show.action(preview)
     if args.json and not args.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview)[0], file=sys.stderr, flush=True)
-    approval, refusal = _confirm(args, settings, ask)
-    if refusal is not None:
-        service.record_refusal(tool, args.instance_id, approval, refusal)
-        raise refusal
+    answer = TerminalAsker(ask, yes=args.yes, required=settings.require_approval).approve(
+        args.instance_id, preview.summary
+    )
+    if not answer.approval.approves:
+        service.refuse(request, answer)  # audited, and raises the refusal
+    if isinstance(request, EnterRequest) and isinstance(preview, EnterRescueResult):
+        request = replace(request, image=preview.image.id)  # the image previewed, whatever name was typed
     accepted: ActionResult | None = None
     try:
-        if isinstance(preview, EnterRescueResult):
-            entered = await service.enter(
-                args.instance_id,
-                preview.image.id,
-                zone=args.zone,
-                password=password,
-                confirm=True,
-                wait=False,
-                approval=approval,
-            )
-            _require_executed(entered)
-            accepted = entered
-            show.action(entered)
-            final: ActionResult = entered if args.no_wait else await service.settle(entered, _progress)
-        else:
-            left = await service.exit(args.instance_id, confirm=True, wait=False, approval=approval)
-            _require_executed(left)
-            accepted = left
-            show.action(left)
-            final = left if args.no_wait else await service.settle(left, _progress)
+        result = await service.run(request, confirm=True, wait=False, approval=answer.approval)
+        _require_executed(result)
+        accepted = result
+        show.action(result)
+        final = result if args.no_wait else await service.settle(result, _progress)
     except anyio.get_cancelled_exc_class():  # Ctrl-C while watching: what was accepted is still said
         if accepted is not None:
             show.change(preview, accepted)
@@ -198,28 +180,6 @@ def _read_password(stdin: TextIO) -> str:
     if stdin.isatty():
         return getpass.getpass("Rescue root password: ")
     return stdin.readline().rstrip("\r\n")
-
-
-def _confirm(args: argparse.Namespace, settings: Settings, ask: Ask) -> tuple[Approval, PolicyRefusedError | None]:
-    """The person's go-ahead: --yes (a script that reviewed the preview) or the instance id typed."""
-    if args.yes:
-        if settings.require_approval:
-            return "unsupported", PolicyRefusedError(
-                "Nothing was sent: --yes cannot stand in for the approval ZOMRO_REQUIRE_APPROVAL asks for. Run the "
-                "command at a terminal without --yes and type the instance id."
-            )
-        return "not_required", None
-    answer = ask(f"Type the instance id {args.instance_id} to go ahead (anything else cancels): ")
-    if answer is None:
-        return "unsupported", PolicyRefusedError(
-            "Nothing was sent: there is no terminal to ask on. Review the preview above, then run the command "
-            "again with --yes."
-        )
-    if answer.strip() != str(args.instance_id):
-        return "mismatch", PolicyRefusedError(
-            "Nothing was sent: the instance id was not typed, so the request was cancelled."
-        )
-    return "accepted", None
 
 
 async def _progress(progress: float, total: float | None, message: str) -> None:

@@ -19,14 +19,13 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from . import __version__, redact
-from .approval import APPROVAL_TTL, ApprovalLedger, approval_outcome, enter_approval, exit_approval
-from .audit import AuditTrail
-from .billmanager import BillmanagerClient
+from .approval import APPROVAL_TTL, ElicitationAsker
+from .assembly import assemble
 from .config import Settings, parse_instance_id
 from .errors import ZomroError
 from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
 from .outcomes import FACTS_META, KIND_META
-from .previews import PreviewLedger
+from .pipeline import EnterRequest, ExitRequest
 from .prompts import rescue_workflow
 from .render_model import render_for_model
 from .rescue import RescueService
@@ -196,17 +195,12 @@ def instructions(settings: Settings) -> str:
 
 def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
     """The MCP server with the rescue tools; one API client lives as long as the server runs."""
-    audit = AuditTrail(settings.audit_log)  # an unwritable path stops the server here, at start
-    # One ledger for the server: a preview in one session (or protocol era) counts in another.
-    previews = PreviewLedger(settings.preview_ttl) if settings.require_preview else None
+    assembly = assemble(settings, transport=transport)  # an unwritable audit trail stops the server here, at start
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
-        api = BillmanagerClient(settings, transport=transport)
-        try:
-            yield RescueService.from_settings(api, settings, audit, previews)
-        finally:
-            await api.aclose()
+        async with assembly.open() as service:
+            yield service
 
     mcp = RescueMCPServer(
         "zomro-rescue-mcp",
@@ -276,9 +270,9 @@ def _compact(schema: Any) -> Any:
 
 def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
     """The two tools that change an instance; absent from tools/list in read-only mode."""
-    approve_enter = enter_approval(settings.require_approval)
-    approve_exit = exit_approval(settings.require_approval)
-    ledger = ApprovalLedger()
+    asker = ElicitationAsker(settings.require_approval)
+    approve_enter = asker.enter_resolver()
+    approve_exit = asker.exit_resolver()
 
     @mcp.tool(
         name="enter_rescue",
@@ -302,17 +296,16 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
         confirm: Confirm = False,
         wait: Wait = True,
     ) -> Annotated[CallToolResult, EnterRescueResult]:
+        request = EnterRequest(instance_id, image, zone, password)
         return await _answer(
-            _service(ctx).enter(
-                instance_id,
-                image,
-                zone=zone,
-                password=password,
+            _service(ctx).run(
+                request,
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
-                approval=approval_outcome(approval, instance_id, ctx, ledger),
+                approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
+                previewed=asker.take_preview(ctx, request),  # the approval question's: no second preview
             )
         )
 
@@ -328,13 +321,15 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
         confirm: Confirm = False,
         wait: Wait = True,
     ) -> Annotated[CallToolResult, ExitRescueResult]:
+        request = ExitRequest(instance_id)
         return await _answer(
-            _service(ctx).exit(
-                instance_id,
+            _service(ctx).run(
+                request,
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
-                approval=approval_outcome(approval, instance_id, ctx, ledger),
+                approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
+                previewed=asker.take_preview(ctx, request),
             )
         )

@@ -1,4 +1,4 @@
-"""Pre-flight rules: what an instance's state, and the person's approval, allow before anything is sent.
+"""Pre-flight rules: what an instance's state allows before anything is sent (approval: approval.require).
 
 The rules are those of Zomro's own panel: rescue is offered from `active` and `stopped`, and withheld while the
 instance is in rescue, busy, in error, suspended, resized, having an image made, or not active in billing.
@@ -8,12 +8,11 @@ Exit is offered from `rescued` and `booted_from_iso`. A state the panel does not
 
 from __future__ import annotations
 
-from .audit import Approval
-from .errors import PolicyRefusedError, StateConflictError
+from .errors import StateConflictError
 from .instances import BUSY, IN_RESCUE
 from .models import Instance
 
-__all__ = ["RESCUABLE", "check_approval", "enter_note", "is_busy", "refuse_enter", "refuse_exit"]
+__all__ = ["RESCUABLE", "enter_note", "is_busy", "refuse_enter", "refuse_exit"]
 
 RESCUABLE = frozenset({"active", "stopped"})
 _IMAGE_UPLOADING = frozenset({"image_uploading", "running_image_uploading"})
@@ -99,24 +98,3 @@ def refuse_exit(instance_id: int, status: str | None) -> None:
     if is_busy(status):
         raise _refuse(instance_id, status, "is busy", "Try again when it is rescued; list_instances shows its state.")
     raise _refuse(instance_id, status, "is not in rescue mode", "There is nothing to do.")
-
-
-def check_approval(instance_id: int, approval: Approval) -> None:
-    """A confirmed request goes ahead only without an approval requirement, or with the person's yes."""
-    refusals = {
-        "declined": "the person declined the approval",
-        "cancelled": "the approval was cancelled",
-        "mismatch": f"the id typed for approval was not {instance_id}",
-        "unsupported": "this server requires a person's approval for every confirmed request "
-        "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
-        "not_asked": "the request could not be validated, so the person was not asked to approve it",
-        "replayed": "this approval was already used for an earlier request; each approval counts once",
-        "preview_first": "the action was not previewed first, so the person was not asked to approve it",
-    }
-    if approval in refusals:
-        advice = (
-            "Use a client that supports elicitation, or ask the operator."
-            if approval == "unsupported"
-            else "Ask the person again if they meant it."
-        )
-        raise PolicyRefusedError(f"Nothing was sent: {refusals[approval]}. {advice}")

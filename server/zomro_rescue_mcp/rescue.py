@@ -11,61 +11,45 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack, cast, overload
 
-import anyio
-
-from . import redact
-from .audit import Approval, Attempt, AuditTrail
-from .billmanager import BillmanagerClient, Doc
+from .approval import Answer, Approval, require
+from .audit import Attempt, AuditTrail
+from .billmanager import BillmanagerClient
 from .config import Settings
-from .errors import (
-    ApiError,
-    AuthError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PolicyRefusedError,
-    StateConflictError,
-    ZomroError,
-)
-from .images import is_windows, parse_images, resolve_image
+from .errors import PolicyRefusedError, StateConflictError, ZomroError
 from .instances import fetch_listing, find_instance, matches
-from .messages import (
-    REPLY_CUT,
-    PasswordPlan,
-    api_reply,
-    enter_effect,
-    enter_next_step,
-    exit_next_step,
-    explain_refusal,
-    instance_not_found,
-    progress_line,
-)
 from .models import (
     ActionResult,
     EnterRescueResult,
     ExitRescueResult,
     Instance,
     InstanceList,
-    RescueImage,
     RescueImageList,
     Zone,
 )
-from .passwords import check_password, generate_password
-from .preflight import check_approval, enter_note, refuse_enter, refuse_exit
+from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
 from .previews import PREVIEW_FIRST, PreviewLedger, preview_key
-from .tasks import concurrently
-from .watch import ProgressFn, Watched, watch
+from .watch import ProgressFn
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
 DeliveryCheck = Callable[[], Awaitable[bool]]
 
-__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService"]
+__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService", "RunOptions"]
 
-RESCUE = "instances.fleio.rescue"
-UNRESCUE = "instances.fleio.unrescue"
 log = logging.getLogger("zomro_rescue_mcp.rescue")
 _UNRECORDED = AuditTrail(None)
+
+
+class RunOptions(TypedDict, total=False):
+    """How to run a request: preview or confirmed, whether to watch, and what the adapter knows already."""
+
+    confirm: bool  # False (default): the preview only
+    wait: bool  # True (default): watch the accepted request settle
+    on_progress: ProgressFn | None
+    approval: Approval  # the person's answer, when the operator requires approval
+    delivered: DeliveryCheck | None  # whether the caller is still there to receive the result
+    previewed: AnyPreview | None  # this request's preview, computed earlier in the same call
 
 
 class RescueService:
@@ -83,9 +67,8 @@ class RescueService:
         previews: PreviewLedger | None = None,
     ) -> None:
         self._api = api
+        self._pipeline = Pipeline(api, wait_seconds=wait_seconds, poll_interval=poll_interval)
         self._previews = previews  # None: the preview rule is off
-        self._wait_seconds = wait_seconds
-        self._poll_interval = poll_interval
         self._read_only = read_only
         self._allowed = allowed_instances
         self._audit = audit or _UNRECORDED
@@ -147,7 +130,7 @@ class RescueService:
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
         self._check_allowed(instance_id)
-        instance, notes, images = await self._look(instance_id)
+        instance, notes, images = await self._pipeline.look(instance_id)
         if zone is not None:
             images = [i for i in images if i.zone == zone]
         return RescueImageList(
@@ -165,199 +148,120 @@ class RescueService:
         *,
         zone: Zone | None = None,
         password: str | None = None,
-        confirm: bool = False,
-        wait: bool = True,
-        on_progress: ProgressFn | None = None,
-        approval: Approval = "not_required",
-        audited: bool = True,
-        delivered: DeliveryCheck | None = None,
+        **options: Unpack[RunOptions],
     ) -> EnterRescueResult:
-        """Preview (confirm=False) or put the instance into rescue mode from the named image.
+        """Preview (confirm=False) or put the instance into rescue mode from the named image."""
+        return await self.run(EnterRequest(instance_id, image, zone, password), **options)
 
-        `approval` is what the person answered when the operator requires approval; `audited=False` is for a
-        validation that is not itself an attempt (the approval question's own preview). `delivered` says whether
-        the caller is still there to receive the result (an HTTP client may hang up).
-        """
-        trail = self._audit if audited else _UNRECORDED
-        with trail.attempt("enter_rescue", instance_id, confirmed=confirm, approval=approval) as attempt:
-            self._check_writable()
-            self._check_allowed(instance_id)
-            if password is not None:
-                check_password(password)  # its refusal never echoes it; it is remembered as a secret once sent
-            async with self._exclusive(instance_id) if confirm else nullcontext():
-                entered = await self._enter(
-                    attempt, instance_id, image, zone, password, confirm, wait, on_progress, recorded=audited
-                )
-            await _check_delivery(attempt, entered, delivered)
-            return entered
-
-    async def _enter(
-        self,
-        attempt: Attempt,
-        instance_id: int,
-        image: str,
-        zone: Zone | None,
-        password: str | None,
-        confirm: bool,
-        wait: bool,
-        on_progress: ProgressFn | None,
-        *,
-        recorded: bool,
-    ) -> EnterRescueResult:
-        instance, notes, offered = await self._look(instance_id)
-        status = instance.status if instance else None
-        refuse_enter(instance_id, instance)
-        note = enter_note(status)
-        notes = [*notes, note] if note else notes
-        chosen = resolve_image(instance_id, image, zone, offered)
-        attempt.image(chosen)
-        plan: PasswordPlan = "provided" if password is not None else "generated" if chosen.zone == "pub" else "none"
-        preview = EnterRescueResult(
-            instance_id=instance_id,
-            executed=False,
-            image=chosen,
-            password_plan=plan,
-            status_before=status,
-            status=status,
-            notes=notes,
-            summary=enter_effect(instance_id, chosen, plan, done=False),
-            next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
-            f"again with image={chosen.id!r} (the image previewed), the same other arguments and confirm=true.",
-        )
-        windows = is_windows(chosen)
-        answer = self._gate(preview, confirm=confirm, recorded=recorded)
-        if answer is not None:
-            attempt.unsent = "preview_required" if confirm else "preview"
-            return answer
-        check_approval(instance_id, attempt.approval)
-        generated = generate_password() if plan == "generated" else None
-        redact.register_for_logs(generated)
-        fields = {"elid": str(instance_id), "sok": "ok", "select_boot": chosen.id, "zone": chosen.zone}
-        if password or generated:
-            redact.register(password)  # a password the person typed is a secret from the moment it is sent
-            fields["password"] = password or generated or ""
-        attempt.before_send()
-        log.info(
-            "entering rescue: instance %d, image %s (%s) [req=%s]",
-            instance_id,
-            chosen.id,
-            chosen.zone,
-            attempt.request_id,
-        )
-        doc = await self._submit(instance_id, RESCUE, fields, entering=True, generated=generated)
-        attempt.accepted = True
-        reply, cut = api_reply(doc)
-        accepted = preview.model_copy(
-            update={
-                "kind": "executed",
-                "executed": True,
-                "password": generated,
-                "status": None,
-                "summary": enter_effect(instance_id, chosen, plan, done=True),
-                "next_step": enter_next_step(plan, "not_waited", windows=windows),
-                "api_reply": reply,
-                "notes": [*preview.notes, REPLY_CUT] if cut else preview.notes,
-            }
-        )
-        return await self.settle(accepted, on_progress) if wait else accepted
-
-    async def exit(
-        self,
-        instance_id: int,
-        *,
-        confirm: bool = False,
-        wait: bool = True,
-        on_progress: ProgressFn | None = None,
-        approval: Approval = "not_required",
-        audited: bool = True,
-        delivered: DeliveryCheck | None = None,
-    ) -> ExitRescueResult:
+    async def exit(self, instance_id: int, **options: Unpack[RunOptions]) -> ExitRescueResult:
         """Preview (confirm=False) or take the instance out of rescue mode (unrescue takes no `sok`)."""
-        trail = self._audit if audited else _UNRECORDED
-        with trail.attempt("exit_rescue", instance_id, confirmed=confirm, approval=approval) as attempt:
-            self._check_writable()
-            self._check_allowed(instance_id)
-            async with self._exclusive(instance_id) if confirm else nullcontext():
-                left = await self._exit(attempt, instance_id, confirm, wait, on_progress, recorded=audited)
-            await _check_delivery(attempt, left, delivered)
-            return left
+        return await self.run(ExitRequest(instance_id), **options)
 
-    async def _exit(
+    @overload
+    async def run(self, request: EnterRequest, **options: Unpack[RunOptions]) -> EnterRescueResult: ...
+    @overload
+    async def run(self, request: ExitRequest, **options: Unpack[RunOptions]) -> ExitRescueResult: ...
+    @overload
+    async def run(self, request: Request, **options: Unpack[RunOptions]) -> EnterRescueResult | ExitRescueResult: ...
+    async def run(self, request: Request, **options: Unpack[RunOptions]) -> EnterRescueResult | ExitRescueResult:
+        """The pipeline with its guard rails: preview → the preview rule → approval → execute once → settle.
+
+        `approval` is what the person answered when the operator requires approval. `previewed` is a preview of
+        this very request already computed in this call (the approval question's); without it, it is computed.
+        `delivered` says whether the caller is still there to receive the result (an HTTP client may hang up).
+        """
+        confirm = options.get("confirm", False)
+        approval = options.get("approval", Approval.NOT_REQUIRED)
+        with self._audit.attempt(
+            request.tool, request.instance_id, confirmed=confirm, approval=approval.word
+        ) as attempt:
+            self._check_writable()
+            self._check_allowed(request.instance_id)
+            async with self._exclusive(request.instance_id) if confirm else nullcontext():
+                result = await self._run(attempt, request, confirm, approval, options)
+            await _check_delivery(attempt, result, options.get("delivered"))
+            return result
+
+    async def _run(
+        self, attempt: Attempt, request: Request, confirm: bool, approval: Approval, options: RunOptions
+    ) -> EnterRescueResult | ExitRescueResult:
+        given = options.get("previewed")
+        reuse = given is not None and given.request == request  # the same call's preview: no second one
+        if isinstance(request, EnterRequest):
+            entering = cast(Preview[EnterRescueResult], given) if reuse else await self._preview(request)
+            attempt.image(entering.result.image)
+            return await self._decide(
+                attempt,
+                entering,
+                confirm,
+                approval,
+                options,
+                lambda: self._pipeline.execute_enter(request, entering, attempt.request_id),
+            )
+        leaving = cast(Preview[ExitRescueResult], given) if reuse else await self._preview(request)
+        return await self._decide(
+            attempt,
+            leaving,
+            confirm,
+            approval,
+            options,
+            lambda: self._pipeline.execute_exit(leaving, attempt.request_id),
+        )
+
+    async def _decide(
         self,
         attempt: Attempt,
-        instance_id: int,
+        preview: Preview[Accepted],
         confirm: bool,
-        wait: bool,
-        on_progress: ProgressFn | None,
-        *,
-        recorded: bool,
-    ) -> ExitRescueResult:
-        instance, notes = await self._state(instance_id)
-        status = instance.status if instance else None
-        refuse_exit(instance_id, status)
-        preview = ExitRescueResult(
-            instance_id=instance_id,
-            executed=False,
-            status_before=status,
-            status=status,
-            notes=notes,
-            summary=f"Instance {instance_id} will leave rescue mode: it reboots from its own disk, and the "
-            "rescue system and anything kept only in it are gone.",
-            next_step="Show this to the person. Only after they approve, call exit_rescue again with confirm=true.",
-        )
-        answer = self._gate(preview, confirm=confirm, recorded=recorded)
+        approval: Approval,
+        options: RunOptions,
+        send: Callable[[], Awaitable[Accepted]],
+    ) -> Accepted:
+        """The preview rule, then approval, then send once, then (unless told not to) the watch."""
+        answer = self._gate(preview.result, confirm=confirm)
         if answer is not None:
             attempt.unsent = "preview_required" if confirm else "preview"
             return answer
-        check_approval(instance_id, attempt.approval)
+        require(preview.request.instance_id, approval)
         attempt.before_send()
-        log.info("leaving rescue: instance %d [req=%s]", instance_id, attempt.request_id)
-        doc = await self._submit(instance_id, UNRESCUE, {"elid": str(instance_id)}, entering=False)
+        accepted = await send()
         attempt.accepted = True
-        reply, cut = api_reply(doc)
-        accepted = preview.model_copy(
-            update={
-                "kind": "executed",
-                "executed": True,
-                "status": None,
-                "summary": f"Zomro accepted the request: instance {instance_id} is rebooting from its own disk.",
-                "next_step": exit_next_step("not_waited"),
-                "api_reply": reply,
-                "notes": [*preview.notes, REPLY_CUT] if cut else preview.notes,
-            }
-        )
-        return await self.settle(accepted, on_progress) if wait else accepted
+        return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
 
-    async def settle(self, accepted: Accepted, on_progress: ProgressFn | None = None) -> Accepted:
+    @overload
+    async def preview(self, request: EnterRequest) -> Preview[EnterRescueResult]: ...
+    @overload
+    async def preview(self, request: ExitRequest) -> Preview[ExitRescueResult]: ...
+    async def preview(self, request: Request) -> AnyPreview:
+        """A validation preview: the guard rails and the pipeline's preview, neither audited nor counted as shown.
+
+        The approval question uses it to decide whether to ask, and hands it to the same call's tool body.
+        """
+        self._check_writable()
+        self._check_allowed(request.instance_id)
+        return await self._preview(request)
+
+    @overload
+    async def _preview(self, request: EnterRequest) -> Preview[EnterRescueResult]: ...
+    @overload
+    async def _preview(self, request: ExitRequest) -> Preview[ExitRescueResult]: ...
+    async def _preview(self, request: Request) -> AnyPreview:
+        if isinstance(request, EnterRequest):
+            return await self._pipeline.preview_enter(request)
+        return await self._pipeline.preview_exit(request)
+
+    async def settle(self, accepted: Settled, on_progress: ProgressFn | None = None) -> Settled:
         """Watch an accepted request until the instance settles, and say how it ended (reads only)."""
-        if self._wait_seconds <= 0 or not accepted.executed:
-            return accepted
-        plan = accepted.password_plan if isinstance(accepted, EnterRescueResult) else None
-        windows = isinstance(accepted, EnterRescueResult) and is_windows(accepted.image)
-        lost = isinstance(accepted, EnterRescueResult) and accepted.password is not None
-        target = "rescued" if plan else "active"
-        seen = await self._watch(accepted.instance_id, target, accepted.status_before, on_progress, lost=lost)
-        return accepted.model_copy(
-            update={
-                "status": seen.status,
-                "wait": seen.outcome,
-                "waited_seconds": seen.seconds,
-                "notes": accepted.notes + seen.notes,
-                "summary": accepted.summary + progress_line(seen.status, seen.outcome, seen.seconds),
-                "next_step": enter_next_step(plan, seen.outcome, windows=windows)
-                if plan
-                else exit_next_step(seen.outcome),
-            }
-        )
+        return await self._pipeline.settle(accepted, on_progress)
 
-    def _gate(self, preview: Accepted, *, confirm: bool, recorded: bool) -> Accepted | None:
+    def _gate(self, preview: Accepted, *, confirm: bool) -> Accepted | None:
         """The preview rule: the answer to give now (the preview), or None when the confirmed call may go ahead.
 
-        A preview given to a person is remembered (`recorded`; the approval question's own validation is not). A
-        confirmed call without its preview gets the preview as its answer, which then counts as one.
+        A preview given to a person is remembered (the approval question's own validation never reaches here).
+        A confirmed call without its preview gets the preview as its answer, which then counts as one.
         """
         if not confirm:
-            if recorded and self._previews is not None:
+            if self._previews is not None:
                 self._previews.record(preview_key(preview))
             return preview
         if self._previews is None or self._previews.take(preview_key(preview)):
@@ -375,13 +279,10 @@ class RescueService:
         """Whether this action was previewed (and the preview not used up), or the rule is off."""
         return self._previews is None or self._previews.has(preview_key(preview))
 
-    def record_refusal(self, tool: str, instance_id: int, approval: Approval, error: ZomroError) -> None:
-        """Audit a confirmed request the person did not approve outside this service (the human CLI)."""
-        try:
-            with self._audit.attempt(tool, instance_id, confirmed=True, approval=approval):
-                raise error
-        except ZomroError:
-            pass
+    def refuse(self, request: Request, answer: Answer) -> None:
+        """Refuse, and audit, a confirmed request the person did not approve at the terminal (the human CLI)."""
+        with self._audit.attempt(request.tool, request.instance_id, confirmed=True, approval=answer.approval.word):
+            require(request.instance_id, answer)
 
     def _check_allowed(self, instance_id: int) -> None:
         """The operator's allowlist, checked before any API call."""
@@ -417,87 +318,6 @@ class RescueService:
             yield
         finally:
             self._in_flight.discard(instance_id)
-
-    async def _submit(
-        self, instance_id: int, func: str, fields: dict[str, str], *, entering: bool, generated: str | None = None
-    ) -> Doc:
-        """Send the mutating request once; once sent, its answer is awaited even if the caller cancels."""
-        try:
-            with anyio.CancelScope(shield=True):
-                doc = await self._api.mutate(func, **fields)
-        except ApiError as exc:
-            raise explain_refusal(instance_id, exc, entering=entering) from exc
-        except OutcomeUnknownError as exc:
-            if generated is None:
-                raise
-            raise OutcomeUnknownError(
-                f"{exc} If it did enter rescue mode, its root password is {generated} (generated for this request "
-                "and shown only now: give it to the person)."
-            ) from exc
-        return doc
-
-    async def _watch(
-        self, instance_id: int, target: str, before: str | None, on_progress: ProgressFn | None, *, lost: bool
-    ) -> Watched:
-        """Watch the accepted request settle; `lost` says a cancel now would lose a generated password."""
-        try:
-            return await watch(
-                self._api,
-                instance_id,
-                target=target,
-                before=before,
-                wait_seconds=self._wait_seconds,
-                poll_interval=self._poll_interval,
-                on_progress=on_progress,
-            )
-        except anyio.get_cancelled_exc_class():
-            log.warning(
-                "the caller cancelled while instance %d was settling; the accepted request stays as sent%s",
-                instance_id,
-                ": its generated rescue password was never delivered, so leave rescue mode and enter it again to "
-                "get a new one"
-                if lost
-                else "",
-            )
-            raise
-
-    async def _look(self, instance_id: int) -> tuple[Instance | None, list[str], list[RescueImage]]:
-        """The instance's state and the offered images, read concurrently (both are reads)."""
-        state: tuple[Instance | None, list[str]] = (None, [])
-        doc: Doc = {}
-
-        async def read_state() -> None:
-            nonlocal state
-            state = await self._state(instance_id)
-
-        async def read_form() -> None:
-            nonlocal doc
-            try:
-                doc = await self._api.read(RESCUE, elid=str(instance_id))
-            except NotFoundError as exc:
-                raise instance_not_found(instance_id, exc) from exc
-
-        await concurrently(read_state, read_form)
-        return state[0], state[1], parse_images(doc)
-
-    async def _state(self, instance_id: int) -> tuple[Instance | None, list[str]]:
-        """The instance's row in Zomro's list; when its state cannot be read, a note says so and the API decides."""
-        try:
-            instance, notes = await find_instance(self._api, instance_id)
-        except AuthError:
-            raise
-        except ZomroError as exc:
-            log.warning("could not read the state of instance %d: %s", instance_id, exc)
-            return None, [
-                f"The instance's state could not be read ({exc}); Zomro decides whether the request is possible."
-            ]
-        if instance is None:
-            return None, [*notes, "Zomro decides whether the request is possible."]
-        if instance.status is None:
-            return instance, [
-                "Zomro's list did not include the instance's state; Zomro decides whether the request is possible."
-            ]
-        return instance, []
 
 
 async def _check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
