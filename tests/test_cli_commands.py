@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from zomro_rescue_mcp import commands
 from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
 
@@ -268,7 +269,6 @@ def test_the_schemas_command_writes_what_is_committed(tmp_path: Path) -> None:
 
 
 def test_no_terminal_answer_cancels(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zomro_rescue_mcp import commands
 
     def no_tty(*args: object, **kwargs: object) -> object:
         raise OSError("no controlling terminal")
@@ -342,3 +342,23 @@ def test_a_name_that_matches_nothing_exits_2(
 ) -> None:
     assert main(["images", "no-such-box"], env=env, ask=never_asked) == 2
     assert "No instance is named 'no-such-box'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["instances", "web", "--all"], commands.Instances("web", None, 0)),
+        (["images", "web-1", "--zone", "own"], commands.Images("web-1", "own")),
+        (["status", "5203773"], commands.Status("5203773")),
+        (
+            ["enter", "web-1", "--image", "Ubuntu 22.04", "--yes", "--no-wait"],
+            commands.Change(entering=True, instance="web-1", yes=True, no_wait=True, image="Ubuntu 22.04"),
+        ),
+        (["exit", "web-1"], commands.Change(entering=False, instance="web-1", yes=False, no_wait=False)),
+        (["doctor", "--capture", "c.json", "--instance", "5203773"], commands.Doctor("c.json", 5203773)),
+    ],
+)
+def test_each_command_is_read_into_a_typed_command(argv: list[str], expected: commands.Command) -> None:
+    from zomro_rescue_mcp.cli import _parser
+
+    assert commands.parse_command(_parser().parse_args(argv)) == expected

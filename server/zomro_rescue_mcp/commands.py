@@ -10,7 +10,7 @@ import argparse
 import getpass
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 import anyio
@@ -25,7 +25,7 @@ from .billmanager import BillmanagerClient
 from .config import Settings, parse_instance_id
 from .errors import InvalidRequestError, PolicyRefusedError, ZomroError
 from .instances import matches
-from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList, Zone
 from .pipeline import EnterRequest, ExitRequest, Request
 from .render_cli import action_lines, next_line
 from .rescue import RescueService
@@ -63,6 +63,77 @@ def terminal_ask(question: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Instances:
+    """`instances [QUERY] [--limit N] [--offset M] [--all]`"""
+
+    query: str | None
+    limit: int | None  # None: every instance (--all)
+    offset: int
+
+
+@dataclass(frozen=True)
+class Images:
+    """`images INSTANCE [--zone Z]`"""
+
+    instance: str
+    zone: Zone | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """`status INSTANCE`"""
+
+    instance: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """`enter INSTANCE --image I [--zone Z] [--password-stdin]` or `exit INSTANCE`, with `--yes` and `--no-wait`."""
+
+    entering: bool
+    instance: str
+    yes: bool
+    no_wait: bool
+    image: str = ""
+    zone: Zone | None = None
+    password_stdin: bool = False
+
+
+@dataclass(frozen=True)
+class Doctor:
+    """`doctor [--capture FILE [--instance ID]]`"""
+
+    capture: str | None
+    instance: int | None
+
+
+Command = Instances | Images | Status | Change | Doctor
+
+
+def parse_command(args: argparse.Namespace) -> Command:
+    """The typed command argparse read (argparse has already refused what is malformed)."""
+    name = args.command
+    if name == "instances":
+        return Instances(args.query, None if args.all else args.limit, args.offset)
+    if name == "images":
+        return Images(args.instance_id, args.zone)
+    if name == "status":
+        return Status(args.instance_id)
+    if name == "doctor":
+        return Doctor(args.capture, args.instance)
+    entering = name == "enter"
+    return Change(
+        entering=entering,
+        instance=args.instance_id,
+        yes=args.yes,
+        no_wait=args.no_wait,
+        image=args.image if entering else "",
+        zone=args.zone if entering else None,
+        password_stdin=args.password_stdin if entering else False,
+    )
+
+
 async def run_command(
     args: argparse.Namespace,
     settings: Settings,
@@ -73,28 +144,28 @@ async def run_command(
     out: TextIO,
 ) -> int:
     """Run one human command; domain errors propagate to the CLI's single error boundary."""
-    if args.command == "doctor":  # reads only: it creates no audit file and changes nothing
+    command = parse_command(args)
+    if isinstance(command, Doctor):  # reads only: it creates no audit file and changes nothing
         doctor_api = BillmanagerClient(settings, transport=transport)
         try:  # one client, so one login (a two-factor code is never sent twice)
             code = await _doctor(settings, doctor_api, out, as_json=args.json)
-            if args.capture is not None:
-                await _capture(settings, doctor_api, args.capture, args.instance)
+            if command.capture is not None:
+                await _capture(settings, doctor_api, command.capture, command.instance)
         finally:
             await doctor_api.aclose()
         return code
     show = _Printer(out, as_json=args.json)
     async with assemble(settings, transport=transport).open() as service:
-        if isinstance(getattr(args, "instance_id", None), str):
-            args.instance_id = await resolve_instance(service, args.instance_id)
-        if args.command == "instances":
-            limit = None if args.all else args.limit
-            show.instances(await service.list_instances(args.query, limit=limit, offset=args.offset))
-        elif args.command == "images":
-            show.images(await service.list_images(args.instance_id, args.zone))
-        elif args.command == "status":
-            show.instance(await service.status(args.instance_id))
-        else:
-            await _change(args, settings, service, show, ask=ask, stdin=stdin)
+        match command:
+            case Instances(query, limit, offset):
+                show.instances(await service.list_instances(query, limit=limit, offset=offset))
+            case Images(instance, zone):
+                show.images(await service.list_images(await resolve_instance(service, instance), zone))
+            case Status(instance):
+                show.instance(await service.status(await resolve_instance(service, instance)))
+            case Change():
+                instance_id = await resolve_instance(service, command.instance)
+                await _change(command, instance_id, settings, service, show, ask=ask, stdin=stdin, as_json=args.json)
         return 0
 
 
@@ -124,7 +195,15 @@ async def resolve_instance(service: RescueService, ref: str) -> int:
 
 
 async def _change(
-    args: argparse.Namespace, settings: Settings, service: RescueService, show: _Printer, *, ask: Ask, stdin: TextIO
+    command: Change,
+    instance_id: int,
+    settings: Settings,
+    service: RescueService,
+    show: _Printer,
+    *,
+    ask: Ask,
+    stdin: TextIO,
+    as_json: bool,
 ) -> None:
     """enter/exit through the pipeline: the preview, the person's go-ahead, the request, then the watch.
 
@@ -132,17 +211,17 @@ async def _change(
     password) is printed before the watch, so an interrupted watch never loses it.
     """
     request: Request
-    if args.command == "enter":
-        password = _read_password(stdin) if args.password_stdin else None
-        request = EnterRequest(args.instance_id, args.image, args.zone, password)
+    if command.entering:
+        password = _read_password(stdin) if command.password_stdin else None
+        request = EnterRequest(instance_id, command.image, command.zone, password)
     else:
-        request = ExitRequest(args.instance_id)
+        request = ExitRequest(instance_id)
     preview = await service.run(request)
     show.action(preview)
-    if args.json and not args.yes:  # the person must see what they approve, even when stdout is for a script
+    if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview)[0], file=sys.stderr, flush=True)
-    answer = TerminalAsker(ask, yes=args.yes, required=settings.require_approval).approve(
-        args.instance_id, preview.summary
+    answer = TerminalAsker(ask, yes=command.yes, required=settings.require_approval).approve(
+        instance_id, preview.summary
     )
     if not answer.approval.approves:
         service.refuse(request, answer)  # audited, and raises the refusal
@@ -154,12 +233,12 @@ async def _change(
         _require_executed(result)
         accepted = result
         show.action(result)
-        final = result if args.no_wait else await service.settle(result, _progress)
+        final = result if command.no_wait else await service.settle(result, _progress)
     except anyio.get_cancelled_exc_class():  # Ctrl-C while watching: what was accepted is still said
         if accepted is not None:
             show.change(preview, accepted)
         raise
-    if not args.no_wait:
+    if not command.no_wait:
         show.settled(final)
     show.change(preview, final)
 
