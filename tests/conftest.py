@@ -1,11 +1,25 @@
-"""Shared fixtures: the simulator on real loopback HTTP, settings pointing at it, MCP clients of both eras."""
+"""Shared fixtures: the simulator on real loopback HTTP, settings pointing at it, MCP clients of either era.
+
+Which protocol era a test runs in (the rule of the test pyramid):
+- A test that asks for `era` (or for `client`, which uses it) runs once, in DEFAULT_ERA: the tools, the rescue
+  pipeline and the API handling beneath them are the same code whatever era the client speaks.
+- A test about the protocol itself is marked `@pytest.mark.both_eras` and runs in both, the handshake era
+  ("legacy") and the modern one ("auto"): what tools/list and prompts/list serve (names, annotations, schemas,
+  instructions), elicitation (approval), progress notifications, cancellation, structured content and the `_meta`
+  kind, the transports (stdio and Streamable HTTP, including that no secret typed into an argument reaches their
+  logs) and the preview rule across requests and sessions.
+- Tests of pure rules (passwords, images, state rules, parsing, rendering) need no MCP at all: test_wire.py,
+  test_preflight_rules.py, test_passwords.py, test_redact.py, test_config_values.py.
+- End-to-end tests (a subprocess: the console script, the demo, packaging, the benchmark smoke) are marked `e2e`;
+  they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,7 +35,8 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Behaviour, 
 
 # The console script installed beside the interpreter running the tests (the venv's bin/).
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("zomro-rescue-mcp"))
-ERAS = ["legacy", "auto"]
+ERAS = ["legacy", "auto"]  # the handshake era, then the modern one (what the official Client negotiates by default)
+DEFAULT_ERA = "auto"  # the era of every test not marked both_eras
 
 
 @pytest.fixture
@@ -89,9 +104,16 @@ def settings_(settings: Settings) -> Settings:
     return settings
 
 
-@pytest.fixture(params=ERAS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked both_eras that uses `era` (directly or through `client`) runs once per era."""
+    if "era" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_eras"):
+        metafunc.parametrize("era", ERAS, indirect=True)
+
+
+@pytest.fixture
 def era(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    """The protocol era of the test's MCP client: DEFAULT_ERA, or each of ERAS for a test marked both_eras."""
+    return str(getattr(request, "param", DEFAULT_ERA))
 
 
 @pytest.fixture
@@ -121,6 +143,30 @@ async def cancel_once_watching(client: Client, tool: str, arguments: dict[str, A
             group.start_soon(confirmed)
             await first.wait()
             group.cancel_scope.cancel()
+
+
+@contextmanager
+def logged(fragment: str, logger: str = "zomro_rescue_mcp") -> Iterator[anyio.Event]:
+    """An event set once `logger` (or a logger below it) logs a line containing `fragment`, at any level.
+
+    For waiting on what the server did (in this process) instead of sleeping and hoping it is done.
+    """
+    seen = anyio.Event()
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if fragment in record.getMessage():
+                seen.set()
+
+    listener, target = Listener(), logging.getLogger(logger)
+    level = target.level
+    target.setLevel(logging.DEBUG)
+    target.addHandler(listener)
+    try:
+        yield seen
+    finally:
+        target.removeHandler(listener)
+        target.setLevel(level)
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:

@@ -19,7 +19,7 @@ from zomro_rescue_mcp.simulator import Simulator
 
 from .conftest import call, client_for, error, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_eras]  # approval is elicitation, a protocol feature
 
 WEB, LEGACY = 5203773, 5203775
 ENTER = {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}

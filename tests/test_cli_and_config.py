@@ -144,6 +144,7 @@ def test_config_error_is_a_config_error_class() -> None:
         Settings.from_env({})
 
 
+@pytest.mark.e2e
 def test_the_console_script_refuses_to_start_without_credentials() -> None:
     done = subprocess.run(
         [CONSOLE_SCRIPT],
@@ -159,6 +160,7 @@ def test_the_console_script_refuses_to_start_without_credentials() -> None:
     assert "No Zomro credentials are configured" in done.stderr
 
 
+@pytest.mark.e2e
 def test_python_dash_m_is_the_same_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "zomro_rescue_mcp", "--version"], capture_output=True, text=True, timeout=60, check=False
@@ -167,6 +169,7 @@ def test_python_dash_m_is_the_same_command() -> None:
     assert done.stdout.strip() == f"zomro-rescue-mcp {__version__}"
 
 
+@pytest.mark.e2e
 def test_demo_tells_the_whole_story_and_exits_0() -> None:
     done = subprocess.run(
         [CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL

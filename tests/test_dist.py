@@ -13,6 +13,8 @@ import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
+import pytest
+
 from zomro_rescue_mcp import __version__
 
 from .test_packaging import CLEAN_ENV, install_alone
@@ -28,6 +30,7 @@ def _run(*command: str | Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.e2e
 def test_a_wheel_built_from_the_sdist_installs_alone_and_runs_the_console_script(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.anyio
 WEB, DB, LEGACY = 5203773, 5203774, 5203775
 
 
+@pytest.mark.both_eras
 async def test_read_only_mode_does_not_offer_the_changing_tools(settings: Settings, era: str) -> None:
     async with client_for(replace(settings, read_only=True), era) as client:
         names = {t.name for t in (await client.list_tools()).tools}
@@ -23,6 +24,7 @@ async def test_read_only_mode_does_not_offer_the_changing_tools(settings: Settin
         assert "READ-ONLY" in (client.instructions or "")
 
 
+@pytest.mark.both_eras
 async def test_read_only_mode_refuses_a_call_to_a_hidden_tool_without_any_request(
     settings: Settings, sim: Simulator, era: str
 ) -> None:

@@ -110,6 +110,7 @@ def test_a_client_hanging_up_on_a_confirmed_enter_is_logged_and_audited_without_
     assert password not in audit.read_text(encoding="utf-8")
 
 
+@pytest.mark.both_eras
 async def test_a_client_that_stays_gets_its_result_and_an_executed_record(
     audited_http: tuple[str, Path], sim: Simulator, era: str
 ) -> None:

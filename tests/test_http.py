@@ -108,6 +108,7 @@ async def http_client(url: str, era: str, **options: Any) -> AsyncIterator[Clien
         yield client
 
 
+@pytest.mark.both_eras
 async def test_the_tools_work_over_http_with_progress(served: tuple[str, Settings], sim: Simulator, era: str) -> None:
     sim.transition_seconds = 0.3
     seen: list[str] = []
@@ -207,6 +208,8 @@ def http_process(api_url: str, sim: Simulator) -> Iterator[RunningServer]:
         running.stop()
 
 
+@pytest.mark.e2e
+@pytest.mark.both_eras
 async def test_no_secret_reaches_the_http_servers_log_or_answers(
     http_process: RunningServer, sim: Simulator, era: str
 ) -> None:
@@ -256,6 +259,7 @@ def test_an_ipv6_bind_allows_its_bracketed_host(settings: Settings) -> None:
     assert security.allowed_hosts == ["[2001:db8::1]:8000", "[2001:db8::1]"]
 
 
+@pytest.mark.both_eras
 async def test_approval_works_over_http(settings: Settings, sim: Simulator, era: str) -> None:
     asked: list[str] = []
 

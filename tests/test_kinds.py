@@ -30,6 +30,7 @@ def facts(result: CallToolResult) -> dict[str, Any]:
     return dict(result.meta.get("zomro/facts", {}))
 
 
+@pytest.mark.both_eras
 @pytest.mark.parametrize(
     ("tool", "arguments", "expected"),
     [
@@ -51,6 +52,7 @@ async def test_every_result_carries_its_kind(
         assert result.structured_content["kind"] == expected
 
 
+@pytest.mark.both_eras
 async def test_a_refusal_by_state_carries_its_kind_and_the_state(client: Client, sim: Simulator) -> None:
     result = await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=True)
     assert result.is_error
@@ -58,6 +60,7 @@ async def test_a_refusal_by_state_carries_its_kind_and_the_state(client: Client,
     assert facts(result)["status"] == "rescued"
 
 
+@pytest.mark.both_eras
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [

@@ -165,6 +165,7 @@ async def test_a_wrong_two_factor_secret_is_a_sentence_and_not_tried_again(
     assert len(sim.calls("totp.confirm")) == 1
 
 
+@pytest.mark.e2e
 async def test_the_two_factor_secret_never_reaches_results_or_logs(
     server_env: dict[str, str], sim: Simulator, era: str
 ) -> None:

@@ -11,6 +11,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from zomro_rescue_mcp import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,7 @@ def install_alone(wheel: Path, folder: Path) -> Path:
     return folder / "bin" / "zomro-rescue-mcp"
 
 
+@pytest.mark.e2e
 def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> None:
     source = tmp_path / "source"  # only what the build reads, so stale build/ output cannot slip in
     shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

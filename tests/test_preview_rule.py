@@ -33,6 +33,7 @@ def ruled(settings: Settings) -> Settings:
     return replace(settings, require_preview=True)
 
 
+@pytest.mark.both_eras
 async def test_a_confirmed_change_without_its_preview_answers_with_the_preview(
     ruled: Settings, sim: Simulator, era: str
 ) -> None:
@@ -45,6 +46,7 @@ async def test_a_confirmed_change_without_its_preview_answers_with_the_preview(
     assert sim.mutating_requests() == []
 
 
+@pytest.mark.both_eras
 async def test_a_confirmed_change_after_its_preview_is_executed(ruled: Settings, sim: Simulator, era: str) -> None:
     async with client_for(ruled, era) as client:
         ok(await client.call_tool("enter_rescue", PREVIEW))
@@ -53,6 +55,7 @@ async def test_a_confirmed_change_after_its_preview_is_executed(ruled: Settings,
     assert len(sim.mutating_requests()) == 1
 
 
+@pytest.mark.both_eras
 async def test_the_answer_to_an_unpreviewed_confirmation_counts_as_its_preview(
     ruled: Settings, sim: Simulator, era: str
 ) -> None:
@@ -126,6 +129,7 @@ def served(ruled: Settings) -> Iterator[str]:
     stop()
 
 
+@pytest.mark.both_eras
 async def test_a_preview_over_http_counts_in_another_session(served: str, sim: Simulator, era: str) -> None:
     async with http_client(served, era) as one:
         ok(await one.call_tool("exit_rescue", {"instance_id": LEGACY}))
@@ -134,6 +138,7 @@ async def test_a_preview_over_http_counts_in_another_session(served: str, sim: S
     assert data["executed"] is True
 
 
+@pytest.mark.both_eras
 async def test_the_person_is_not_asked_to_approve_an_unpreviewed_action(
     ruled: Settings, sim: Simulator, era: str, tmp_path: Path
 ) -> None:

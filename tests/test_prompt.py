@@ -19,6 +19,7 @@ async def prompt_text(client: Client, instance: str) -> str:
     return "\n".join(getattr(message.content, "text", "") for message in result.messages)
 
 
+@pytest.mark.both_eras
 async def test_the_prompt_is_listed_with_its_argument(client: Client) -> None:
     [prompt] = (await client.list_prompts()).prompts
     assert prompt.name == "rescue_workflow"

@@ -12,11 +12,12 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Simulator
 
 from .conftest import call, error, ok, stdio_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # the installed console script over stdio
 
 WEB = 5203773
 
 
+@pytest.mark.both_eras
 async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str], era: str) -> None:
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(server_env, era, errlog) as client:
@@ -50,6 +51,7 @@ async def test_stdio_refusals_are_sentences(server_env: dict[str, str], sim: Sim
     assert sim.mutating_requests() == []
 
 
+@pytest.mark.both_eras
 async def test_stdio_discovery_then_progress_while_rescuing(
     server_env: dict[str, str], sim: Simulator, era: str
 ) -> None:
@@ -81,6 +83,7 @@ def _dump(results: list[CallToolResult]) -> str:
     return "\n".join(r.model_dump_json() for r in results)
 
 
+@pytest.mark.both_eras
 async def test_no_secret_reaches_results_stderr_or_urls(server_env: dict[str, str], sim: Simulator, era: str) -> None:
     token = sim.new_session()
     env = {**server_env, "ZOMRO_AUTH_TOKEN": token}

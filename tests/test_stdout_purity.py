@@ -7,6 +7,8 @@ import subprocess
 import threading
 from typing import Any
 
+import pytest
+
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
 from .conftest import CONSOLE_SCRIPT
@@ -21,6 +23,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.e2e
 def test_every_stdout_line_is_json_rpc(api_url: str, sim: Simulator) -> None:
     env = {
         "ZOMRO_API_URL": api_url,

@@ -7,7 +7,7 @@ import json
 import pytest
 from mcp import Client
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_eras]  # listing and schemas are the protocol
 
 EXPECTED_ANNOTATIONS = {
     "list_instances": {
