@@ -284,6 +284,13 @@ def test_a_usage_error_exits_2() -> None:
     assert exited.value.code == 2
 
 
+def _default_sigint() -> None:
+    """Run in the child before exec: Ctrl-C interrupts it, as at a terminal, even when pytest runs as a background job
+    (the shell starts those with SIGINT ignored, and an ignored signal stays ignored across fork and exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.e2e
 @pytest.mark.parametrize("as_json", [False, True])
 def test_ctrl_c_while_watching_keeps_the_password_and_says_what_stands(
     env: dict[str, str], sim: Simulator, as_json: bool
@@ -296,6 +303,7 @@ def test_ctrl_c_while_watching_keeps_the_password_and_says_what_stands(
         stderr=subprocess.PIPE,
         text=True,
         env={**env, "PATH": "/usr/bin:/bin", "ZOMRO_POLL_INTERVAL": "10"},
+        preexec_fn=_default_sigint,
     )
     assert person.stderr is not None
     assert "rescuing after" in person.stderr.readline()  # the request was accepted; the watch has begun
