@@ -18,7 +18,7 @@ from zomro_rescue_mcp.audit import AuditTrail
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
 
-from .conftest import call, cancel_once_watching, client_for, error, ok, stdio_server
+from .conftest import call, cancel_once_watching, client_for, error, logged, ok, stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -143,6 +143,7 @@ async def test_concurrent_attempts_never_interleave(audited: Settings, audit_pat
     assert len({r["request_id"] for r in records}) == 20
 
 
+@pytest.mark.e2e
 async def test_the_request_id_also_appears_in_the_servers_log(
     server_env: dict[str, str], audit_path: Path, sim: Simulator, era: str
 ) -> None:
@@ -204,12 +205,15 @@ def test_a_home_relative_path_is_expanded(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "audit.jsonl").exists()
 
 
+@pytest.mark.both_eras
 async def test_a_cancel_while_watching_is_recorded_as_executed(
     audited: Settings, audit_path: Path, sim: Simulator, era: str
 ) -> None:
     sim.transition_seconds = 30
-    async with client_for(audited, era) as client:
-        await cancel_once_watching(client, "exit_rescue", {"instance_id": LEGACY, "confirm": True})
-        await anyio.sleep(0.3)
+    with logged(f"exit_rescue confirmed on instance {LEGACY}: executed") as recorded:
+        async with client_for(audited, era) as client:
+            await cancel_once_watching(client, "exit_rescue", {"instance_id": LEGACY, "confirm": True})
+            with anyio.fail_after(10):  # the server's log line comes with its record, in the same step
+                await recorded.wait()
     _intent, outcome = lines(audit_path)
     assert outcome["result"] == "executed"

@@ -15,7 +15,7 @@ from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import Fault, Simulator
 
-from .conftest import cancel_once_watching, ok
+from .conftest import cancel_once_watching, logged, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -35,6 +35,7 @@ class Progress:
         self.first.set()
 
 
+@pytest.mark.both_eras
 async def test_enter_waits_until_rescued_reporting_progress_in_order(client: Client, sim: Simulator) -> None:
     sim.transition_seconds = 0.4
     progress = Progress()
@@ -51,6 +52,7 @@ async def test_enter_waits_until_rescued_reporting_progress_in_order(client: Cli
     assert all(total == 5.0 for _, total, _ in progress.seen)
 
 
+@pytest.mark.both_eras
 async def test_exit_waits_until_active(client: Client, sim: Simulator) -> None:
     sim.transition_seconds = 0.2
     progress = Progress()
@@ -105,6 +107,7 @@ async def test_an_instance_that_ends_in_error_stops_the_wait_and_says_so(client:
     assert "Ask Zomro support" in data["next_step"]
 
 
+@pytest.mark.both_eras
 async def test_an_unreadable_state_while_watching_is_said_not_replaced(
     impatient_client: Client, sim: Simulator
 ) -> None:
@@ -128,17 +131,21 @@ async def test_watching_uses_reads_only(client: Client, sim: Simulator) -> None:
     assert not any(r.mutating for r in after)
 
 
+@pytest.mark.both_eras
 async def test_cancelling_stops_the_watch_and_leaves_the_request_as_sent(client: Client, sim: Simulator) -> None:
     sim.transition_seconds = 30
-    await cancel_once_watching(client, "enter_rescue", ENTER)
-    await anyio.sleep(0.2)
+    with logged(f"the caller cancelled while instance {WEB} was settling") as stopped:
+        await cancel_once_watching(client, "enter_rescue", ENTER)
+        with anyio.fail_after(10):
+            await stopped.wait()
     polls = len(sim.calls("instances"))
-    await anyio.sleep(0.5)
+    await anyio.sleep(0.3)  # six poll intervals: a watch still running would read again
     assert len(sim.calls("instances")) == polls  # nobody is watching any more
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescuing"
 
 
+@pytest.mark.both_eras
 async def test_a_cancel_during_the_confirmed_send_still_sees_its_answer(
     client: Client, sim: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
