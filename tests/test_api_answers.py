@@ -5,7 +5,6 @@ operations, and answers too large or too deep — never taken for success, never
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,7 +108,7 @@ async def test_an_oversized_answer_to_an_accepted_change_still_hands_over_the_pa
 ) -> None:
     audit = tmp_path / "audit.jsonl"
     sim.inject(Fault("padded", mutating=True, size=2_000_000))
-    async with client_for(replace(settings, audit_log=str(audit)), era) as client:
+    async with client_for(settings.but(audit_log=str(audit)), era) as client:
         result = await client.call_tool("enter_rescue", {**ENTER, "wait": False})
     data = ok(result)
     assert data["executed"] is True

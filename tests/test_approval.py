@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -42,12 +41,12 @@ class Person:
 
 @pytest.fixture
 def approving(settings: Settings, tmp_path: Path) -> Settings:
-    return replace(settings, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    return settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
 
 
 def audit_records(settings: Settings) -> list[dict[str, Any]]:
-    assert settings.audit_log is not None
-    return [json.loads(line) for line in Path(settings.audit_log).read_text(encoding="utf-8").splitlines()]
+    assert settings.guard_rails.audit_log is not None
+    return [json.loads(line) for line in Path(settings.guard_rails.audit_log).read_text(encoding="utf-8").splitlines()]
 
 
 async def test_typing_the_right_id_lets_the_request_through(approving: Settings, sim: Simulator, era: str) -> None:
@@ -162,7 +161,7 @@ async def test_a_replayed_approval_is_refused(approving: Settings, sim: Simulato
 async def test_a_request_refused_before_the_question_is_still_audited(
     approving: Settings, sim: Simulator, era: str
 ) -> None:
-    guarded = replace(approving, allowed_instances=frozenset({WEB}))
+    guarded = approving.but(allowed_instances=frozenset({WEB}))
     person = Person("accept", 5203774)
     async with client_for(guarded, era, elicitation_callback=person) as client:
         message = error(await client.call_tool("enter_rescue", {**ENTER, "instance_id": 5203774}))

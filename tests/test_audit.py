@@ -7,7 +7,6 @@ import os
 import stat
 import tempfile
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ def audit_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def audited(settings: Settings, audit_path: Path) -> Settings:
-    return replace(settings, audit_log=str(audit_path))
+    return settings.but(audit_log=str(audit_path))
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -103,8 +103,8 @@ def test_flags_override_the_environment() -> None:
     settings = Settings.from_env(
         {"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_TIMEOUT": "5"}, timeout="7", api_url="http://127.0.0.1:9/"
     )
-    assert settings.timeout == 7.0
-    assert settings.api_url == "http://127.0.0.1:9/"
+    assert settings.api.timeout == 7.0
+    assert settings.api.api_url == "http://127.0.0.1:9/"
 
 
 def test_guard_rails_and_timing_are_read_from_the_environment() -> None:
@@ -118,19 +118,19 @@ def test_guard_rails_and_timing_are_read_from_the_environment() -> None:
             "ZOMRO_REQUIRE_APPROVAL": "1",
         }
     )
-    assert (settings.wait_seconds, settings.poll_interval) == (0.0, 1.5)
-    assert settings.read_only is True
-    assert settings.allowed_instances == frozenset({5203773, 5203774, 5203775})
-    assert settings.require_approval is True
+    assert (settings.timing.wait_seconds, settings.timing.poll_interval) == (0.0, 1.5)
+    assert settings.guard_rails.read_only is True
+    assert settings.guard_rails.allowed_instances == frozenset({5203773, 5203774, 5203775})
+    assert settings.guard_rails.require_approval is True
 
 
 def test_the_read_only_flag_overrides_the_environment() -> None:
-    assert Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN}, read_only="1").read_only is True
+    assert Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN}, read_only="1").guard_rails.read_only is True
 
 
 def test_token_and_credentials_together_are_allowed_and_the_token_goes_first() -> None:
     settings = Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN, "ZOMRO_USERNAME": "me", "ZOMRO_PASSWORD": "pw-Secret1"})
-    assert settings.auth_kind == "token+login"
+    assert settings.api.auth_kind == "token+login"
 
 
 def test_settings_repr_holds_no_secret() -> None:

@@ -38,16 +38,19 @@ def test_seconds_are_plain_ascii_decimals(name: str) -> None:
         Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN, name: "١٢"})
 
 
-@pytest.mark.parametrize(("name", "low", "high"), [("ZOMRO_TIMEOUT", 1.0, 300.0), ("ZOMRO_POLL_INTERVAL", 1.0, 60.0)])
-def test_the_bounds_themselves_are_accepted(name: str, low: float, high: float) -> None:
+@pytest.mark.parametrize(
+    ("name", "group", "low", "high"),
+    [("ZOMRO_TIMEOUT", "api", 1.0, 300.0), ("ZOMRO_POLL_INTERVAL", "timing", 1.0, 60.0)],
+)
+def test_the_bounds_themselves_are_accepted(name: str, group: str, low: float, high: float) -> None:
     for value in (low, high):
         settings = Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN, name: f"{value:g}"})
-        assert getattr(settings, name.removeprefix("ZOMRO_").lower()) == value
+        assert getattr(getattr(settings, group), name.removeprefix("ZOMRO_").lower()) == value
 
 
 def test_settings_built_in_code_may_poll_faster_than_the_environment_allows() -> None:
     settings = Settings(poll_interval=0.05, timeout=0.5)
-    assert (settings.poll_interval, settings.timeout) == (0.05, 0.5)
+    assert (settings.timing.poll_interval, settings.api.timeout) == (0.05, 0.5)
 
 
 @pytest.mark.parametrize("name", GUARD_RAILS)
@@ -64,5 +67,27 @@ def test_an_empty_guard_rail_is_an_error_with_the_simulator_too() -> None:
 
 def test_unset_guard_rails_keep_their_defaults() -> None:
     settings = Settings.from_env({"ZOMRO_AUTH_TOKEN": TOKEN})
-    assert (settings.read_only, settings.require_approval, settings.require_preview) == (False, False, True)
-    assert settings.audit_log is None
+    assert (
+        settings.guard_rails.read_only,
+        settings.guard_rails.require_approval,
+        settings.guard_rails.require_preview,
+    ) == (False, False, True)
+    assert settings.guard_rails.audit_log is None
+
+
+def test_settings_are_grouped_by_concern_and_built_from_their_own_names() -> None:
+    settings = Settings(username="me@example.com", read_only=True, wait_seconds=5.0, mcp_token="t" * 16)
+    changed = settings.but(audit_log="audit.jsonl")
+    assert (settings.api.username, settings.guard_rails.read_only, settings.timing.wait_seconds) == (
+        "me@example.com",
+        True,
+        5.0,
+    )
+    assert settings.http.mcp_token == "t" * 16
+    assert (changed.guard_rails.audit_log, changed.guard_rails.read_only) == ("audit.jsonl", True)
+    assert settings.but(read_only=False).guard_rails.read_only is False
+
+
+def test_a_setting_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(TypeError, match="no setting 'readonly'"):
+        Settings(readonly=True)

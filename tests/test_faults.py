@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import anyio
 import pytest
@@ -52,7 +51,7 @@ async def test_a_read_timing_out_every_time_says_how_long_it_waited(
     settings: Settings, sim: Simulator, era: str
 ) -> None:
     sim.inject(Fault("delay", func=PREVIEW, seconds=2, times=3))
-    async with Client(build_server(replace(settings, timeout=0.3)), mode=era) as client:
+    async with Client(build_server(settings.but(timeout=0.3)), mode=era) as client:
         message = error(await call(client, "list_rescue_images", instance_id=WEB))
     assert len(sim.calls(PREVIEW)) == 3
     assert "no answer within 0.3 s" in message

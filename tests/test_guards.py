@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from zomro_rescue_mcp.config import Settings
@@ -18,7 +16,7 @@ WEB, DB, LEGACY = 5203773, 5203774, 5203775
 
 @pytest.mark.both_eras
 async def test_read_only_mode_does_not_offer_the_changing_tools(settings: Settings, era: str) -> None:
-    async with client_for(replace(settings, read_only=True), era) as client:
+    async with client_for(settings.but(read_only=True), era) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert names == {"list_instances", "list_rescue_images"}
         assert "READ-ONLY" in (client.instructions or "")
@@ -28,7 +26,7 @@ async def test_read_only_mode_does_not_offer_the_changing_tools(settings: Settin
 async def test_read_only_mode_refuses_a_call_to_a_hidden_tool_without_any_request(
     settings: Settings, sim: Simulator, era: str
 ) -> None:
-    async with client_for(replace(settings, read_only=True), era) as client:
+    async with client_for(settings.but(read_only=True), era) as client:
         await client.list_tools()
         result = await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True})
     assert "enter_rescue is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY)" in error(result)
@@ -36,13 +34,13 @@ async def test_read_only_mode_refuses_a_call_to_a_hidden_tool_without_any_reques
 
 
 async def test_read_only_mode_still_reads(settings: Settings, sim: Simulator, era: str) -> None:
-    async with client_for(replace(settings, read_only=True), era) as client:
+    async with client_for(settings.but(read_only=True), era) as client:
         assert ok(await call(client, "list_rescue_images", instance_id=WEB))["status"] == "active"
 
 
 @pytest.fixture
 def guarded(settings: Settings) -> Settings:
-    return replace(settings, allowed_instances=frozenset({WEB, LEGACY}))
+    return settings.but(allowed_instances=frozenset({WEB, LEGACY}))
 
 
 async def test_the_allowlist_hides_other_instances_from_the_list(guarded: Settings, sim: Simulator, era: str) -> None:

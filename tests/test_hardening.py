@@ -10,7 +10,6 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def audit_lines(path: Path) -> list[dict[str, object]]:
 @pytest.fixture
 def audited_http(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     audit = tmp_path / "audit.jsonl"
-    http_settings = replace(settings, mcp_token=TOKEN, audit_log=str(audit), wait_seconds=1.0)
+    http_settings = settings.but(mcp_token=TOKEN, audit_log=str(audit), wait_seconds=1.0)
     app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0)
     url, stop = serve_on_loopback(app, lifespan="on")
     yield url, audit
@@ -127,7 +126,7 @@ async def test_a_confirmed_call_answered_with_its_preview_is_audited_as_preview_
     settings: Settings, sim: Simulator, era: str, tmp_path: Path
 ) -> None:
     audit = tmp_path / "audit.jsonl"
-    ruled = replace(settings, require_preview=True, audit_log=str(audit))
+    ruled = settings.but(require_preview=True, audit_log=str(audit))
     async with client_for(ruled, era) as client:
         ok(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
     [record] = audit_lines(audit)

@@ -7,7 +7,6 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -42,7 +41,7 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[tuple[str, Settings]]:
-    http_settings = replace(settings, mcp_token=TOKEN)
+    http_settings = settings.but(mcp_token=TOKEN)
     app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0)
     url, stop = serve_on_loopback(app, lifespan="on")
     yield url, http_settings
@@ -136,13 +135,13 @@ def test_an_exposed_bind_without_a_token_refuses_to_start(settings: Settings) ->
 
 
 def test_a_wildcard_bind_needs_the_allowed_host_names(settings: Settings) -> None:
-    with_token = replace(settings, mcp_token=TOKEN)
+    with_token = settings.but(mcp_token=TOKEN)
     with pytest.raises(ConfigError, match="ZOMRO_ALLOWED_HOSTS"):
         build_http_app(build_server(with_token), with_token, host="0.0.0.0", port=8000)  # noqa: S104
 
 
 def test_an_exposed_bind_with_a_token_keeps_host_checks(settings: Settings) -> None:
-    with_token = replace(settings, mcp_token=TOKEN, allowed_hosts=("rescue.example.com:8000",))
+    with_token = settings.but(mcp_token=TOKEN, allowed_hosts=("rescue.example.com:8000",))
     app = build_http_app(build_server(with_token), with_token, host="0.0.0.0", port=8000)  # noqa: S104
     url, stop = serve_on_loopback(app, lifespan="on")
     try:
@@ -254,7 +253,7 @@ def test_loopback_without_a_token_serves_when_told_to(settings: Settings) -> Non
 
 
 def test_an_ipv6_bind_allows_its_bracketed_host(settings: Settings) -> None:
-    security = _security(replace(settings, mcp_token=TOKEN), "2001:db8::1", 8000)
+    security = _security(settings.but(mcp_token=TOKEN), "2001:db8::1", 8000)
     assert security is not None
     assert security.allowed_hosts == ["[2001:db8::1]:8000", "[2001:db8::1]"]
 
@@ -267,7 +266,7 @@ async def test_approval_works_over_http(settings: Settings, sim: Simulator, era:
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"instance_id": "5203775"})
 
-    approving = replace(settings, mcp_token=TOKEN, require_approval=True)
+    approving = settings.but(mcp_token=TOKEN, require_approval=True)
     app = build_http_app(build_server(approving), approving, host="127.0.0.1", port=0)
     approval_url, stop = serve_on_loopback(app, lifespan="on")
     try:
@@ -294,7 +293,7 @@ ALL_INTERFACES = ["0", "0.0", "0.0.0.0", "000.000.000.000", "", "::", "::0", "0:
 
 @pytest.mark.parametrize("host", ALL_INTERFACES)
 def test_every_spelling_of_all_interfaces_needs_the_allowed_host_names(settings: Settings, host: str) -> None:
-    with_token = replace(settings, mcp_token=TOKEN)
+    with_token = settings.but(mcp_token=TOKEN)
     with pytest.raises(ConfigError, match="ZOMRO_ALLOWED_HOSTS"):
         build_http_app(build_server(with_token), with_token, host=host, port=8000)
 

@@ -7,7 +7,6 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import anyio
@@ -28,7 +27,7 @@ QUICK = HttpLimits(request_seconds=0.3)  # the product's 10 s, shortened so the 
 @contextmanager
 def serving(settings: Settings, limits: HttpLimits) -> Iterator[tuple[str, int]]:
     """The HTTP transport served with `limits`; yields its base URL and port."""
-    http_settings = replace(settings, mcp_token=TOKEN)
+    http_settings = settings.but(mcp_token=TOKEN)
     app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0, limits=limits)
     url, stop = serve_on_loopback(app, lifespan="on", limits=limits)
     try:

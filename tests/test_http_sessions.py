@@ -8,7 +8,6 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 import httpx2
 
@@ -27,7 +26,7 @@ SESSION_HEADERS = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "MCP-Proto
 @contextmanager
 def serving(settings: Settings, limits: HttpLimits) -> Iterator[str]:
     """The HTTP transport served with `limits`; yields its base URL."""
-    http_settings = replace(settings, mcp_token=TOKEN)
+    http_settings = settings.but(mcp_token=TOKEN)
     app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0, limits=limits)
     url, stop = serve_on_loopback(app, lifespan="on", limits=limits)
     try:

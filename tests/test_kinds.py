@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -80,9 +79,9 @@ async def test_invalid_requests_carry_their_kind(
 
 
 async def test_guard_rail_refusals_carry_their_kind(settings: Settings, sim: Simulator, era: str) -> None:
-    async with client_for(replace(settings, allowed_instances=frozenset({LEGACY})), era) as client:
+    async with client_for(settings.but(allowed_instances=frozenset({LEGACY})), era) as client:
         refused = await call(client, "list_rescue_images", instance_id=WEB)
-    async with client_for(replace(settings, read_only=True), era) as client:
+    async with client_for(settings.but(read_only=True), era) as client:
         hidden = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
     assert (kind(refused), facts(refused)["instance_id"]) == ("refused.allowlist", WEB)
     assert kind(hidden) == "refused.read_only"
@@ -104,7 +103,7 @@ async def test_a_lost_answer_to_a_change_is_an_unknown_outcome(client: Client, s
 async def test_a_confirmation_without_its_preview_is_kind_preview_required(
     settings: Settings, sim: Simulator, era: str
 ) -> None:
-    async with client_for(replace(settings, require_preview=True), era) as client:
+    async with client_for(settings.but(require_preview=True), era) as client:
         result = await call(client, "exit_rescue", instance_id=LEGACY, confirm=True)
     assert kind(result) == "refused.preview_required"
     assert sim.mutating_requests() == []

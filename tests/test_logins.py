@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from dataclasses import replace
 
 import anyio
 import pytest
@@ -31,7 +30,7 @@ WEB, LEGACY = 5203773, 5203775
 
 @pytest.fixture
 def two_factor(settings: Settings) -> Settings:
-    return replace(settings, username=TOTP_USERNAME, totp_secret=TOTP_SECRET)
+    return settings.but(username=TOTP_USERNAME, totp_secret=TOTP_SECRET)
 
 
 async def test_an_expired_session_is_checked_with_keepalive_before_logging_in_again(
@@ -145,7 +144,7 @@ async def test_a_second_login_in_the_same_step_waits_for_a_fresh_code(monkeypatc
 async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(
     settings: Settings, sim: Simulator, era: str
 ) -> None:
-    async with client_for(replace(settings, username=TOTP_USERNAME), era) as client:
+    async with client_for(settings.but(username=TOTP_USERNAME), era) as client:
         message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "two-factor authentication" in message
     assert "ZOMRO_TOTP_SECRET" in message
@@ -155,7 +154,7 @@ async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(
 async def test_a_wrong_two_factor_secret_is_a_sentence_and_not_tried_again(
     two_factor: Settings, sim: Simulator, era: str
 ) -> None:
-    wrong = replace(two_factor, totp_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    wrong = two_factor.but(totp_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     async with client_for(wrong, era) as client:
         first = error(await call(client, "list_instances"))
         second = error(await call(client, "list_instances"))
@@ -198,7 +197,7 @@ async def test_each_login_refusal_has_its_own_sentence(client: Client, sim: Simu
 
 
 async def test_a_captcha_refusal_says_to_use_a_session_token(settings: Settings, sim: Simulator, era: str) -> None:
-    async with client_for(replace(settings, username=CAPTCHA_USERNAME, password=DEMO_PASSWORD), era) as client:
+    async with client_for(settings.but(username=CAPTCHA_USERNAME, password=DEMO_PASSWORD), era) as client:
         message = error(await call(client, "list_instances"))
     assert "reCAPTCHA" in message
     assert "ZOMRO_AUTH_TOKEN" in message

@@ -6,7 +6,6 @@ MCP client's preview and confirmed call make.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ def api_calls(sim: Simulator) -> Counter[str]:
 async def test_a_confirmed_enter_with_approval_reads_the_form_and_the_state_once(
     settings: Settings, sim: Simulator, tmp_path: Path
 ) -> None:
-    approving = replace(settings, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
     async with client_for(approving, "legacy", elicitation_callback=approve) as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is True
@@ -59,7 +58,7 @@ async def test_a_confirmed_enter_with_approval_reads_the_form_and_the_state_once
 async def test_a_confirmed_exit_with_approval_reads_the_state_once(
     settings: Settings, sim: Simulator, tmp_path: Path
 ) -> None:
-    approving = replace(settings, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
 
     async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"instance_id": str(LEGACY)})
@@ -72,7 +71,7 @@ async def test_a_confirmed_exit_with_approval_reads_the_state_once(
 
 async def test_the_modern_era_previews_once_per_round_trip(settings: Settings, sim: Simulator, tmp_path: Path) -> None:
     """The second round re-runs the resolver (the state may have changed meanwhile); the body reuses its preview."""
-    approving = replace(settings, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
     async with client_for(approving, "auto", elicitation_callback=approve) as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is True
@@ -89,7 +88,7 @@ def test_the_cli_enter_makes_the_calls_of_an_mcp_preview_and_confirmation(
     sim.reset()
 
     async def preview_then_confirm() -> dict[str, Any]:
-        async with client_for(replace(settings, require_preview=True), "legacy") as client:
+        async with client_for(settings.but(require_preview=True), "legacy") as client:
             ok(await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04"}))
             return ok(await client.call_tool("enter_rescue", ENTER))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ ENTER = {**PREVIEW, "confirm": True}
 
 @pytest.fixture
 def ruled(settings: Settings) -> Settings:
-    return replace(settings, require_preview=True)
+    return settings.but(require_preview=True)
 
 
 @pytest.mark.both_eras
@@ -104,7 +103,7 @@ async def test_a_preview_counts_once(ruled: Settings, sim: Simulator) -> None:
 
 
 async def test_a_preview_older_than_its_time_to_live_does_not_count(ruled: Settings, sim: Simulator) -> None:
-    async with client_for(replace(ruled, preview_ttl=1e-9), "legacy") as client:
+    async with client_for(ruled.but(preview_ttl=1e-9), "legacy") as client:
         ok(await client.call_tool("enter_rescue", PREVIEW))
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is False
@@ -122,7 +121,7 @@ async def test_a_preview_in_one_protocol_era_counts_in_the_other(ruled: Settings
 
 @pytest.fixture
 def served(ruled: Settings) -> Iterator[str]:
-    http_settings = replace(ruled, mcp_token=TOKEN)
+    http_settings = ruled.but(mcp_token=TOKEN)
     app = build_http_app(build_server(http_settings), http_settings, host="127.0.0.1", port=0)
     url, stop = serve_on_loopback(app, lifespan="on")
     yield url
@@ -148,7 +147,7 @@ async def test_the_person_is_not_asked_to_approve_an_unpreviewed_action(
         asked.append(params)
         return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
-    approving = replace(ruled, require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    approving = ruled.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
     async with client_for(approving, era, elicitation_callback=person) as client:
         unpreviewed = ok(await client.call_tool("enter_rescue", ENTER))
         assert asked == []
@@ -158,6 +157,6 @@ async def test_the_person_is_not_asked_to_approve_an_unpreviewed_action(
 
 
 async def test_the_rule_can_be_turned_off(settings: Settings, sim: Simulator) -> None:
-    async with client_for(replace(settings, require_preview=False), "legacy") as client:
+    async with client_for(settings.but(require_preview=False), "legacy") as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from mcp import Client
 
@@ -47,7 +45,7 @@ async def test_the_prompt_walks_the_safe_sequence_in_order(client: Client) -> No
 
 
 async def test_in_read_only_mode_the_prompt_does_not_offer_changes(settings: Settings, era: str) -> None:
-    async with client_for(replace(settings, read_only=True), era) as client:
+    async with client_for(settings.but(read_only=True), era) as client:
         text = await prompt_text(client, "db-1")
     assert "read-only" in text
     assert "confirm=true" not in text

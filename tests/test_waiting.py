@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import anyio
 import pytest
@@ -66,7 +65,7 @@ async def test_exit_waits_until_active(client: Client, sim: Simulator) -> None:
 
 @pytest.fixture
 async def impatient_client(settings: Settings, era: str) -> AsyncIterator[Client]:
-    async with Client(build_server(replace(settings, wait_seconds=0.3)), mode=era) as connected:
+    async with Client(build_server(settings.but(wait_seconds=0.3)), mode=era) as connected:
         yield connected
 
 
@@ -92,7 +91,7 @@ async def test_wait_false_returns_at_once_without_watching(client: Client, sim: 
 
 
 async def test_wait_seconds_zero_turns_waiting_off(settings: Settings, sim: Simulator, era: str) -> None:
-    async with Client(build_server(replace(settings, wait_seconds=0)), mode=era) as client:
+    async with Client(build_server(settings.but(wait_seconds=0)), mode=era) as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["wait"] == "not_waited"
 

@@ -47,7 +47,7 @@ def assemble(settings: Settings, *, transport: Transport = None, previews: Previ
 
     The ledger belongs to the server, so a preview in one session (or protocol era) counts in another.
     """
-    audit = AuditTrail(settings.audit_log)
-    if previews is None and settings.require_preview:
-        previews = PreviewLedger(settings.preview_ttl)
-    return Assembly(settings, audit, previews if settings.require_preview else None, transport)
+    audit = AuditTrail(settings.guard_rails.audit_log)
+    if previews is None and settings.guard_rails.require_preview:
+        previews = PreviewLedger(settings.guard_rails.preview_ttl)
+    return Assembly(settings, audit, previews if settings.guard_rails.require_preview else None, transport)

@@ -68,17 +68,17 @@ class BillmanagerClient:
         long_poll_interval: float = 2.0,
     ) -> None:
         self._settings = settings
-        self._url = settings.api_url
-        self._host = urlsplit(settings.api_url).netloc
+        self._url = settings.api.api_url
+        self._host = urlsplit(settings.api.api_url).netloc
         self._http = httpx2.AsyncClient(
             transport=transport,
-            timeout=settings.timeout,
+            timeout=settings.api.timeout,
             follow_redirects=False,
             headers={"User-Agent": f"zomro-rescue-mcp/{__version__}", "Accept": "application/json"},
         )
-        self._session: str | None = settings.auth_token
+        self._session: str | None = settings.api.auth_token
         self._login_lock = anyio.Lock()
-        self._codes = TotpCodes(settings.totp_secret) if settings.totp_secret else None
+        self._codes = TotpCodes(settings.api.totp_secret) if settings.api.totp_secret else None
         self._login_refused: AuthError | None = None  # a refused login is not tried again (account lock-out)
         # function -> (session, period) it was refused to after a fresh login: the next refusal in that period
         # is taken as a denial without another login (an account whose API has no keepalive cannot tell)
@@ -87,7 +87,7 @@ class BillmanagerClient:
         self._retry_delay = retry_delay
         self._long_attempts = long_poll_attempts
         self._long_interval = long_poll_interval
-        self._long_total = max(60.0, 2 * settings.timeout)
+        self._long_total = max(60.0, 2 * settings.api.timeout)
 
     @staticmethod
     def _denial_epoch() -> int:
@@ -95,7 +95,7 @@ class BillmanagerClient:
 
     @property
     def _can_login(self) -> bool:
-        return self._settings.username is not None and self._settings.password is not None
+        return self._settings.api.username is not None and self._settings.api.password is not None
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -174,7 +174,7 @@ class BillmanagerClient:
                 return self._session  # another call already logged in
             if self._login_refused is not None:
                 raise self._login_refused
-            username, password = self._settings.username, self._settings.password
+            username, password = self._settings.api.username, self._settings.api.password
             if username is None or password is None:
                 raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
 
@@ -194,7 +194,7 @@ class BillmanagerClient:
         self, func: str, fields: dict[str, str], session: str | None, *, mutating: bool, once: bool = False
     ) -> Doc:
         """Send one request (retrying reads unless `once`) and return its `doc`; errors in the doc are not raised."""
-        form = {"func": func, "out": "json", "lang": self._settings.lang, **fields}
+        form = {"func": func, "out": "json", "lang": self._settings.api.lang, **fields}
         if session is not None:
             form["auth"] = session
         attempts = 1 if mutating or once else self._read_attempts
@@ -223,7 +223,7 @@ class BillmanagerClient:
                 "ZOMRO_API_URL, then try again."
             ) from exc
         except httpx2.TimeoutException as exc:
-            raise self._lost(func, f"no answer within {self._settings.timeout:g} s", mutating) from exc
+            raise self._lost(func, f"no answer within {self._settings.api.timeout:g} s", mutating) from exc
         except httpx2.HTTPError as exc:
             raise self._lost(func, f"the connection failed: {_cause(exc)}", mutating) from exc
         if response.status_code != 200:

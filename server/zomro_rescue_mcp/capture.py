@@ -162,8 +162,10 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
     """Record the answers the product relies on, with read-only calls only."""
     answers: list[dict[str, Any]] = []
 
-    redactor = Redactor(literal_secrets=[s for s in (settings.auth_token, settings.username, settings.password) if s])
-    redactor.literal_secrets += [settings.totp_secret] if settings.totp_secret else []
+    redactor = Redactor(
+        literal_secrets=[s for s in (settings.api.auth_token, settings.api.username, settings.api.password) if s]
+    )
+    redactor.literal_secrets += [settings.api.totp_secret] if settings.api.totp_secret else []
 
     async def record(func: str, **fields: str) -> dict[str, Any] | None:
         # The request (function, instance id, paging) stays as sent; only the answer is redacted.
@@ -175,7 +177,7 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
         answers.append({"func": func, "fields": fields, "answer": redactor.value({"doc": doc})})
         return doc
 
-    allowed = settings.allowed_instances
+    allowed = settings.guard_rails.allowed_instances
     if instance_id is not None and allowed is not None and instance_id not in allowed:
         raise PolicyRefusedError(
             f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "

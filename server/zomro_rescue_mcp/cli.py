@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -262,7 +261,7 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Setting
     from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
     from .simulator.replay import CaptureError, load_capture, replay
 
-    settings = dataclasses.replace(settings, username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    settings = settings.but(username=DEMO_USERNAME, password=DEMO_PASSWORD)
     simulator_ = Simulator(transition_seconds=2.0)
     if args.replay is not None:
         try:
@@ -277,7 +276,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if http and not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
     settings, transport = _settings(args, env)
-    simulator = settings.simulator
+    simulator = settings.api.simulator
     from .mcp_server import build_server
 
     server = build_server(settings, transport=transport)
@@ -290,12 +289,12 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     logging.getLogger("zomro_rescue_mcp").info(
         "serving over %s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s, audit %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
-        "simulator" if simulator else settings.api_url,
-        settings.auth_kind,
-        settings.read_only,
-        "on" if settings.allowed_instances is not None else "off",
-        "on" if settings.require_approval else "off",
-        settings.audit_log or "off",
+        "simulator" if simulator else settings.api.api_url,
+        settings.api.auth_kind,
+        settings.guard_rails.read_only,
+        "on" if settings.guard_rails.allowed_instances is not None else "off",
+        "on" if settings.guard_rails.require_approval else "off",
+        settings.guard_rails.audit_log or "off",
     )
     if app is None:
         server.run()

@@ -220,7 +220,7 @@ async def _change(
     show.action(preview)
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview)[0], file=sys.stderr, flush=True)
-    answer = TerminalAsker(ask, yes=command.yes, required=settings.require_approval).approve(
+    answer = TerminalAsker(ask, yes=command.yes, required=settings.guard_rails.require_approval).approve(
         instance_id, preview.summary
     )
     if not answer.approval.approves:
@@ -268,28 +268,30 @@ async def _progress(progress: float, total: float | None, message: str) -> None:
 async def _doctor(settings: Settings, api: BillmanagerClient, out: TextIO, *, as_json: bool) -> int:
     """Mode and reachability with read-only calls; never a secret. Every check runs; the first problem decides."""
     allowlist = (
-        ", ".join(str(i) for i in sorted(settings.allowed_instances)) if settings.allowed_instances else "off (all)"
+        ", ".join(str(i) for i in sorted(settings.guard_rails.allowed_instances))
+        if settings.guard_rails.allowed_instances
+        else "off (all)"
     )
     checks: dict[str, str] = {
-        "endpoint": "built-in simulator" if settings.simulator else settings.api_url,
-        "auth": settings.auth_kind,
-        "read-only": "on" if settings.read_only else "off",
+        "endpoint": "built-in simulator" if settings.api.simulator else settings.api.api_url,
+        "auth": settings.api.auth_kind,
+        "read-only": "on" if settings.guard_rails.read_only else "off",
         "allowlist": allowlist,
-        "approval": "on" if settings.require_approval else "off",
-        "timeouts": f"{settings.timeout:g} s per request, watch up to {settings.wait_seconds:g} s",
+        "approval": "on" if settings.guard_rails.require_approval else "off",
+        "timeouts": f"{settings.api.timeout:g} s per request, watch up to {settings.timing.wait_seconds:g} s",
     }
     code = 0
     problems: list[str] = []
-    if settings.audit_log is None:
+    if settings.guard_rails.audit_log is None:
         checks["audit"] = "off"
-    elif (problem := AuditTrail.problem(settings.audit_log)) is not None:
+    elif (problem := AuditTrail.problem(settings.guard_rails.audit_log)) is not None:
         checks["audit"] = f"problem: {problem}; fix ZOMRO_AUDIT_LOG"
         problems.append(checks["audit"])
         code = 2
     else:
-        checks["audit"] = f"{settings.audit_log} (writable)"
+        checks["audit"] = f"{settings.guard_rails.audit_log} (writable)"
     try:
-        service = RescueService(api, allowed_instances=settings.allowed_instances)
+        service = RescueService(api, allowed_instances=settings.guard_rails.allowed_instances)
         instances = await service.list_instances(limit=1)
         checks["api"] = f"ok: logged in, {instances.total} instance(s) visible"
     except ZomroError as exc:

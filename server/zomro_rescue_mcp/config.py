@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import redact
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_API_URL", "Settings", "parse_instance_id"]
+__all__ = ["DEFAULT_API_URL", "ApiSettings", "GuardRails", "HttpSettings", "Settings", "Timing", "parse_instance_id"]
 
 DEFAULT_API_URL = "https://api.zomro.com/"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -23,8 +24,8 @@ _SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the server needs to talk to the API; built by `Settings.from_env`."""
+class ApiSettings:
+    """Talking to the Zomro API: where, as whom, how long a request may take, in which language."""
 
     api_url: str = DEFAULT_API_URL
     auth_token: str | None = field(default=None, repr=False)
@@ -33,16 +34,6 @@ class Settings:
     totp_secret: str | None = field(default=None, repr=False)  # base32 secret of a two-factor account
     timeout: float = 30.0
     lang: str = "en"
-    wait_seconds: float = 120.0
-    poll_interval: float = 3.0
-    read_only: bool = False
-    allowed_instances: frozenset[int] | None = None  # None: every instance of the account
-    audit_log: str | None = None
-    require_approval: bool = False
-    require_preview: bool = True  # a confirmed change only after the same server previewed the same action
-    preview_ttl: float = 600.0  # seconds a preview stays valid for its confirmed call
-    mcp_token: str | None = field(default=None, repr=False)  # bearer token of the HTTP transport
-    allowed_hosts: tuple[str, ...] = ()  # Host header values accepted by the HTTP transport
     simulator: bool = False
 
     @property
@@ -52,6 +43,79 @@ class Settings:
             return "simulator"
         kinds = [k for k, v in (("token", self.auth_token), ("login", self.username)) if v]
         return "+".join(kinds)
+
+
+@dataclass(frozen=True)
+class GuardRails:
+    """What the operator allows: read-only, the allowlist, the audit trail, approval and the preview rule."""
+
+    read_only: bool = False
+    allowed_instances: frozenset[int] | None = None  # None: every instance of the account
+    audit_log: str | None = None
+    require_approval: bool = False
+    require_preview: bool = True  # a confirmed change only after the same server previewed the same action
+    preview_ttl: float = 600.0  # seconds a preview stays valid for its confirmed call
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a confirmed change is watched, and how often its state is read."""
+
+    wait_seconds: float = 120.0
+    poll_interval: float = 3.0
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The Streamable HTTP transport: its bearer token and the Host names it accepts."""
+
+    mcp_token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()
+
+
+_GROUPS = {"api": ApiSettings, "guard_rails": GuardRails, "timing": Timing, "http": HttpSettings}
+_GROUP_OF = {f.name: group for group, kind in _GROUPS.items() for f in fields(kind)}
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """Everything read at start, grouped by concern; built by `Settings.from_env`.
+
+    Code and tests may also build it from the settings' own names (`Settings(api_url=…, read_only=True)`), and
+    change some with `settings.but(audit_log=…)`: each name goes to its group.
+    """
+
+    api: ApiSettings
+    guard_rails: GuardRails
+    timing: Timing
+    http: HttpSettings
+
+    def __init__(
+        self,
+        *,
+        api: ApiSettings | None = None,
+        guard_rails: GuardRails | None = None,
+        timing: Timing | None = None,
+        http: HttpSettings | None = None,
+        **settings: Any,
+    ) -> None:
+        groups: dict[str, Any] = {
+            "api": api or ApiSettings(),
+            "guard_rails": guard_rails or GuardRails(),
+            "timing": timing or Timing(),
+            "http": http or HttpSettings(),
+        }
+        for name, value in settings.items():
+            if name not in _GROUP_OF:
+                raise TypeError(f"Settings has no setting {name!r}")
+            group = _GROUP_OF[name]
+            groups[group] = replace(groups[group], **{name: value})
+        for group, value in groups.items():
+            object.__setattr__(self, group, value)
+
+    def but(self, **settings: Any) -> Settings:
+        """A copy with some settings changed, named as themselves (`settings.but(read_only=True)`)."""
+        return Settings(api=self.api, guard_rails=self.guard_rails, timing=self.timing, http=self.http, **settings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
@@ -94,7 +158,7 @@ class Settings:
             )
         redact.register_configured(mcp_token)
         flag = "set it to 1 or 0, or unset it for the default"
-        timing = Settings(
+        chosen = Settings(
             timeout=timeout,
             wait_seconds=wait_seconds,
             poll_interval=poll_interval,
@@ -113,7 +177,7 @@ class Settings:
         if not re.fullmatch(r"[a-z]{2}", lang):
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
         if simulator:
-            return replace(timing, api_url="http://simulator.invalid/", lang=lang, simulator=True)
+            return chosen.but(api_url="http://simulator.invalid/", lang=lang, simulator=True)
         if (username is None) != (password is None):
             missing = "ZOMRO_PASSWORD" if password is None else "ZOMRO_USERNAME"
             raise ConfigError(f"ZOMRO_USERNAME and ZOMRO_PASSWORD go together: set {missing} as well.")
@@ -132,8 +196,7 @@ class Settings:
             raise ConfigError(
                 "ZOMRO_TOTP_SECRET is only used to log in with ZOMRO_USERNAME and ZOMRO_PASSWORD: set them as well."
             )
-        return replace(
-            timing,
+        return chosen.but(
             api_url=api_url,
             auth_token=token,
             username=username,

@@ -97,19 +97,19 @@ def health(settings: Settings) -> dict[str, Any]:
         "status": "ok",
         "name": "zomro-rescue-mcp",
         "version": __version__,
-        "read_only": settings.read_only,
-        "allowlist": settings.allowed_instances is not None,
-        "approval": settings.require_approval,
-        "audit": settings.audit_log is not None,
-        "token_required": settings.mcp_token is not None,
+        "read_only": settings.guard_rails.read_only,
+        "allowlist": settings.guard_rails.allowed_instances is not None,
+        "approval": settings.guard_rails.require_approval,
+        "audit": settings.guard_rails.audit_log is not None,
+        "token_required": settings.http.mcp_token is not None,
     }
 
 
 def _security(settings: Settings, host: str, port: int) -> TransportSecuritySettings:
     """The Host and Origin values accepted: ZOMRO_ALLOWED_HOSTS, or those naming the bound address."""
     name = f"[{host}]" if ":" in host else host  # an IPv6 literal is bracketed in a Host header
-    if settings.allowed_hosts:
-        hosts = list(settings.allowed_hosts)
+    if settings.http.allowed_hosts:
+        hosts = list(settings.http.allowed_hosts)
     elif is_all_interfaces(host):
         raise ConfigError(
             f"Listening on {host!r} (every interface) needs ZOMRO_ALLOWED_HOSTS: the Host names clients use to "
@@ -135,7 +135,7 @@ def build_http_app(
 ) -> ASGIApp:
     """The ASGI app of `serve --transport http`; refuses to serve without a token unless told so on loopback."""
     limits = limits or HttpLimits()
-    if settings.mcp_token is None:
+    if settings.http.mcp_token is None:
         if not is_loopback(host):
             raise ConfigError(
                 f"Refusing to serve on {host} without ZOMRO_MCP_TOKEN: anyone who reaches the port could reboot "
@@ -165,6 +165,6 @@ def build_http_app(
     make_room_for_new_sessions(mcp.session_manager)
     starlette_app.router.routes.append(Route(HEALTH_PATH, healthz, methods=["GET"]))
     app: ASGIApp = starlette_app
-    if settings.mcp_token is not None:
-        app = BearerGuard(app, settings.mcp_token)
+    if settings.http.mcp_token is not None:
+        app = BearerGuard(app, settings.http.mcp_token)
     return app

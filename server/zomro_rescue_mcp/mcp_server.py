@@ -178,15 +178,15 @@ def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnota
 def instructions(settings: Settings) -> str:
     """The workflow, plus the guard rails the operator set, so the model knows them before it tries."""
     notes = []
-    if settings.read_only:
+    if settings.guard_rails.read_only:
         notes.append(
             "This server is READ-ONLY: it can list instances and rescue images, but entering and leaving "
             "rescue mode is disabled (the tools are not offered). Send the person to the Zomro panel."
         )
-    if settings.allowed_instances is not None:
-        ids = ", ".join(str(i) for i in sorted(settings.allowed_instances))
+    if settings.guard_rails.allowed_instances is not None:
+        ids = ", ".join(str(i) for i in sorted(settings.guard_rails.allowed_instances))
         notes.append(f"Only these instances may be touched: {ids}; other ids are refused.")
-    if settings.require_approval and not settings.read_only:
+    if settings.guard_rails.require_approval and not settings.guard_rails.read_only:
         notes.append(
             "Every confirmed request also asks the person, through the client, to type the instance id to approve it."
         )
@@ -211,7 +211,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         # A sealed approval answer lives briefly, and ApprovalLedger lets it count once.
         request_state_security=RequestStateSecurity.ephemeral(ttl=APPROVAL_TTL),
     )
-    mcp.read_only = settings.read_only
+    mcp.read_only = settings.guard_rails.read_only
 
     @mcp.tool(
         name="list_instances",
@@ -247,9 +247,9 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             str, Field(max_length=200, description="The server as the person names it: a name, IP or id.")
         ],
     ) -> str:
-        return rescue_workflow(instance, read_only=settings.read_only)
+        return rescue_workflow(instance, read_only=settings.guard_rails.read_only)
 
-    if not settings.read_only:
+    if not settings.guard_rails.read_only:
         _register_changes(mcp, settings)
     for tool in mcp._tool_manager.list_tools():
         tool.parameters = _compact(tool.parameters)
@@ -270,7 +270,7 @@ def _compact(schema: Any) -> Any:
 
 def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
     """The two tools that change an instance; absent from tools/list in read-only mode."""
-    asker = ElicitationAsker(settings.require_approval)
+    asker = ElicitationAsker(settings.guard_rails.require_approval)
     approve_enter = asker.enter_resolver()
     approve_exit = asker.exit_resolver()
 

@@ -86,16 +86,16 @@ class RescueService:
 
         `previews` is the server's ledger, shared by its sessions; without one, a fresh one when the rule is on.
         """
-        if previews is None and settings.require_preview:
-            previews = PreviewLedger(settings.preview_ttl)
+        if previews is None and settings.guard_rails.require_preview:
+            previews = PreviewLedger(settings.guard_rails.preview_ttl)
         return cls(
             api,
-            wait_seconds=settings.wait_seconds,
-            poll_interval=settings.poll_interval,
-            read_only=settings.read_only,
-            allowed_instances=settings.allowed_instances,
+            wait_seconds=settings.timing.wait_seconds,
+            poll_interval=settings.timing.poll_interval,
+            read_only=settings.guard_rails.read_only,
+            allowed_instances=settings.guard_rails.allowed_instances,
             audit=audit,
-            previews=previews if settings.require_preview else None,
+            previews=previews if settings.guard_rails.require_preview else None,
         )
 
     async def list_instances(
