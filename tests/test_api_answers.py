@@ -32,7 +32,7 @@ async def test_a_cloud_error_shows_its_field_and_message_never_raw_json(client: 
     sim.inject(Fault("body", mutating=True, body=_refusal({"$type": "value", "$object": "", "msg": {"$": msg}})))
     message = error(await client.call_tool("enter_rescue", ENTER))
     assert "select_boot: This image is not available for rescue" in message
-    assert "call list_rescue_images and choose again" in message
+    assert "Next: call list_rescue_images(instance_id=5203773)" in message
     assert "{" not in message
 
 
@@ -42,7 +42,7 @@ async def test_a_state_refusal_gets_advice_that_fits_the_state(client: Client, s
     message = error(await client.call_tool("enter_rescue", ENTER))
     assert "Cannot rescue an instance in state paused" in message
     assert "already in rescue" not in message
-    assert "list_instances shows its state" in message
+    assert "Next: call list_instances" in message
 
 
 async def test_a_cloud_error_in_the_object_of_older_builds_is_read_too(client: Client, sim: Simulator) -> None:

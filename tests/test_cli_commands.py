@@ -323,7 +323,7 @@ def test_sentences_name_the_commands_a_person_runs(
 ) -> None:
     assert main(["enter", str(WEB), "--image", "Ubuntu 22.4", "--yes"], env=env, ask=never_asked) == 3
     err = capsys.readouterr().err
-    assert "Run `zomro-rescue-mcp images ID` to see the images offered" in err
+    assert "Next: run `zomro-rescue-mcp images 5203773` to see the images offered now." in err
     assert "list_rescue_images" not in err
 
 

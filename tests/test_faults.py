@@ -65,7 +65,8 @@ async def test_a_lost_answer_to_a_confirmed_enter_is_reported_and_sent_exactly_o
     message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert "outcome of instances.fleio.rescue is unknown" in message
     assert "was not sent again" in message
-    assert "Check the instance's state (list_instances, or the Zomro panel) before trying again" in message
+    assert "Check the instance's state (here, or in the Zomro panel) before trying again" in message
+    assert "Next: call list_instances" in message
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescued"  # it did happen: that is why it must not be re-sent
 

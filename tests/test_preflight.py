@@ -18,7 +18,7 @@ WEB, LEGACY = 5203773, 5203775
 async def test_enter_refuses_an_instance_already_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
     message = error(await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm))
     assert "Instance 5203775 is already in rescue mode (state rescued): nothing was sent" in message
-    assert "exit_rescue first" in message
+    assert "Next: call exit_rescue(instance_id=5203775) first" in message
     assert sim.mutating_requests() == []
 
 

@@ -323,7 +323,8 @@ class BillmanagerClient:
         if mutating:
             return OutcomeUnknownError(
                 f"The outcome of {func} is unknown: {what}. The request may have been executed, so it was not "
-                "sent again. Check the instance's state (list_instances, or the Zomro panel) before trying again."
+                "sent again. Check the instance's state (here, or in the Zomro panel) before trying again.",
+                next="list_instances",
             )
         return TransportError(
             f"Zomro did not give a usable answer to {func}: {what}. Nothing was changed; try again in a moment."
@@ -388,7 +389,7 @@ def _api_error(func: str, error: dict[str, Any]) -> ApiError:
         )
     text = (
         f"Zomro refused {func}: {message} ({err_type or 'error'}/{err_object or '-'}); it was not executed. Check the "
-        "request (list_instances and list_rescue_images show what is possible), or ask Zomro support if it should work."
+        "request, or ask Zomro support if it should work."
     )
     return ApiError(text, err_type=err_type, err_object=err_object, api_message=message)
 

@@ -214,9 +214,9 @@ def main(
     except ZomroError as exc:
         message = redact.scrub(str(exc))
         if command in HUMAN_COMMANDS:
-            from .commands import for_people
+            from .render_cli import error_for_people
 
-            message = for_people(message)
+            message = error_for_people(message, exc.facts)
             if getattr(args, "json", False):  # a script gets the outcome as data too
                 document = {"kind": exc.kind, "message": message, "facts": exc.facts}
                 print(json.dumps(document, indent=2))  # stdout ok: the CLI's --json output

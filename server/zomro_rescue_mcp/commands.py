@@ -30,23 +30,7 @@ from .pipeline import EnterRequest, ExitRequest, Request
 from .render_cli import action_lines, next_line
 from .rescue import RescueService
 
-__all__ = ["Ask", "for_people", "run_command", "terminal_ask"]
-
-# The operations' sentences name the MCP tools; at the terminal the same step is a command.
-_COMMANDS = {
-    "list_rescue_images": "`zomro-rescue-mcp images ID`",
-    "list_instances": "`zomro-rescue-mcp instances`",
-    "enter_rescue": "`zomro-rescue-mcp enter ID`",
-    "exit_rescue": "`zomro-rescue-mcp exit ID`",
-}
-
-
-def for_people(text: str) -> str:
-    """A sentence written for the MCP tools, with each tool named as the command a person runs instead."""
-    for tool, command in _COMMANDS.items():
-        text = text.replace(tool, command)
-    text = text.replace("call `", "run `").replace("Call `", "Run `")
-    return text.replace("leave the password out", "leave out --password-stdin")
+__all__ = ["Ask", "run_command", "terminal_ask"]
 
 
 def terminal_ask(question: str) -> str | None:

@@ -57,29 +57,39 @@ def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list
     key = _norm(wanted)
     if not key:
         raise InvalidRequestError(
-            "No image was given: pass an image UUID, OS label or image name from list_rescue_images.",
+            "No image was given: pass an image UUID, OS label or image name as listed.",
             kind="invalid.image",
+            instance_id=instance_id,
+            next="list_images",
         )
     by_id = [i for i in offered if i.id.casefold() == key]
     candidates = by_id or [i for i in offered if key in (_norm(i.os), _norm(i.name or ""))]
     if not candidates:
-        raise InvalidRequestError(_not_offered(instance_id, wanted, offered), kind="invalid.image")
+        raise InvalidRequestError(
+            _not_offered(instance_id, wanted, offered),
+            kind="invalid.image",
+            instance_id=instance_id,
+            next="list_images",
+        )
     if zone is not None:
         in_zone = [i for i in candidates if i.zone == zone]
         if not in_zone:
             zones = ", ".join(sorted({i.zone for i in candidates}))
             raise InvalidRequestError(
                 f"The image {wanted!r} is in zone {zones}, not {zone}: leave zone out (it is inferred from the "
-                "image) or pick an image of that zone from list_rescue_images.",
+                "image) or pick an image of that zone.",
                 kind="invalid.image",
+                instance_id=instance_id,
+                next="list_images",
             )
         candidates = in_zone
     if len(candidates) > 1:
         listed = "; ".join(_describe(i) for i in candidates)
         raise InvalidRequestError(
             f"The image name {wanted!r} is ambiguous for instance {instance_id}: it matches {listed}. "
-            "Call enter_rescue again with the UUID of the one you mean.",
+            "Name the one you mean by its UUID.",
             kind="invalid.image",
+            instance_id=instance_id,
         )
     return candidates[0]
 
@@ -98,4 +108,4 @@ def _not_offered(instance_id: int, wanted: str, offered: list[RescueImage]) -> s
         message += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
     elif _UUID.fullmatch(wanted.strip()):
         message += " That UUID is not among the images offered now."
-    return message + " Call list_rescue_images to see the images offered."
+    return message

@@ -27,7 +27,7 @@ from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceL
 from .outcomes import FACTS_META, KIND_META
 from .pipeline import EnterRequest, ExitRequest
 from .prompts import rescue_workflow
-from .render_model import render_for_model
+from .render_model import error_for_model, render_for_model
 from .rescue import RescueService
 
 __all__ = ["INSTRUCTIONS", "build_server"]
@@ -117,7 +117,8 @@ def failure(sentence: str, kind: str, facts: dict[str, Any] | None = None) -> Ca
     meta: dict[str, Any] = {KIND_META: kind}
     if facts:
         meta[FACTS_META] = facts
-    return CallToolResult(content=[TextContent(type="text", text=sentence)], is_error=True, _meta=meta)
+    text = error_for_model(sentence, facts or {})
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True, _meta=meta)
 
 
 def _kind_of(result: BaseModel) -> str:

@@ -11,6 +11,7 @@ from . import redact
 from .errors import ApiError, NotFoundError
 from .images import is_windows
 from .models import RescueImage, WaitOutcome
+from .outcomes import Step
 from .wire import Doc
 
 __all__ = [
@@ -185,18 +186,19 @@ def instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:
     if exc.err_object != "elid":
         return exc
     return NotFoundError(
-        f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id: "
-        "list_instances shows the ids.",
+        f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id.",
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,
+        instance_id=instance_id,
+        next="list_instances",
     )
 
 
-_ADVICE = {
-    "select_boot": "the image is not offered for this instance any more: call list_rescue_images and choose again",
-    "zone": "the image does not belong to that zone: call list_rescue_images and pass the image as listed",
-    "password": "choose another rescue password, or leave it out to have one generated",
+_ADVICE: dict[str, tuple[str, Step | None]] = {
+    "select_boot": ("the image is not offered for this instance any more: choose again", "list_images"),
+    "zone": ("the image does not belong to that zone: pass the image as listed", "list_images"),
+    "password": ("choose another rescue password, or leave it out to have one generated", None),
 }
 
 
@@ -204,17 +206,18 @@ def explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiEr
     """Add what to do next to the API's refusals that the person can act on."""
     if isinstance(exc, NotFoundError):
         return instance_not_found(instance_id, exc)
-    advice = _ADVICE.get(exc.err_object) if entering else None
+    found = _ADVICE.get(exc.err_object) if entering else None
+    advice, step = found if found is not None else (None, None)
     if "runningoperation" in (exc.err_type, exc.err_object):
-        advice = "another operation is running on the instance: wait until it settles, then try again"
+        advice, step = "another operation is running on the instance: wait until it settles, then try again", None
     elif exc.err_object == "instance_status":
         said = exc.api_message.lower()
         if entering and "already" in said and "rescue" in said:
-            advice = "the instance is already in rescue mode: keep working in it, or call exit_rescue first"
+            advice, step = "the instance is already in rescue mode: keep working in it, or leave it first", "exit"
         elif not entering and "not in rescue" in said:
-            advice = "the instance is not in rescue mode, so there is nothing to do"
+            advice, step = "the instance is not in rescue mode, so there is nothing to do", None
         else:
-            advice = "its state does not allow it now: list_instances shows its state"
+            advice, step = "its state does not allow it now", "list_instances"
     if advice is None:
         return exc
     action = "put instance {} into rescue mode" if entering else "take instance {} out of rescue mode"
@@ -223,4 +226,6 @@ def explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiEr
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,
+        instance_id=instance_id,
+        next=step,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["FACTS_META", "KIND_META", "Kind", "exit_code", "is_success"]
+__all__ = ["FACTS_META", "KIND_META", "Kind", "Step", "exit_code", "is_success"]
 
 Kind = Literal[
     "instances",
@@ -49,6 +49,9 @@ Kind = Literal[
     "config",
     "internal",
 ]
+Step = Literal["list_instances", "list_images", "enter", "exit"]
+"""What to do next after a failure, named for no audience: each renderer words it (a tool call, a command)."""
+
 KIND_META = "zomro/kind"
 FACTS_META = "zomro/facts"
 _SUCCESS = frozenset({"instances", "images", "instance", "preview", "executed"})

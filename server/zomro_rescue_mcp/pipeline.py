@@ -222,7 +222,8 @@ class Pipeline:
                 raise
             raise OutcomeUnknownError(
                 f"{exc} If it did enter rescue mode, its root password is {generated} (generated for this request "
-                "and shown only now: give it to the person)."
+                "and shown only now: give it to the person).",
+                **exc.facts,
             ) from exc
         return doc
 

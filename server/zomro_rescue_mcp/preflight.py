@@ -11,6 +11,7 @@ from __future__ import annotations
 from .errors import StateConflictError
 from .instances import BUSY, IN_RESCUE
 from .models import Instance
+from .outcomes import Step
 
 __all__ = ["RESCUABLE", "enter_note", "is_busy", "refuse_enter", "refuse_exit"]
 
@@ -25,9 +26,16 @@ def is_busy(status: str | None) -> bool:
     return status is not None and (status in BUSY or status.endswith("ing"))
 
 
-def _refuse(instance_id: int, status: str | None, what: str, advice: str) -> StateConflictError:
+def _refuse(
+    instance_id: int, status: str | None, what: str, advice: str, step: Step | None = "list_instances"
+) -> StateConflictError:
     shown = f" (state {status})" if status else ""
-    return StateConflictError(f"Instance {instance_id} {what}{shown}: nothing was sent. {advice}", status=status or "")
+    return StateConflictError(
+        f"Instance {instance_id} {what}{shown}: nothing was sent. {advice}",
+        status=status or "",
+        instance_id=instance_id,
+        next=step,
+    )
 
 
 def refuse_enter(instance_id: int, instance: Instance | None) -> None:
@@ -35,20 +43,20 @@ def refuse_enter(instance_id: int, instance: Instance | None) -> None:
     if instance is None:
         return
     status = instance.status
-    look = "list_instances shows its state."
     if status in IN_RESCUE:
         how = "is booted from an ISO" if status == "booted_from_iso" else "is already in rescue mode"
-        raise _refuse(instance_id, status, how, "Keep working in it, or call exit_rescue first and then enter_rescue.")
+        raise _refuse(instance_id, status, how, "Keep working in it, or leave rescue mode first.", "exit")
     if status in _IMAGE_UPLOADING:
-        raise _refuse(instance_id, status, "is having an image made of it", "Wait until that finishes; " + look)
+        raise _refuse(instance_id, status, "is having an image made of it", "Wait until that finishes.")
     if is_busy(status):
-        raise _refuse(instance_id, status, "is busy", "Try again when it is active or stopped; " + look)
+        raise _refuse(instance_id, status, "is busy", "Try again when it is active or stopped.")
     if status == "error":
         raise _refuse(
             instance_id,
             status,
             "is in the error state, for which Zomro's panel does not offer rescue mode",
             "Ask Zomro support, or look at the instance in the panel.",
+            None,
         )
     if status == "suspended":
         raise _refuse(
@@ -56,10 +64,11 @@ def refuse_enter(instance_id: int, instance: Instance | None) -> None:
             status,
             "is suspended",
             "Renew or unblock the service first (the panel's billing pages, or Zomro support).",
+            None,
         )
     if status in _RESIZED:
         raise _refuse(
-            instance_id, status, "has a resize waiting", "Confirm or revert the resize in the Zomro panel first."
+            instance_id, status, "has a resize waiting", "Confirm or revert the resize in the Zomro panel first.", None
         )
     _refuse_billing(instance_id, instance)
 
@@ -74,11 +83,10 @@ def _refuse_billing(instance_id: int, instance: Instance) -> None:
             None,
             f"is not active in billing ({shown}billing status {instance.billing_status})",
             "Renew or activate the service in the Zomro panel first, or ask Zomro support.",
+            None,
         )
     if item.strip().lower().endswith("in progress"):
-        raise _refuse(
-            instance_id, None, f"has billing in progress ({item})", "Wait until it ends; list_instances shows it."
-        )
+        raise _refuse(instance_id, None, f"has billing in progress ({item})", "Wait until it ends.")
 
 
 def enter_note(status: str | None) -> str | None:
@@ -96,5 +104,5 @@ def refuse_exit(instance_id: int, status: str | None) -> None:
     if status is None or status in IN_RESCUE:
         return
     if is_busy(status):
-        raise _refuse(instance_id, status, "is busy", "Try again when it is rescued; list_instances shows its state.")
-    raise _refuse(instance_id, status, "is not in rescue mode", "There is nothing to do.")
+        raise _refuse(instance_id, status, "is busy", "Try again when it is rescued.")
+    raise _refuse(instance_id, status, "is not in rescue mode", "There is nothing to do.", None)

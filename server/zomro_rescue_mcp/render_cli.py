@@ -4,12 +4,30 @@ ids and the commands a person runs (never the MCP tool names the model is told a
 
 from __future__ import annotations
 
+from typing import Any
+
 from .images import is_windows
 from .models import ActionResult, EnterRescueResult
 
-__all__ = ["action_lines", "next_line"]
+__all__ = ["action_lines", "error_for_people", "next_line"]
 
 _CLI = "zomro-rescue-mcp"
+
+
+_STEPS = {
+    "list_instances": "run `{cli} instances` to see the instances and their states",
+    "list_images": "run `{cli} images {id}` to see the images offered now",
+    "enter": "run `{cli} enter {id} --image IMAGE`",
+    "exit": "run `{cli} exit {id}` first",
+}
+
+
+def error_for_people(sentence: str, facts: dict[str, Any]) -> str:
+    """An error's sentence and, when it has one, its next step as the command a person runs."""
+    step = _STEPS.get(str(facts.get("next")))
+    if step is None:
+        return sentence
+    return f"{sentence} Next: {step.format(cli=_CLI, id=facts.get('instance_id', 'INSTANCE'))}."
 
 
 def action_lines(data: ActionResult) -> list[str]:

@@ -5,13 +5,32 @@ paid for in every conversation, so nothing is repeated that the model does not n
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
 
-__all__ = ["render_for_model"]
+__all__ = ["error_for_model", "render_for_model"]
 
 _HEAD = {"preview": "PREVIEW (nothing changed)", "executed": "EXECUTED", "refused.preview_required": "PREVIEW"}
+
+
+_STEPS = {
+    "list_instances": "call list_instances to see the instances and their states",
+    "list_images": "call list_rescue_images{args} to see the images offered now",
+    "enter": "call enter_rescue{args} (preview first)",
+    "exit": "call exit_rescue{args} first (preview, the person's yes, then confirm=true)",
+}
+
+
+def error_for_model(sentence: str, facts: dict[str, Any]) -> str:
+    """An error's sentence and, when it has one, its next step as a tool call."""
+    step = _STEPS.get(str(facts.get("next")))
+    if step is None:
+        return sentence
+    instance = facts.get("instance_id")
+    return f"{sentence} Next: {step.format(args=f'(instance_id={instance})' if instance else '')}."
 
 
 def render_for_model(result: BaseModel) -> str:

@@ -289,9 +289,10 @@ class RescueService:
         if self._allowed is not None and instance_id not in self._allowed:
             raise PolicyRefusedError(
                 f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "
-                "nothing was sent. list_instances shows the ones it may.",
+                "nothing was sent.",
                 kind="refused.allowlist",
                 instance_id=instance_id,
+                next="list_instances",
             )
 
     def _check_writable(self) -> None:
