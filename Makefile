@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/zomro-rescue-mcp demo
 
+# 3 workers on 2 cores: tests spend much of their time waiting on processes. PYTHONDONTWRITEBYTECODE is cleared so
+# that each worker reads the tests' cached bytecode (and assertion rewrites) instead of compiling them again.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 3  # 3 workers on 2 cores: tests spend much of their time waiting on processes
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3
 
 # External MCP clients against the real server: the MCP Inspector CLI over stdio and the official
 # conformance suite over HTTP (pinned npm packages in tools/conformance, installed there on first use).

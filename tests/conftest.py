@@ -16,7 +16,10 @@ Which protocol era a test runs in (the rule of the test pyramid):
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import ssl
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -36,7 +40,34 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Behaviour, 
 # The console script installed beside the interpreter running the tests (the venv's bin/).
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("zomro-rescue-mcp"))
 ERAS = ["legacy", "auto"]  # the handshake era, then the modern one (what the official Client negotiates by default)
-DEFAULT_ERA = "auto"  # the era of every test not marked both_eras
+# The era of every test not marked both_eras; ZOMRO_TEST_ERA=legacy runs them all in the handshake era instead.
+DEFAULT_ERA = os.environ.get("ZOMRO_TEST_ERA", "auto")
+if DEFAULT_ERA not in ERAS:
+    raise pytest.UsageError(f"ZOMRO_TEST_ERA must be one of {', '.join(ERAS)}, not {DEFAULT_ERA!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Every httpx2 client of a test process shares the one default TLS context, built once.
+
+    httpx2 builds a new one for every client, and each reads the system's CA bundle (~35 ms of CPU); the product
+    builds an API client for every server a test starts, so about a quarter of the CPU of the in-process tests
+    went there. The shared context is the very one httpx2 would build (same CAs, same checks). Nothing in the tests
+    speaks TLS anyway: the simulator serves plain HTTP on loopback. Subprocesses are not affected.
+    """
+    from httpx2._transports import default  # where httpx2's transports look the builder up
+
+    build = httpx2.create_ssl_context
+    shared = functools.cache(lambda trust_env: build(verify=True, trust_env=trust_env))
+
+    def create(verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            return shared(trust_env)
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(default, "create_ssl_context", create)
+        yield
 
 
 @pytest.fixture
