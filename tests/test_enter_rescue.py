@@ -9,6 +9,7 @@ from zomro_rescue_mcp.passwords import check_password
 from zomro_rescue_mcp.simulator import SimImage, Simulator
 
 from .conftest import call, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -100,8 +101,9 @@ async def test_zone_is_inferred_from_the_image(client: Client, sim: Simulator) -
 async def test_ambiguous_name_is_refused_with_the_candidates(client: Client, sim: Simulator) -> None:
     twin = "0d5b7a8e-1111-4c4c-9d9d-000000000001"
     sim.images = [*sim.images, SimImage(id=twin, os="Ubuntu 22.04", zone="own", name="my-ubuntu")]
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "ambiguous" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    message = error(result)
+    assert kind(result) == "invalid.image"
     assert UBUNTU_2204 in message
     assert twin in message
     assert sim.mutating_requests() == []
@@ -115,23 +117,25 @@ async def test_zone_disambiguates_a_shared_label(client: Client, sim: Simulator)
 
 
 async def test_contradicting_zone_is_refused(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", zone="own", confirm=True))
-    assert "is in zone pub, not own" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", zone="own", confirm=True)
+    assert (kind(result), facts(result)["next"]) == ("invalid.image", "list_images")
+    assert "is in zone pub, not own" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_unknown_image_is_refused_with_a_suggestion(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.4", confirm=True))
-    assert "No rescue image 'Ubuntu 22.4' is offered for instance 5203773" in message
-    assert "Did you mean 'Ubuntu 22.04'" in message
-    assert "list_rescue_images" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.4", confirm=True)
+    assert kind(result) == "invalid.image"
+    assert facts(result) == {"instance_id": WEB, "next": "list_images"}
+    assert "Did you mean 'Ubuntu 22.04'" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_image_no_longer_offered_is_refused(client: Client, sim: Simulator) -> None:
     gone = "11111111-2222-4333-8444-555555555555"
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image=gone, confirm=True))
-    assert "not among the images offered now" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image=gone, confirm=True)
+    assert kind(result) == "invalid.image"
+    assert "not among the images offered now" in error(result)
     assert sim.mutating_requests() == []
 
 
@@ -152,33 +156,33 @@ async def test_image_no_longer_offered_is_refused(client: Client, sim: Simulator
 async def test_password_breaking_the_policy_is_refused_before_any_request(
     client: Client, sim: Simulator, password: str, rule: str
 ) -> None:
-    message = error(
-        await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", password=password, confirm=True)
-    )
-    assert "refused before anything was sent" in message
-    assert rule in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", password=password, confirm=True)
+    message = error(result)
+    assert kind(result) == "invalid.password"
+    assert rule in message  # the sentence names the rule it breaks
     assert password not in message
     assert sim.requests == []
 
 
 async def test_already_rescued_instance_is_refused_with_the_next_step(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=5203775, image="Ubuntu 22.04", confirm=True))
-    assert "already in rescue mode" in message
-    assert "exit_rescue" in message
+    result = await call(client, "enter_rescue", instance_id=5203775, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "refused.state"
+    assert facts(result) == {"status": "rescued", "instance_id": 5203775, "next": "exit"}
     assert sim.instances[5203775].status == "rescued"
 
 
 async def test_busy_instance_is_refused_with_the_next_step(client: Client, sim: Simulator) -> None:
     sim.instances[WEB].status = "rebooting"
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "Instance 5203773 is busy (state rebooting): nothing was sent" in message
-    assert "Try again when it is active" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert (kind(result), facts(result)["status"]) == ("refused.state", "rebooting")
+    assert "Try again when it is active or stopped" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_unknown_instance_is_refused_before_any_mutating_request(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=42, image="Ubuntu 22.04", confirm=True))
-    assert "Instance 42 was not found" in message
+    result = await call(client, "enter_rescue", instance_id=42, image="Ubuntu 22.04", confirm=True)
+    assert (kind(result), facts(result)["instance_id"]) == ("api.not_found", 42)
+    assert "Instance 42 was not found" in error(result)
     assert sim.mutating_requests() == []
 
 
@@ -195,9 +199,9 @@ async def test_unknown_instance_is_refused_before_any_mutating_request(client: C
 async def test_invalid_arguments_are_refused_without_any_request(
     client: Client, sim: Simulator, arguments: dict[str, object]
 ) -> None:
-    message = error(await client.call_tool("enter_rescue", arguments))
-    assert "enter_rescue was not run because its arguments are invalid" in message
-    assert "Nothing was sent to Zomro" in message
+    result = await client.call_tool("enter_rescue", arguments)
+    assert kind(result) == "invalid.arguments"
+    assert "enter_rescue was not run because its arguments are invalid" in error(result)
     assert sim.requests == []
 
 
@@ -212,8 +216,7 @@ async def test_a_mistyped_password_is_not_echoed_in_the_argument_error(client: C
 
 @pytest.mark.parametrize("almost", ["true", 1, "yes", "on"])
 async def test_only_a_json_true_confirms(client: Client, sim: Simulator, almost: object) -> None:
-    message = error(
-        await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": almost})
-    )
-    assert "confirm" in message
+    result = await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": almost})
+    assert kind(result) == "invalid.arguments"
+    assert "confirm" in error(result)
     assert sim.requests == []

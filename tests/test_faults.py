@@ -14,6 +14,7 @@ from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import Fault, Simulator
 
 from .conftest import call, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -30,9 +31,9 @@ async def test_a_read_is_retried_after_a_gateway_error(client: Client, sim: Simu
 
 async def test_a_read_that_keeps_failing_ends_in_a_sentence_naming_the_status(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("http_status", func=PREVIEW, status=503, times=3))
-    message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert "HTTP 503 Service Unavailable" in message
-    assert "try again in a moment" in message
+    result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "transport"
+    assert "HTTP 503 Service Unavailable" in error(result)
     assert len(sim.calls(PREVIEW)) == 3
 
 
@@ -62,11 +63,9 @@ async def test_a_lost_answer_to_a_confirmed_enter_is_reported_and_sent_exactly_o
     client: Client, sim: Simulator
 ) -> None:
     sim.inject(Fault("lost_answer", mutating=True, seconds=5))
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "outcome of instances.fleio.rescue is unknown" in message
-    assert "was not sent again" in message
-    assert "Check the instance's state (here, or in the Zomro panel) before trying again" in message
-    assert "Next: call list_instances" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert (kind(result), facts(result)["next"]) == ("outcome_unknown", "list_instances")
+    assert "was not sent again" in error(result)
     assert len(sim.mutating_requests()) == 1
     assert sim.instances[WEB].status == "rescued"  # it did happen: that is why it must not be re-sent
 
@@ -75,17 +74,17 @@ async def test_a_gateway_error_to_a_confirmed_enter_is_an_unknown_outcome_sent_o
     client: Client, sim: Simulator
 ) -> None:
     sim.inject(Fault("http_status", mutating=True, status=502))
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "is unknown" in message
-    assert "HTTP 502 Bad Gateway" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "outcome_unknown"
+    assert "HTTP 502 Bad Gateway" in error(result)
     assert len(sim.mutating_requests()) == 1
 
 
 async def test_invalid_json_to_a_confirmed_exit_is_an_unknown_outcome_sent_once(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("invalid_json", mutating=True))
-    message = error(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
-    assert "outcome of instances.fleio.unrescue is unknown" in message
-    assert "not JSON" in message
+    result = await call(client, "exit_rescue", instance_id=5203775, confirm=True)
+    assert kind(result) == "outcome_unknown"
+    assert "not JSON" in error(result)
     assert len(sim.mutating_requests()) == 1
 
 
@@ -112,16 +111,16 @@ async def unreachable_client(closed_port: int, era: str) -> AsyncIterator[Client
 
 
 async def test_an_unreachable_api_is_a_sentence_saying_nothing_was_sent(unreachable_client: Client) -> None:
-    message = error(await call(unreachable_client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "Could not connect to 127.0.0.1:" in message
-    assert "was not sent" in message
+    result = await call(unreachable_client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "transport"
+    assert "was not sent" in error(result)
 
 
 async def test_an_edge_refusal_is_not_retried_and_says_what_to_check(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("http_status", func=PREVIEW, status=403))
-    message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert "HTTP 403 Forbidden, so it was not executed" in message
-    assert "IP address is blocked" in message
+    result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "transport"
+    assert "IP address is blocked" in error(result)
     assert len(sim.calls(PREVIEW)) == 1
 
 
@@ -129,8 +128,8 @@ async def test_a_refused_wait_page_after_a_confirmed_call_is_an_unknown_outcome_
     client: Client, sim: Simulator
 ) -> None:
     sim.inject(Fault("long_expired", mutating=True))
-    message = error(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
-    assert "outcome of instances.fleio.unrescue is unknown" in message
+    result = await call(client, "exit_rescue", instance_id=5203775, confirm=True)
+    assert kind(result) == "outcome_unknown"
     assert len(sim.mutating_requests()) == 1
     assert len(sim.calls("auth")) == 1  # no re-login, so no second send
 

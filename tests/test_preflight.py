@@ -8,6 +8,7 @@ from mcp import Client
 from zomro_rescue_mcp.simulator import Fault, Simulator
 
 from .conftest import call, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -16,38 +17,42 @@ WEB, LEGACY = 5203773, 5203775
 
 @pytest.mark.parametrize("confirm", [False, True])
 async def test_enter_refuses_an_instance_already_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm))
-    assert "Instance 5203775 is already in rescue mode (state rescued): nothing was sent" in message
-    assert "Next: call exit_rescue(instance_id=5203775) first" in message
+    result = await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm)
+    assert (kind(result), facts(result)) == (
+        "refused.state",
+        {"status": "rescued", "instance_id": LEGACY, "next": "exit"},
+    )
+    assert "Next: call exit_rescue(instance_id=5203775) first" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_enter_refuses_an_instance_booted_from_an_iso(client: Client, sim: Simulator) -> None:
     sim.instances[WEB].status = "booted_from_iso"
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "booted from an ISO" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert (kind(result), facts(result)["status"]) == ("refused.state", "booted_from_iso")
     assert sim.mutating_requests() == []
 
 
 @pytest.mark.parametrize("state", ["rescuing", "unrescuing", "rebooting", "rebuilding", "resizing"])
 async def test_enter_refuses_a_busy_instance(client: Client, sim: Simulator, state: str) -> None:
     sim.instances[WEB].status = state
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert f"Instance 5203773 is busy (state {state}): nothing was sent. Try again when it is active" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert (kind(result), facts(result)["status"]) == ("refused.state", state)
     assert sim.mutating_requests() == []
 
 
 async def test_enter_refuses_the_error_state_as_the_panel_does(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True))
-    assert "is in the error state" in message
-    assert "nothing was sent" in message
+    result = await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True)
+    assert (kind(result), facts(result)) == ("refused.state", {"status": "error", "instance_id": 5203776})
+    assert "is in the error state" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_enter_refuses_a_billing_inactive_instance_before_sending(client: Client, sim: Simulator) -> None:
     sim.instances[WEB].billing_status, sim.instances[WEB].item_status = "5", "Suspended"
-    message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "is not active in billing (Suspended, billing status 5)" in message
+    result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "refused.state"
+    assert "is not active in billing (Suspended, billing status 5)" in error(result)
     assert sim.mutating_requests() == []
 
 
@@ -60,16 +65,17 @@ async def test_a_state_the_panel_does_not_name_is_sent_with_a_note(client: Clien
 
 @pytest.mark.parametrize("confirm", [False, True])
 async def test_exit_refuses_an_instance_not_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
-    message = error(await call(client, "exit_rescue", instance_id=WEB, confirm=confirm))
-    assert "is not in rescue mode (state active): nothing was sent. There is nothing to do" in message
+    result = await call(client, "exit_rescue", instance_id=WEB, confirm=confirm)
+    assert (kind(result), facts(result)) == ("refused.state", {"status": "active", "instance_id": WEB})
+    assert "There is nothing to do" in error(result)
     assert sim.mutating_requests() == []
 
 
 async def test_exit_refuses_an_instance_still_entering_rescue(client: Client, sim: Simulator) -> None:
     sim.instances[WEB].status = "rescuing"
-    message = error(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
-    assert "busy (state rescuing)" in message
-    assert "Try again when it is rescued" in message
+    result = await call(client, "exit_rescue", instance_id=WEB, confirm=True)
+    assert (kind(result), facts(result)["status"]) == ("refused.state", "rescuing")
+    assert "Try again when it is rescued" in error(result)
     assert sim.mutating_requests() == []
 
 
