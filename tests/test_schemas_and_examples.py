@@ -133,7 +133,13 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
         text=True,
         timeout=120,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_AUDIT_LOG": str(audit)},
+        # The shortest poll interval: the simulator's 2 s transitions are seen settling in about 2 s, not 3.
+        env={
+            "PATH": "/usr/bin:/bin",
+            "ZOMRO_LOG_LEVEL": "WARNING",
+            "ZOMRO_AUDIT_LOG": str(audit),
+            "ZOMRO_POLL_INTERVAL": "1",
+        },
     )
     assert done.returncode == 0, done.stderr
     assert "root password (shown once):" in done.stdout
