@@ -6,12 +6,15 @@ Which protocol era a test runs in (the rule of the test pyramid):
 - A test about the protocol itself is marked `@pytest.mark.both_eras` and runs in both, the handshake era
   ("legacy") and the modern one ("auto"): what tools/list and prompts/list serve (names, annotations, schemas,
   instructions), elicitation (approval), progress notifications, cancellation, structured content and the `_meta`
-  kind, the transports (stdio and Streamable HTTP, including that no secret typed into an argument reaches their
-  logs) and the preview rule across requests and sessions.
+  kind, the transports (over stdio and Streamable HTTP: progress, cancellation, approval, and that no secret typed
+  into an argument reaches their logs) and the preview rule across requests and sessions. Mark the test, not the
+  module, unless every test in it is about the protocol.
 - Tests of pure rules (passwords, images, state rules, parsing, rendering) need no MCP at all: test_wire.py,
   test_preflight_rules.py, test_passwords.py, test_redact.py, test_config_values.py.
 - End-to-end tests (a subprocess: the console script, the demo, packaging, the benchmark smoke) are marked `e2e`;
   they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop).
+- No test orders events with a sleep: wait for the thing itself (`sim.wait_for_request`, `logged`, a line in a
+  server's stderr). A short sleep may only check that nothing happens during a window.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # the installed console scrip
 WEB = 5203773
 
 
-@pytest.mark.both_eras
 async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str], era: str) -> None:
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(server_env, era, errlog) as client:
