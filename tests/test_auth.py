@@ -20,6 +20,7 @@ from zomro_rescue_mcp.simulator import (
 )
 
 from .conftest import call, client_for, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -76,9 +77,10 @@ async def test_an_expired_token_without_credentials_says_what_to_set(api_url: st
     token = sim.new_session()
     sim.expire_sessions()
     async with client_for(Settings(api_url=api_url, auth_token=token, timeout=1.0), era) as client:
-        message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "refused the session token" in message
-    assert "ZOMRO_AUTH_TOKEN" in message
+        result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "api.auth"
+    message = error(result)
+    assert "ZOMRO_AUTH_TOKEN" in message  # the sentence names what to set
     assert "ZOMRO_USERNAME" in message
     assert sim.mutating_requests() == []
 
@@ -86,8 +88,9 @@ async def test_an_expired_token_without_credentials_says_what_to_set(api_url: st
 async def test_a_wrong_password_is_a_sentence_naming_the_settings(api_url: str, sim: Simulator, era: str) -> None:
     settings = Settings(api_url=api_url, username=DEMO_USERNAME, password="Wrong-Passw0rd", timeout=1.0)
     async with client_for(settings, era) as client:
-        message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert f"Zomro refused the login for {DEMO_USERNAME}" in message
+        result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "api.auth"
+    message = error(result)
     assert "ZOMRO_USERNAME and ZOMRO_PASSWORD" in message
     assert "Wrong-Passw0rd" not in message
 
@@ -95,9 +98,9 @@ async def test_a_wrong_password_is_a_sentence_naming_the_settings(api_url: str, 
 async def test_a_two_factor_account_is_told_to_use_a_session_token(api_url: str, sim: Simulator, era: str) -> None:
     settings = Settings(api_url=api_url, username=TOTP_USERNAME, password=DEMO_PASSWORD, timeout=1.0)
     async with client_for(settings, era) as client:
-        message = error(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert "two-factor authentication" in message
-    assert "ZOMRO_AUTH_TOKEN" in message
+        result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True)
+    assert kind(result) == "api.auth"
+    assert "ZOMRO_TOTP_SECRET" in error(result)
     assert sim.mutating_requests() == []
 
 
@@ -112,8 +115,8 @@ async def test_the_login_sends_only_the_credentials_and_checks_for_two_factor(cl
 
 async def test_a_session_refused_again_after_the_relogin_is_sent_twice_at_most(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("session_expired", mutating=True, times=5))
-    message = error(await call(client, "exit_rescue", instance_id=5203775, confirm=True))
-    assert "even after a fresh login" in message
+    result = await call(client, "exit_rescue", instance_id=5203775, confirm=True)
+    assert (kind(result), facts(result)["err_type"]) == ("api.denied", "access")
     assert len(sim.mutating_requests()) == 2
     assert sim.instances[5203775].status == "rescued"
 

@@ -8,6 +8,7 @@ from mcp import Client
 from zomro_rescue_mcp.simulator import Simulator
 
 from .conftest import call, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -33,15 +34,17 @@ async def test_confirmed_exit_sends_unrescue_without_sok(client: Client, sim: Si
 
 
 async def test_exit_of_an_instance_not_in_rescue_is_a_clear_refusal(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "exit_rescue", instance_id=5203773, confirm=True))
-    assert "Instance 5203773 is not in rescue mode (state active): nothing was sent. There is nothing to do" in message
+    result = await call(client, "exit_rescue", instance_id=5203773, confirm=True)
+    assert (kind(result), facts(result)) == ("refused.state", {"status": "active", "instance_id": 5203773})
+    assert "There is nothing to do" in error(result)
     assert sim.mutating_requests() == []
     assert sim.instances[5203773].status == "active"
 
 
 async def test_exit_of_an_unknown_instance_names_it(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "exit_rescue", instance_id=77, confirm=True))
-    assert "Instance 77 was not found" in message
+    result = await call(client, "exit_rescue", instance_id=77, confirm=True)
+    assert (kind(result), facts(result)["instance_id"]) == ("api.not_found", 77)
+    assert "Instance 77 was not found" in error(result)
 
 
 async def test_round_trip_enter_then_exit(client: Client, sim: Simulator) -> None:

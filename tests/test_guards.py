@@ -8,6 +8,7 @@ from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.simulator import Simulator
 
 from .conftest import call, client_for, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -63,8 +64,9 @@ async def test_the_allowlist_refuses_other_ids_before_any_api_call(
     guarded: Settings, sim: Simulator, era: str, tool: str, arguments: dict[str, object]
 ) -> None:
     async with client_for(guarded, era) as client:
-        message = error(await client.call_tool(tool, arguments))
-    assert "Instance 5203774 is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES)" in message
+        result = await client.call_tool(tool, arguments)
+    assert (kind(result), facts(result)["instance_id"]) == ("refused.allowlist", 5203774)
+    assert "ZOMRO_ALLOWED_INSTANCES" in error(result)
     assert sim.requests == []
 
 

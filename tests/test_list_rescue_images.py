@@ -8,6 +8,7 @@ from mcp import Client
 from zomro_rescue_mcp.simulator import SimImage, Simulator
 
 from .conftest import call, error, ok
+from .outcome import facts, kind
 
 pytestmark = pytest.mark.anyio
 
@@ -57,14 +58,18 @@ async def test_no_offered_images_gives_an_empty_list(client: Client, sim: Simula
 
 
 async def test_unknown_instance_is_a_sentence_naming_the_id(client: Client, sim: Simulator) -> None:
-    message = error(await call(client, "list_rescue_images", instance_id=999))
-    assert "Instance 999 was not found" in message
-    assert "Check the id" in message
+    result = await call(client, "list_rescue_images", instance_id=999)
+    assert (kind(result), facts(result)["instance_id"], facts(result)["next"]) == (
+        "api.not_found",
+        999,
+        "list_instances",
+    )
+    assert "Instance 999 was not found" in error(result)
 
 
 @pytest.mark.parametrize("bad", [0, -5, "abc", 1.5, None])
 async def test_invalid_instance_id_is_refused_without_any_request(client: Client, sim: Simulator, bad: object) -> None:
-    message = error(await call(client, "list_rescue_images", instance_id=bad))
-    assert "list_rescue_images was not run because its arguments are invalid" in message
-    assert "instance_id" in message
+    result = await call(client, "list_rescue_images", instance_id=bad)
+    assert kind(result) == "invalid.arguments"
+    assert "instance_id" in error(result)
     assert sim.requests == []
