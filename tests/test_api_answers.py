@@ -16,6 +16,7 @@ from zomro_rescue_mcp.simulator import Behaviour, Fault, Simulator
 from zomro_rescue_mcp.wire import depth_exceeds
 
 from .conftest import call, client_for, error, ok, text
+from .outcome import kind
 
 pytestmark = pytest.mark.anyio
 
@@ -62,7 +63,7 @@ async def test_a_refusal_of_any_shape_is_not_executed_and_hands_out_no_password(
     sim.inject(Fault("body", mutating=True, body=_refusal(refusal)))
     result = await client.call_tool("enter_rescue", ENTER)
     message = error(result)
-    assert "it was not executed" in message
+    assert kind(result) == "api.error"
     assert "accepted" not in message
     assert result.structured_content is None
     assert sim.instances[WEB].status == "active"
@@ -70,9 +71,9 @@ async def test_a_refusal_of_any_shape_is_not_executed_and_hands_out_no_password(
 
 async def test_http_460_says_the_ip_is_blocked_for_now(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("http_status", func="instances.fleio.rescue", status=460))
-    message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert "HTTP 460" in message
-    assert "IP address is blocked for now" in message
+    result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "transport"
+    assert "IP address is blocked for now" in error(result)
     assert len(sim.calls("instances.fleio.rescue")) == 1
 
 
@@ -92,15 +93,17 @@ async def test_an_absolute_long_operation_link_is_followed_too(client: Client, s
 
 async def test_an_oversized_read_is_a_clear_error_and_not_retried(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("padded", func="instances.fleio.rescue", mutating=False, size=1_100_000))
-    message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert "larger than 1 MiB" in message
+    result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "transport"
+    assert "larger than 1 MiB" in error(result)
     assert len(sim.calls("instances.fleio.rescue")) == 1
 
 
 async def test_a_too_deep_read_is_a_clear_error(client: Client, sim: Simulator) -> None:
     sim.inject(Fault("deep", func="instances.fleio.rescue", mutating=False, size=100))
-    message = error(await call(client, "list_rescue_images", instance_id=WEB))
-    assert "nested deeper than 64 levels" in message
+    result = await call(client, "list_rescue_images", instance_id=WEB)
+    assert kind(result) == "transport"
+    assert "nested deeper than 64 levels" in error(result)
 
 
 async def test_an_oversized_answer_to_an_accepted_change_still_hands_over_the_password(
@@ -131,7 +134,7 @@ async def test_a_redirect_answering_a_change_is_an_unknown_outcome(client: Clien
     sim.inject(Fault("http_status", mutating=True, status=302))
     result = await client.call_tool("enter_rescue", ENTER)
     message = error(result)
-    assert "is unknown" in message
+    assert kind(result) == "outcome_unknown"
     assert "not executed" not in message
     assert "root password is" in text(result)  # a generated password that may be in force is handed over
     assert len(sim.mutating_requests()) == 1
