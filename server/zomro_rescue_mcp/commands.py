@@ -298,11 +298,11 @@ async def _capture(settings: Settings, api: BillmanagerClient, path: str, instan
 
     recorded = await capture(api, settings, instance_id)
     write_capture(path, recorded.document)
-    print(  # the report goes to stderr, so stdout stays the doctor's verdict (or its JSON)
+    said = (
         f"capture: wrote {path} (mode 0600) with {len(recorded.document['answers'])} answers; {recorded.report}. "
-        "Read it before you share it.",
-        file=sys.stderr,
+        "Read it before you share it."
     )
+    print(said, file=sys.stderr)  # stderr, so stdout stays the doctor's verdict (or its JSON)
 
 
 class _Printer:
