@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import logging
 import os
 import platform
 import socket
@@ -623,6 +624,9 @@ def machine() -> str:
 
 
 def main() -> int:
+    # The in-process servers log as the real one does: plain lines on stderr (the SDK would otherwise install a
+    # rich console handler, whose rendering costs milliseconds a call that `serve` never pays).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the script, measures nothing")
     args = parser.parse_args()
