@@ -36,6 +36,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
+from zomro_rescue_mcp.accounts import Accounts
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.mcp_server import build_server
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Behaviour, Simulator, run_on_loopback
@@ -71,6 +72,16 @@ def one_tls_context() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(default, "create_ssl_context", create)
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_accounts_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the accounts file of the person running it: the default place is an empty folder."""
+    home = tmp_path_factory.getbasetemp() / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("ZOMRO_CONFIG", raising=False)
 
 
 @pytest.fixture
@@ -156,8 +167,8 @@ async def client(settings: Settings, era: str) -> AsyncIterator[Client]:
         yield connected
 
 
-def client_for(settings: Settings, era: str, **options: Any) -> Client:
-    """A client of a server built from `settings` (not yet connected: use `async with`)."""
+def client_for(settings: Settings | Accounts, era: str, **options: Any) -> Client:
+    """A client of a server built from `settings`, or several accounts (not yet connected: use `async with`)."""
     return Client(build_server(settings), mode=era, cache=None, **options)
 
 
@@ -241,4 +252,5 @@ def server_env(api_url: str, sim: Simulator) -> dict[str, str]:
         "ZOMRO_TIMEOUT": "2",
         "ZOMRO_LOG_LEVEL": "DEBUG",
         "ZOMRO_REQUIRE_PREVIEW": "0",  # see `settings`
+        "XDG_CONFIG_HOME": "/nonexistent/zomro-tests",  # never the accounts file of the person running the tests
     }

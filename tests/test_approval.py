@@ -245,10 +245,10 @@ def test_the_terminal_asker_answers_in_the_same_types(
     ],
 )
 def test_the_elicitation_asker_reads_replies_as_typed_answers(reply: Any, expected: Approval) -> None:
-    assert ElicitationAsker(required=True).read(reply, WEB).approval is expected
+    assert ElicitationAsker().read(reply, WEB).approval is expected
 
 
 def test_a_resolver_that_did_not_ask_says_why_in_a_typed_answer() -> None:
-    resolver = ElicitationAsker(required=True).exit_resolver()
+    resolver = ElicitationAsker().exit_resolver()
     hints = get_type_hints(resolver)
     assert hints["return"] == Approval | Elicit[ApprovalForm]

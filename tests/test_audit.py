@@ -209,7 +209,7 @@ async def test_a_cancel_while_watching_is_recorded_as_executed(
     audited: Settings, audit_path: Path, sim: Simulator, era: str
 ) -> None:
     sim.transition_seconds = 30
-    with logged(f"exit_rescue confirmed on instance {LEGACY}: executed") as recorded:
+    with logged(f"exit_rescue confirmed on instance {LEGACY} of account default: executed") as recorded:
         async with client_for(audited, era) as client:
             await cancel_once_watching(client, "exit_rescue", {"instance_id": LEGACY, "confirm": True})
             with anyio.fail_after(10):  # the server's log line comes with its record, in the same step

@@ -229,9 +229,10 @@ def test_doctor_tells_the_mode_and_checks_the_account(
     code = main(["doctor"], env={**env, "ZOMRO_ALLOWED_INSTANCES": "5203773", "ZOMRO_AUDIT_LOG": str(audit)})
     out = capsys.readouterr().out
     assert code == 0
-    assert "allowlist  5203773" in out
+    assert "config     environment (one account, named default)" in out
     assert f"audit      {audit} (writable)" in out
-    assert "api        ok: logged in, 1 instance(s) visible" in out
+    assert "account default: ok: logged in, 1 instance(s) visible; endpoint http://127.0.0.1:" in out
+    assert "allowlist 5203773" in out
     assert DEMO_PASSWORD not in out
 
 
@@ -248,7 +249,7 @@ def test_doctor_reports_an_unwritable_audit_trail_and_creates_nothing(
     assert main(["doctor"], env={**env, "ZOMRO_AUDIT_LOG": "/nonexistent/audit.jsonl"}) == 2
     out = capsys.readouterr().out
     assert "audit      problem: its folder /nonexistent is missing or not writable" in out
-    assert "api        ok" in out  # the other checks still ran
+    assert "account default: ok" in out  # the other checks still ran
     fresh = tmp_path / "audit.jsonl"
     assert main(["doctor"], env={**env, "ZOMRO_AUDIT_LOG": str(fresh)}) == 0
     assert not fresh.exists()
@@ -258,7 +259,7 @@ def test_doctor_speaks_json_for_scripts(env: dict[str, str], capsys: pytest.Capt
     assert main(["doctor", "--json"], env=env) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ready"] is True
-    assert report["checks"]["auth"] == "login"
+    assert report["accounts"]["default"]["auth"] == "login"
 
 
 def test_the_schemas_command_writes_what_is_committed(tmp_path: Path) -> None:

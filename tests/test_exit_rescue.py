@@ -35,7 +35,10 @@ async def test_confirmed_exit_sends_unrescue_without_sok(client: Client, sim: Si
 
 async def test_exit_of_an_instance_not_in_rescue_is_a_clear_refusal(client: Client, sim: Simulator) -> None:
     result = await call(client, "exit_rescue", instance_id=5203773, confirm=True)
-    assert (kind(result), facts(result)) == ("refused.state", {"status": "active", "instance_id": 5203773})
+    assert (kind(result), facts(result)) == (
+        "refused.state",
+        {"status": "active", "instance_id": 5203773, "account": "default"},
+    )
     assert "There is nothing to do" in error(result)
     assert sim.mutating_requests() == []
     assert sim.instances[5203773].status == "active"

@@ -18,6 +18,7 @@ async def test_lists_every_instance_with_its_state(client: Client, sim: Simulato
     assert set(by_id) == set(sim.instances)
     assert by_id[5203773] == {
         "id": 5203773,
+        "account": "default",
         "name": "web-1",
         "ip": "203.0.113.10",
         "ipv6": None,

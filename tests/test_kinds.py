@@ -91,7 +91,7 @@ async def test_api_refusals_carry_the_apis_type_and_object(client: Client, sim: 
     sim.behaviour = Behaviour(denied=frozenset({"instances.fleio.rescue"}))
     result = await call(client, "list_rescue_images", instance_id=WEB)
     assert kind(result) == "api.denied"
-    assert facts(result) == {"err_type": "access", "err_object": "instances.fleio.rescue"}
+    assert facts(result) == {"err_type": "access", "err_object": "instances.fleio.rescue", "account": "default"}
 
 
 async def test_a_lost_answer_to_a_change_is_an_unknown_outcome(client: Client, sim: Simulator) -> None:

@@ -20,7 +20,7 @@ async def test_enter_refuses_an_instance_already_in_rescue(client: Client, sim: 
     result = await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm)
     assert (kind(result), facts(result)) == (
         "refused.state",
-        {"status": "rescued", "instance_id": LEGACY, "next": "exit"},
+        {"status": "rescued", "instance_id": LEGACY, "next": "exit", "account": "default"},
     )
     assert "Next: call exit_rescue(instance_id=5203775) first" in error(result)
     assert sim.mutating_requests() == []
@@ -43,7 +43,10 @@ async def test_enter_refuses_a_busy_instance(client: Client, sim: Simulator, sta
 
 async def test_enter_refuses_the_error_state_as_the_panel_does(client: Client, sim: Simulator) -> None:
     result = await call(client, "enter_rescue", instance_id=5203776, image="Debian 12", confirm=True)
-    assert (kind(result), facts(result)) == ("refused.state", {"status": "error", "instance_id": 5203776})
+    assert (kind(result), facts(result)) == (
+        "refused.state",
+        {"status": "error", "instance_id": 5203776, "account": "default"},
+    )
     assert "is in the error state" in error(result)
     assert sim.mutating_requests() == []
 
@@ -66,7 +69,10 @@ async def test_a_state_the_panel_does_not_name_is_sent_with_a_note(client: Clien
 @pytest.mark.parametrize("confirm", [False, True])
 async def test_exit_refuses_an_instance_not_in_rescue(client: Client, sim: Simulator, confirm: bool) -> None:
     result = await call(client, "exit_rescue", instance_id=WEB, confirm=confirm)
-    assert (kind(result), facts(result)) == ("refused.state", {"status": "active", "instance_id": WEB})
+    assert (kind(result), facts(result)) == (
+        "refused.state",
+        {"status": "active", "instance_id": WEB, "account": "default"},
+    )
     assert "There is nothing to do" in error(result)
     assert sim.mutating_requests() == []
 

@@ -52,7 +52,10 @@ async def test_every_tool_carries_all_four_annotations_and_a_title(client: Clien
 
 async def test_input_schemas_require_a_positive_instance_id_and_default_to_preview(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools["list_instances"].input_schema["properties"]) == {"query", "limit", "offset"}
+    assert set(tools["list_instances"].input_schema["properties"]) == {"query", "limit", "offset", "account"}
+    for tool in tools.values():  # every tool may name its account, none requires it (the server decides)
+        assert tool.input_schema["properties"]["account"]["anyOf"][0]["type"] == "string"
+        assert "account" not in tool.input_schema.get("required", [])
     for tool in (t for name, t in tools.items() if name != "list_instances"):
         props = tool.input_schema["properties"]
         assert props["instance_id"]["type"] == "integer"
@@ -77,6 +80,7 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
     assert tools["list_rescue_images"].output_schema is not None
     assert set(tools["list_rescue_images"].output_schema["properties"]) == {
         "instance_id",
+        "account",
         "name",
         "status",
         "images",
@@ -94,9 +98,16 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
     for name in ("enter_rescue", "exit_rescue"):
         schema = tools[name].output_schema
         assert schema is not None
-        assert {"instance_id", "executed", "summary", "next_step", "status", "wait", "waited_seconds"} <= set(
-            schema["properties"]
-        )
+        assert {
+            "instance_id",
+            "account",
+            "executed",
+            "summary",
+            "next_step",
+            "status",
+            "wait",
+            "waited_seconds",
+        } <= set(schema["properties"])
 
 
 async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:

@@ -4,11 +4,12 @@
 request goes ahead only when approval is not required or the person approved. Asking follows one small
 protocol, `Asker` (pose the question, read the reply), with two implementations:
 - `TerminalAsker`, the human CLI's: the person types the instance id at the terminal (or `--yes`).
-- `ElicitationAsker`, the MCP server's (ZOMRO_REQUIRE_APPROVAL): the SDK's resolver pattern (`Resolve` +
-  `Elicit`) asks before the tool body runs, in both protocol eras, and only for a confirmed request that
-  validates and was previewed. A client that cannot ask is refused, never waved through. In the modern era
-  the answer returns inside a sealed `request_state`; `ApprovalLedger` makes each count once, so a replay
-  is refused. The preview computed to decide whether to ask is handed to the same call's tool body.
+- `ElicitationAsker`, the MCP server's (ZOMRO_REQUIRE_APPROVAL, or an account's require_approval): the SDK's
+  resolver pattern (`Resolve` + `Elicit`) asks before the tool body runs, in both protocol eras, and only for a
+  confirmed request on an account that requires approval, that validates and was previewed. A client that
+  cannot ask is refused, never waved through. In the modern era the answer returns inside a sealed
+  `request_state`; `ApprovalLedger` makes each count once, so a replay is refused. The preview computed to
+  decide whether to ask is handed to the same call's tool body.
 
 The audit trail records `Approval.word` (its historical strings). MCP is imported only by the MCP asker.
 """
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
     from mcp.server.mcpserver.resolve import Elicit
 
-    from .rescue import RescueService
+    from .fleet import Fleet
 
 __all__ = [
     "APPROVAL_TTL",
@@ -226,8 +227,7 @@ class ElicitationAsker:
     keeps it for the same call's tool body (`take_preview`), so the body does not read everything again.
     """
 
-    def __init__(self, required: bool, *, ttl: float = APPROVAL_TTL) -> None:
-        self.required = required
+    def __init__(self, *, ttl: float = APPROVAL_TTL) -> None:
         self.ledger = ApprovalLedger(ttl)
         self.previews = PreviewCache(ttl)
 
@@ -266,18 +266,25 @@ class ElicitationAsker:
         return preview if preview is not None and preview.request == request else None
 
     async def _decide(
-        self, confirm: bool, ctx: "Context[Any, Any]", request: Request
+        self, confirm: bool, ctx: "Context[Any, Any]", request: Request, account: str | None
     ) -> "Approval | Elicit[ApprovalForm]":
-        """Ask only for a confirmed request that validates and was previewed; else say why not."""
-        if not (self.required and confirm):
+        """Ask only for a confirmed request, on an account that requires approval, that validates and was
+        previewed; else say why not."""
+        if not confirm:
+            return Approval.NOT_REQUIRED
+        fleet: Fleet = ctx.request_context.lifespan_context
+        try:
+            service = fleet.for_change(request, account, confirm=True)
+        except ZomroError:
+            return Approval.NOT_ASKED  # the tool body meets the same refusal and records it in the audit trail
+        if not service.require_approval:
             return Approval.NOT_REQUIRED
         if not _can_ask(ctx):
             return Approval.UNSUPPORTED
-        service: RescueService = ctx.request_context.lifespan_context
         try:
-            preview = await service.preview(request)
+            preview = await fleet.preview(request, account)
         except ZomroError:
-            return Approval.NOT_ASKED  # the tool body meets the same refusal and records it in the audit trail
+            return Approval.NOT_ASKED
         self.previews.put(_call_key(ctx, request), preview)
         if not service.previewed(preview.result):
             return Approval.PREVIEW_FIRST  # the tool body answers with the preview; nobody is asked yet
@@ -296,9 +303,10 @@ class ElicitationAsker:
             zone: Zone | None,
             password: str | None,
             confirm: bool,
+            account: str | None,
             ctx: Context[Any, Any],
         ) -> Approval | Elicit[ApprovalForm]:
-            return await self._decide(confirm, ctx, EnterRequest(instance_id, image, zone, password))
+            return await self._decide(confirm, ctx, EnterRequest(instance_id, image, zone, password), account)
 
         return approve_enter
 
@@ -308,9 +316,9 @@ class ElicitationAsker:
         from mcp.server.mcpserver.resolve import Elicit
 
         async def approve_exit(
-            instance_id: int, confirm: bool, ctx: Context[Any, Any]
+            instance_id: int, confirm: bool, account: str | None, ctx: Context[Any, Any]
         ) -> Approval | Elicit[ApprovalForm]:
-            return await self._decide(confirm, ctx, ExitRequest(instance_id))
+            return await self._decide(confirm, ctx, ExitRequest(instance_id), account)
 
         return approve_exit
 

@@ -1,20 +1,22 @@
-"""Assembly in one place: settings → API client → audit trail → rescue service, for every adapter.
+"""Assembly in one place: accounts → API clients → audit trail → rescue services → the fleet, for every adapter.
 
 The MCP server (stdio and HTTP) and the human CLI (and so the demo, which runs the server as a process) build
-their service here. `assemble` opens the audit trail at once, so a bad ZOMRO_AUDIT_LOG stops a server at its
-start; each `Assembly.open()` then lends one API client, closed when the block ends.
+their services here. `assemble` opens the audit trail at once, so a bad ZOMRO_AUDIT_LOG stops a server at its
+start; each `Assembly.open()` then lends one API client per account, all closed when the block ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx2
 
+from .accounts import Accounts
 from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings
+from .fleet import Fleet
 from .previews import PreviewLedger
 from .rescue import RescueService
 
@@ -24,30 +26,46 @@ Transport = httpx2.AsyncBaseTransport | None
 
 
 class Assembly:
-    """What lives as long as the server (or the command): the settings, the audit trail, the preview ledger."""
+    """What lives as long as the server (or the command): the accounts, the audit trail, the preview ledger."""
 
-    def __init__(self, settings: Settings, audit: AuditTrail, previews: PreviewLedger | None, transport: Transport):
-        self.settings = settings
+    def __init__(self, accounts: Accounts, audit: AuditTrail, previews: PreviewLedger | None, transport: Transport):
+        self.accounts = accounts
+        self.settings = accounts.shared
         self.audit = audit
         self.previews = previews
         self._transport = transport
 
     @asynccontextmanager
-    async def open(self) -> AsyncIterator[RescueService]:
-        """A service over a fresh API client, closed when the block ends (one login per client)."""
-        api = BillmanagerClient(self.settings, transport=self._transport)
-        try:
-            yield RescueService.from_settings(api, self.settings, self.audit, self.previews)
-        finally:
-            await api.aclose()
+    async def open(self) -> AsyncIterator[Fleet]:
+        """The accounts' services, each over a fresh API client of its own (one login per account and client)."""
+        async with AsyncExitStack() as stack:
+            services: dict[str, RescueService] = {}
+            for settings in self.accounts.settings:
+                api = BillmanagerClient(settings, transport=self._transport)
+                stack.push_async_callback(api.aclose)
+                name = settings.api.account
+                services[name] = RescueService.from_settings(
+                    api,
+                    settings,
+                    self.audit,
+                    self.previews,
+                    named=self.accounts.several,
+                    where={k: self.accounts.where(name, k) for k in ("read_only", "allowed_instances")},
+                )
+            yield Fleet(self.accounts, services, self.audit)
 
 
-def assemble(settings: Settings, *, transport: Transport = None, previews: PreviewLedger | None = None) -> Assembly:
+def assemble(
+    accounts: Accounts | Settings, *, transport: Transport = None, previews: PreviewLedger | None = None
+) -> Assembly:
     """Open the audit trail now (an unwritable path raises ConfigError here) and keep one preview ledger.
 
     The ledger belongs to the server, so a preview in one session (or protocol era) counts in another.
     """
-    audit = AuditTrail(settings.guard_rails.audit_log)
-    if previews is None and settings.guard_rails.require_preview:
-        previews = PreviewLedger(settings.guard_rails.preview_ttl)
-    return Assembly(settings, audit, previews if settings.guard_rails.require_preview else None, transport)
+    if isinstance(accounts, Settings):
+        accounts = Accounts.single(accounts)
+    rails = accounts.shared.guard_rails
+    audit = AuditTrail(rails.audit_log)
+    if previews is None and rails.require_preview:
+        previews = PreviewLedger(rails.preview_ttl)
+    return Assembly(accounts, audit, previews if rails.require_preview else None, transport)

@@ -183,9 +183,12 @@ class AuditTrail:
                 os.close(fd)
 
     @contextmanager
-    def attempt(self, tool: str, instance_id: int, *, confirmed: bool, approval: ApprovalWord) -> Iterator[Attempt]:
-        """Record one attempt; the outcome is read from how the block ends."""
-        attempt = Attempt(self, tool, instance_id, confirmed=confirmed, approval=approval)
+    def attempt(
+        self, tool: str, instance_id: int, *, confirmed: bool, approval: ApprovalWord, account: str | None = None
+    ) -> Iterator[Attempt]:
+        """Record one attempt on an account's instance (None: no account was chosen); the outcome is read from how
+        the block ends."""
+        attempt = Attempt(self, tool, instance_id, confirmed=confirmed, approval=approval, account=account)
         try:
             yield attempt
         except OutcomeUnknownError as exc:
@@ -204,7 +207,16 @@ class AuditTrail:
 class Attempt:
     """One call of enter_rescue or exit_rescue as the audit trail sees it."""
 
-    def __init__(self, trail: AuditTrail, tool: str, instance_id: int, *, confirmed: bool, approval: ApprovalWord):
+    def __init__(
+        self,
+        trail: AuditTrail,
+        tool: str,
+        instance_id: int,
+        *,
+        confirmed: bool,
+        approval: ApprovalWord,
+        account: str | None = None,
+    ):
         self.request_id = secrets.token_hex(6)
         self.approval = approval
         self.sent = False
@@ -216,6 +228,7 @@ class Attempt:
         self._fields: dict[str, Any] = {
             "request_id": self.request_id,
             "tool": tool,
+            "account": account,
             "instance_id": instance_id,
             "image_id": None,
             "zone": None,
@@ -247,10 +260,11 @@ class Attempt:
         elif error is not None:
             record.update(error_type=type(error).__name__)
         log.info(
-            "%s %s on instance %s: %s [req=%s]",
+            "%s %s on instance %s of account %s: %s [req=%s]",
             self._fields["tool"],
             "confirmed" if self._fields["confirmed"] else "preview",
             self._fields["instance_id"],
+            self._fields["account"] or "(none chosen)",
             result,
             self.request_id,
         )

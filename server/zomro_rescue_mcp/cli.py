@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, redact
-from .config import Settings
+from .accounts import Accounts, load_accounts
 from .errors import ConfigError, ZomroError
 
 if TYPE_CHECKING:
@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 
     from .commands import Ask
 
-HUMAN_COMMANDS = ("instances", "images", "status", "enter", "exit", "doctor")
+HUMAN_COMMANDS = ("instances", "images", "status", "enter", "exit", "doctor", "accounts")
 
 __all__ = ["main"]
 
 EPILOG = """\
+accounts: one from the variables below (named default), or several from a TOML file:
+  ZOMRO_CONFIG       the accounts file (default $XDG_CONFIG_HOME/zomro-rescue-mcp/config.toml, used when it
+                     exists): [accounts.NAME] tables with api_url, username, password_env, token_env,
+                     totp_secret_env, read_only, allowed_instances, require_approval; optional default_account
+
 configuration (environment variables; flags override them):
   ZOMRO_API_URL      API endpoint (default https://api.zomro.com/); https, or http to a loopback address only
   ZOMRO_AUTH_TOKEN   a session id to send as `auth`
@@ -92,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     schemas.add_argument("--write", metavar="DIR", help="write one JSON file per tool, and modes.json, into DIR")
     human = argparse.ArgumentParser(add_help=False, parents=[api])
     human.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    human.add_argument(
+        "--account", metavar="NAME", help="the configured account (several accounts: a change must name one)"
+    )
     _add_human_commands(commands, human)
     sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
     sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
@@ -128,6 +136,9 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="also record the API's answers (read-only calls) to FILE, with personal data replaced, for support",
     )
     doctor.add_argument("--instance", type=_instance_id, metavar="ID", help="--capture: the instance to record")
+    commands.add_parser(
+        "accounts", parents=[common], help="list the configured accounts and their guard rails (never a secret)"
+    )
 
 
 def _instance_ref(text: str) -> str:
@@ -164,9 +175,12 @@ def _setup_logging(env: Mapping[str, str], debug: bool, *, default: str = "INFO"
     if level_name not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"ZOMRO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level_name!r}.")
     level = logging.getLevelNamesMapping()[level_name]
+    from .logcontext import FORMAT, AccountFilter
+
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(redact.SecretFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(AccountFilter())
+    handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -196,10 +210,10 @@ def main(
 
             from .commands import run_command, terminal_ask
 
-            settings, transport = _settings(args, env)
+            accounts, transport = _accounts(args, env)
             return anyio.run(
                 lambda: run_command(
-                    args, settings, transport, ask=ask or terminal_ask, stdin=stdin or sys.stdin, out=sys.stdout
+                    args, accounts, transport, ask=ask or terminal_ask, stdin=stdin or sys.stdin, out=sys.stdout
                 )
             )
         if command == "demo":
@@ -241,10 +255,11 @@ def main(
         return 1
 
 
-def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Settings, AsyncBaseTransport | None]:
-    """Settings from the environment and flags; with --simulator, wired to an in-process simulator."""
+def _accounts(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Accounts, AsyncBaseTransport | None]:
+    """The accounts from the environment or the accounts file, and flags; with --simulator, each account is served
+    by one in-process simulator (the first as its demo account, the others as accounts of their own)."""
     simulator = bool(getattr(args, "simulator", False))
-    settings = Settings.from_env(
+    accounts = load_accounts(
         env,
         simulator=simulator,
         api_url=getattr(args, "api_url", None),
@@ -255,47 +270,64 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Setting
     if getattr(args, "replay", None) is not None and not simulator:
         raise ConfigError("--replay serves a capture on the built-in simulator: add --simulator.")
     if not simulator:
-        return settings, None
+        return accounts, None
     import httpx2
 
     from .simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
     from .simulator.replay import CaptureError, load_capture, replay
 
-    settings = settings.but(username=DEMO_USERNAME, password=DEMO_PASSWORD)
     simulator_ = Simulator(transition_seconds=2.0)
     if args.replay is not None:
+        if accounts.several:
+            raise ConfigError("--replay serves one captured account: use it without an accounts file.")
         try:
             replay(simulator_, load_capture(args.replay))
         except CaptureError as exc:
             raise ConfigError(str(exc)) from None
-    return settings, httpx2.ASGITransport(app=simulator_.app)
+    served = [accounts.settings[0].but(username=DEMO_USERNAME, password=DEMO_PASSWORD)]
+    for settings in accounts.settings[1:]:
+        username = f"{settings.api.account}@accounts.example.com"  # never a login the simulator has
+        simulator_.add_account(username, DEMO_PASSWORD)
+        served.append(settings.but(username=username, password=DEMO_PASSWORD))
+    simulated = Accounts(tuple(served), accounts.default_account, accounts.source)
+    return simulated, httpx2.ASGITransport(app=simulator_.app)
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     http = getattr(args, "transport", "stdio") == "http"
     if http and not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
-    settings, transport = _settings(args, env)
-    simulator = settings.api.simulator
+    accounts, transport = _accounts(args, env)
     from .mcp_server import build_server
 
-    server = build_server(settings, transport=transport)
+    server = build_server(accounts, transport=transport)
+    shared = accounts.shared
     app: ASGIApp | None = None
     if http:
         from .http_app import build_http_app
 
         # Every start condition of the HTTP transport (token, Host names) is checked here, before the announcement.
-        app = build_http_app(server, settings, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
-    logging.getLogger("zomro_rescue_mcp").info(
-        "serving over %s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s, audit %s",
+        app = build_http_app(server, shared, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
+    log = logging.getLogger("zomro_rescue_mcp")
+    log.info(
+        "serving over %s: %d account(s) from %s, audit %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
-        "simulator" if simulator else settings.api.api_url,
-        settings.api.auth_kind,
-        settings.guard_rails.read_only,
-        "on" if settings.guard_rails.allowed_instances is not None else "off",
-        "on" if settings.guard_rails.require_approval else "off",
-        settings.guard_rails.audit_log or "off",
+        len(accounts.settings),
+        accounts.source or "the environment",
+        shared.guard_rails.audit_log or "off",
     )
+    for settings in accounts.settings:
+        rails = settings.guard_rails
+        log.info(
+            "account %s%s: endpoint %s, auth %s, read-only %s, allowlist %s, approval %s",
+            settings.api.account,
+            " (default)" if settings.api.account == accounts.default else "",
+            "simulator" if settings.api.simulator else settings.api.api_url,
+            settings.api.auth_kind,
+            rails.read_only,
+            "on" if rails.allowed_instances is not None else "off",
+            "on" if rails.require_approval else "off",
+        )
     if app is None:
         server.run()
         return 0

@@ -18,13 +18,16 @@ import httpx2
 from pydantic import BaseModel
 
 from . import redact
-from .approval import Ask, TerminalAsker
+from .accounts import Accounts
+from .approval import Approval, Ask, TerminalAsker
 from .assembly import assemble
 from .audit import AuditTrail
 from .billmanager import BillmanagerClient
 from .config import Settings, parse_instance_id
-from .errors import InvalidRequestError, PolicyRefusedError, ZomroError
+from .errors import ConfigError, InvalidRequestError, PolicyRefusedError, ZomroError
+from .fleet import Fleet
 from .instances import matches
+from .logcontext import for_account
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList, Zone
 from .pipeline import EnterRequest, ExitRequest, Request
 from .render_cli import action_lines, next_line
@@ -92,7 +95,12 @@ class Doctor:
     instance: int | None
 
 
-Command = Instances | Images | Status | Change | Doctor
+@dataclass(frozen=True)
+class ListAccounts:
+    """`accounts`: the configured accounts and their guard rails (never a secret); no API call."""
+
+
+Command = Instances | Images | Status | Change | Doctor | ListAccounts
 
 
 def parse_command(args: argparse.Namespace) -> Command:
@@ -106,6 +114,8 @@ def parse_command(args: argparse.Namespace) -> Command:
         return Status(args.instance_id)
     if name == "doctor":
         return Doctor(args.capture, args.instance)
+    if name == "accounts":
+        return ListAccounts()
     entering = name == "enter"
     return Change(
         entering=entering,
@@ -120,7 +130,7 @@ def parse_command(args: argparse.Namespace) -> Command:
 
 async def run_command(
     args: argparse.Namespace,
-    settings: Settings,
+    accounts: Accounts,
     transport: httpx2.AsyncBaseTransport | None,
     *,
     ask: Ask,
@@ -129,50 +139,73 @@ async def run_command(
 ) -> int:
     """Run one human command; domain errors propagate to the CLI's single error boundary."""
     command = parse_command(args)
+    account: str | None = getattr(args, "account", None)
+    if account is not None and accounts.get(account) is None:
+        raise InvalidRequestError(
+            f"There is no account {account!r}; the accounts are: {', '.join(accounts.names)}.",
+            kind="invalid.account",
+            accounts=list(accounts.names),
+            next="account",
+        )
+    if isinstance(command, ListAccounts):
+        _list_accounts(accounts, out, as_json=args.json)
+        return 0
     if isinstance(command, Doctor):  # reads only: it creates no audit file and changes nothing
-        doctor_api = BillmanagerClient(settings, transport=transport)
-        try:  # one client, so one login (a two-factor code is never sent twice)
-            code = await _doctor(settings, doctor_api, out, as_json=args.json)
-            if command.capture is not None:
-                await _capture(settings, doctor_api, command.capture, command.instance)
-        finally:
-            await doctor_api.aclose()
-        return code
-    show = _Printer(out, as_json=args.json)
-    async with assemble(settings, transport=transport).open() as service:
+        return await _doctor_all(command, accounts, account, transport, out, as_json=args.json)
+    show = _Printer(out, as_json=args.json, named=accounts.several)
+    async with assemble(accounts, transport=transport).open() as fleet:
         match command:
             case Instances(query, limit, offset):
-                show.instances(await service.list_instances(query, limit=limit, offset=offset))
+                show.instances(await fleet.list_instances(query, limit=limit, offset=offset, account=account))
             case Images(instance, zone):
-                show.images(await service.list_images(await resolve_instance(service, instance), zone))
+                where, instance_id = await resolve_instance(fleet, instance, account)
+                show.images(await fleet.list_images(instance_id, zone, where))
             case Status(instance):
-                show.instance(await service.status(await resolve_instance(service, instance)))
+                where, instance_id = await resolve_instance(fleet, instance, account)
+                show.instance(await fleet.status(instance_id, where))
             case Change():
-                instance_id = await resolve_instance(service, command.instance)
-                await _change(command, instance_id, settings, service, show, ask=ask, stdin=stdin, as_json=args.json)
+                where, instance_id = await resolve_instance(fleet, command.instance, account)
+                request = _request(command, instance_id, stdin)
+                if account is None and fleet.several:  # a change names its account: refused (and audited) here
+                    fleet.choose(request, None, confirm=True, approval=Approval.NOT_ASKED, found_in=where)
+                service = fleet.service(where)
+                with fleet.on(service):
+                    await _change(command, request, service, show, ask=ask, as_json=args.json)
         return 0
 
 
-async def resolve_instance(service: RescueService, ref: str) -> int:
-    """The one instance a person means by an id, a name or an IP address; none or several is a usage error."""
+def _request(command: Change, instance_id: int, stdin: TextIO) -> Request:
+    if command.entering:
+        password = _read_password(stdin) if command.password_stdin else None
+        return EnterRequest(instance_id, command.image, command.zone, password)
+    return ExitRequest(instance_id)
+
+
+async def resolve_instance(fleet: Fleet, ref: str, account: str | None) -> tuple[str | None, int]:
+    """The account and the one instance a person means by an id, a name or an IP address; none or several is a
+    usage error. A name or address is looked up in the named account, or in every account (so the account is
+    found too); an id is the named account's, or the default's (None: none is named and there is no default).
+    """
     if (instance_id := parse_instance_id(ref)) is not None:
-        return instance_id
-    listing = await service.list_instances(limit=None)
+        return account, instance_id
+    listing = await fleet.list_instances(limit=None, account=account)
     wanted = ref.casefold()
     exact = [i for i in listing.instances if wanted in (i.name.casefold(), (i.ip or "").casefold(), (i.ipv6 or ""))]
     found = exact or [i for i in listing.instances if matches(i, ref)]
     if len(found) == 1:
-        return found[0].id
+        return found[0].account, found[0].id
     if not found:
         hidden = " (a list filter saved in the Zomro panel may hide it)" if listing.complete is False else ""
         raise InvalidRequestError(
             f"No instance is named {ref!r} or has that address{hidden}: `zomro-rescue-mcp instances` lists them.",
             kind="invalid.arguments",
         )
-    listed = "; ".join(f"{i.id} {i.name} {i.ip or '-'}" for i in found[:10])
+    named = fleet.several
+    listed = "; ".join(f"{i.id}{f' ({i.account})' if named else ''} {i.name} {i.ip or '-'}" for i in found[:10])
     more = f" and {len(found) - 10} more" if len(found) > 10 else ""
     raise InvalidRequestError(
-        f"{ref!r} matches {len(found)} instances: {listed}{more}. Name one by its id.",
+        f"{ref!r} matches {len(found)} instances: {listed}{more}. Name one by its id"
+        + (" and its account (--account)." if named else "."),
         kind="invalid.arguments",
         candidates=[i.id for i in found],
     )
@@ -180,13 +213,11 @@ async def resolve_instance(service: RescueService, ref: str) -> int:
 
 async def _change(
     command: Change,
-    instance_id: int,
-    settings: Settings,
+    request: Request,
     service: RescueService,
     show: _Printer,
     *,
     ask: Ask,
-    stdin: TextIO,
     as_json: bool,
 ) -> None:
     """enter/exit through the pipeline: the preview, the person's go-ahead, the request, then the watch.
@@ -194,17 +225,12 @@ async def _change(
     The same calls as an MCP client's preview and confirmed call. The accepted result (with a generated
     password) is printed before the watch, so an interrupted watch never loses it.
     """
-    request: Request
-    if command.entering:
-        password = _read_password(stdin) if command.password_stdin else None
-        request = EnterRequest(instance_id, command.image, command.zone, password)
-    else:
-        request = ExitRequest(instance_id)
+    instance_id = request.instance_id
     preview = await service.run(request)
     show.action(preview)
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview)[0], file=sys.stderr, flush=True)
-    answer = TerminalAsker(ask, yes=command.yes, required=settings.guard_rails.require_approval).approve(
+    answer = TerminalAsker(ask, yes=command.yes, required=service.require_approval).approve(
         instance_id, preview.summary
     )
     if not answer.approval.approves:
@@ -249,47 +275,128 @@ async def _progress(progress: float, total: float | None, message: str) -> None:
     print(f"  ... {message}", file=sys.stderr, flush=True)
 
 
-async def _doctor(settings: Settings, api: BillmanagerClient, out: TextIO, *, as_json: bool) -> int:
-    """Mode and reachability with read-only calls; never a secret. Every check runs; the first problem decides."""
-    allowlist = (
-        ", ".join(str(i) for i in sorted(settings.guard_rails.allowed_instances))
-        if settings.guard_rails.allowed_instances
-        else "off (all)"
-    )
+async def _doctor_all(
+    command: Doctor,
+    accounts: Accounts,
+    account: str | None,
+    transport: httpx2.AsyncBaseTransport | None,
+    out: TextIO,
+    *,
+    as_json: bool,
+) -> int:
+    """What is shared, then one line per account (each logged in with its own client, reads only); every check
+    runs and the first problem decides. `--capture` records one account: the named one, or the only one."""
+    chosen = [accounts.get(account)] if account is not None else list(accounts.settings)
+    checked = [s for s in chosen if s is not None]
+    if command.capture is not None and len(checked) > 1:
+        raise ConfigError(
+            f"--capture records one account: add --account NAME (one of {', '.join(accounts.names)}).",
+            kind="invalid.account",
+        )
+    shared = accounts.shared
     checks: dict[str, str] = {
-        "endpoint": "built-in simulator" if settings.api.simulator else settings.api.api_url,
-        "auth": settings.api.auth_kind,
-        "read-only": "on" if settings.guard_rails.read_only else "off",
-        "allowlist": allowlist,
-        "approval": "on" if settings.guard_rails.require_approval else "off",
-        "timeouts": f"{settings.api.timeout:g} s per request, watch up to {settings.timing.wait_seconds:g} s",
+        "config": accounts.source or "environment (one account, named default)",
+        "timeouts": f"{shared.api.timeout:g} s per request, watch up to {shared.timing.wait_seconds:g} s",
     }
     code = 0
-    problems: list[str] = []
-    if settings.guard_rails.audit_log is None:
+    audit_log = shared.guard_rails.audit_log
+    if audit_log is None:
         checks["audit"] = "off"
-    elif (problem := AuditTrail.problem(settings.guard_rails.audit_log)) is not None:
+    elif (problem := AuditTrail.problem(audit_log)) is not None:
         checks["audit"] = f"problem: {problem}; fix ZOMRO_AUDIT_LOG"
-        problems.append(checks["audit"])
         code = 2
     else:
-        checks["audit"] = f"{settings.guard_rails.audit_log} (writable)"
-    try:
-        service = RescueService(api, allowed_instances=settings.guard_rails.allowed_instances)
-        instances = await service.list_instances(limit=1)
-        checks["api"] = f"ok: logged in, {instances.total} instance(s) visible"
-    except ZomroError as exc:
-        checks["api"] = f"problem: {redact.scrub(str(exc))}"
-        problems.append(checks["api"])
-        code = code or exc.exit_code
+        checks["audit"] = f"{audit_log} (writable)"
+    lines: dict[str, dict[str, str]] = {}
+    for settings in checked:
+        api = BillmanagerClient(settings, transport=transport)
+        try:  # one client per account, so one login (a two-factor code is never sent twice)
+            with for_account(settings.api.account):
+                report, failed = await _doctor(settings, api)
+                lines[settings.api.account] = report
+                code = code or failed
+                if command.capture is not None:
+                    await _capture(settings, api, command.capture, command.instance)
+        finally:
+            await api.aclose()
     if as_json:
-        print(json.dumps({"ready": code == 0, "checks": checks}, indent=2), file=out)  # stdout ok: the CLI
+        document = {"ready": code == 0, "checks": checks, "accounts": lines}
+        print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI
         return code
     for name, value in checks.items():
         print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
+    for name, report in lines.items():
+        rails = ", ".join(f"{k} {v}" for k, v in report.items() if k != "api")
+        print(f"account {name}: {report['api']}; {rails}", file=out)  # stdout ok: the CLI prints for a person
     verdict = "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above."
     print(verdict, file=out)  # stdout ok: the CLI prints for a person
     return code
+
+
+async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str, str], int]:
+    """One account's mode and reachability, with read-only calls; never a secret. Its report and exit status."""
+    rails = settings.guard_rails
+    allowlist = ", ".join(str(i) for i in sorted(rails.allowed_instances)) if rails.allowed_instances else "off (all)"
+    report: dict[str, str] = {
+        "api": "",
+        "endpoint": "built-in simulator" if settings.api.simulator else settings.api.api_url,
+        "auth": settings.api.auth_kind,
+        "read-only": "on" if rails.read_only else "off",
+        "allowlist": allowlist,
+        "approval": "on" if rails.require_approval else "off",
+    }
+    try:
+        service = RescueService(api, account=settings.api.account, allowed_instances=rails.allowed_instances)
+        instances = await service.list_instances(limit=1)
+        report["api"] = f"ok: logged in, {instances.total} instance(s) visible"
+        return report, 0
+    except ZomroError as exc:
+        report["api"] = f"problem: {redact.scrub(str(exc))}"
+        return report, exc.exit_code
+
+
+def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool) -> None:
+    """The accounts, their endpoint, how they log in (the variables holding the secrets, never a value) and their
+    guard rails."""
+    rows: list[dict[str, object]] = []
+    widths = (16, 8, 28, 12, 10, 18, 9)
+    lines = [_row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
+    for settings in accounts.settings:
+        rails, api = settings.guard_rails, settings.api
+        allowed = sorted(rails.allowed_instances) if rails.allowed_instances is not None else None
+        endpoint = "built-in simulator" if api.simulator else api.api_url
+        default = api.account == accounts.default
+        rows.append(
+            {
+                "name": api.account,
+                "default": default,
+                "endpoint": endpoint,
+                "auth": api.auth_kind,
+                "secrets_from": list(api.secrets_from),
+                "read_only": rails.read_only,
+                "allowed_instances": allowed,
+                "require_approval": rails.require_approval,
+            }
+        )
+        lines.append(
+            _row(
+                widths,
+                api.account,
+                "yes" if default else "",
+                endpoint,
+                api.auth_kind,
+                "on" if rails.read_only else "off",
+                ",".join(map(str, allowed)) if allowed else "all",
+                "on" if rails.require_approval else "off",
+                ", ".join(api.secrets_from) or "-",
+            )
+        )
+    if as_json:
+        document = {"kind": "accounts", "source": accounts.source, "accounts": rows}
+        print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI's --json output
+        return
+    lines.append(f"from {accounts.source or 'the environment (ZOMRO_*)'}")
+    print("\n".join(lines), file=out)  # stdout ok: the CLI prints for a person
 
 
 async def _capture(settings: Settings, api: BillmanagerClient, path: str, instance_id: int | None) -> None:
@@ -306,28 +413,29 @@ async def _capture(settings: Settings, api: BillmanagerClient, path: str, instan
 
 
 class _Printer:
-    """Readable tables for people, JSON for scripts."""
+    """Readable tables for people, JSON for scripts; `named`: several accounts, so rows name theirs."""
 
-    def __init__(self, out: TextIO, *, as_json: bool) -> None:
-        self._out, self._json = out, as_json
+    def __init__(self, out: TextIO, *, as_json: bool, named: bool = False) -> None:
+        self._out, self._json, self._named = out, as_json, named
 
     def _emit(self, model: BaseModel, kind: str, lines: list[str]) -> None:
         text = json.dumps({"kind": kind, **model.model_dump(mode="json")}, indent=2) if self._json else "\n".join(lines)
         print(text, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def instances(self, data: InstanceList) -> None:
-        rows = [_instance_row(i) for i in data.instances]
-        lines = [_INSTANCE_HEAD, *rows] if rows else ["no instances"]
+        rows = [_instance_row(i, self._named) for i in data.instances]
+        lines = [_head(self._named), *rows] if rows else ["no instances"]
         if data.next_offset is not None:
             shown = f"{data.offset + 1}-{data.offset + len(data.instances)}"
             lines.append(f"{shown} of {data.total}; more with --offset {data.next_offset}, or all with --all")
         self._emit(data, "instances", lines + data.notes)
 
     def instance(self, data: Instance) -> None:
-        self._emit(data, "instance", [_INSTANCE_HEAD, _instance_row(data)])
+        self._emit(data, "instance", [_head(self._named), _instance_row(data, self._named)])
 
     def images(self, data: RescueImageList) -> None:
-        head = f"instance {data.instance_id} ({data.name or '?'}) is {data.status or 'in an unknown state'}"
+        whose = f" of account {data.account}" if self._named else ""
+        head = f"instance {data.instance_id} ({data.name or '?'}){whose} is {data.status or 'in an unknown state'}"
         widths = (36, 4, 28)
         rows = [_row(widths, i.id, i.zone, i.os, i.name or "") for i in data.images]
         self._emit(data, "images", [head, _row(widths, "IMAGE", "ZONE", "OS", "NAME"), *rows, *data.notes])
@@ -364,8 +472,16 @@ def _row(widths: tuple[int, ...], *cells: object) -> str:
     return "  ".join([*padded, *map(str, cells[len(widths) :])]).rstrip()
 
 
-def _instance_row(i: Instance) -> str:
+def _instance_row(i: Instance, named: bool = False) -> str:
+    if named:
+        return _row(_NAMED_WIDTHS, i.id, i.account or "?", i.name, i.ip or "-", i.status or "?", i.os or "-")
     return _row(_INSTANCE_WIDTHS, i.id, i.name, i.ip or "-", i.status or "?", i.os or "-")
 
 
-_INSTANCE_HEAD = _row(_INSTANCE_WIDTHS, "ID", "NAME", "IP", "STATE", "OS")
+_NAMED_WIDTHS = (10, 12, 20, 16, 16)
+
+
+def _head(named: bool) -> str:
+    if named:
+        return _row(_NAMED_WIDTHS, "ID", "ACCOUNT", "NAME", "IP", "STATE", "OS")
+    return _row(_INSTANCE_WIDTHS, "ID", "NAME", "IP", "STATE", "OS")

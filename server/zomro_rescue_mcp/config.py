@@ -15,7 +15,18 @@ from urllib.parse import urlsplit
 from . import redact
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_API_URL", "ApiSettings", "GuardRails", "HttpSettings", "Settings", "Timing", "parse_instance_id"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "ApiSettings",
+    "GuardRails",
+    "HttpSettings",
+    "Settings",
+    "Timing",
+    "check_token",
+    "check_url",
+    "parse_instance_id",
+    "totp_secret_of",
+]
 
 DEFAULT_API_URL = "https://api.zomro.com/"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -27,6 +38,7 @@ _SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal
 class ApiSettings:
     """Talking to the Zomro API: where, as whom, how long a request may take, in which language."""
 
+    account: str = "default"  # the account's name: "default" from the environment, else its name in the file
     api_url: str = DEFAULT_API_URL
     auth_token: str | None = field(default=None, repr=False)
     username: str | None = None
@@ -35,6 +47,7 @@ class ApiSettings:
     timeout: float = 30.0
     lang: str = "en"
     simulator: bool = False
+    secrets_from: tuple[str, ...] = ()  # the environment variables the secrets were read from (names only)
 
     @property
     def auth_kind(self) -> str:
@@ -118,39 +131,20 @@ class Settings:
         return Settings(api=self.api, guard_rails=self.guard_rails, timing=self.timing, http=self.http, **settings)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
-        """Read `ZOMRO_*` variables; `overrides` (from flags) win over the environment when not None."""
-
-        def given(name: str) -> str | None:
-            """The stripped value, "" when set but empty, None when unset."""
-            value = overrides.get(name.removeprefix("ZOMRO_").lower())
-            if value is None:
-                value = env.get(name)
-            return value.strip() if value is not None else None
-
-        def get(name: str) -> str | None:
-            return given(name) or None
-
-        def guard(name: str, *, empty: str) -> str | None:
-            """A guard rail's value: set but empty is an error, never "off"."""
-            value = given(name)
-            if value == "":
-                raise ConfigError(f"{name} is set but empty, which is never read as off: {empty}.")
-            return value
-
-        api_url = get("ZOMRO_API_URL") or DEFAULT_API_URL
-        token = get("ZOMRO_AUTH_TOKEN")
-        username = get("ZOMRO_USERNAME")
-        password = get("ZOMRO_PASSWORD")
-        totp_secret = _totp_secret(get("ZOMRO_TOTP_SECRET"))
-        for secret in (token, password, totp_secret):
-            redact.register_configured(secret)
-        timeout = _seconds("ZOMRO_TIMEOUT", get("ZOMRO_TIMEOUT"), default=30.0, low=1.0, high=300.0)
+    def shared_from_env(cls, env: Mapping[str, str], **overrides: str | None) -> Settings:
+        """What every account shares, from `ZOMRO_*` variables (flags in `overrides` win when not None): timing,
+        timeout and language, the audit trail, the preview rule and the HTTP transport, and the guard rails as set in
+        the environment (for a configuration file, a floor every account keeps). No credentials are read here.
+        """
+        read = _Reader(env, overrides)
+        timeout = _seconds("ZOMRO_TIMEOUT", read.get("ZOMRO_TIMEOUT"), default=30.0, low=1.0, high=300.0)
         wait_seconds = _seconds(
-            "ZOMRO_WAIT_SECONDS", get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
+            "ZOMRO_WAIT_SECONDS", read.get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
         )
-        poll_interval = _seconds("ZOMRO_POLL_INTERVAL", get("ZOMRO_POLL_INTERVAL"), default=3.0, low=1.0, high=60.0)
-        mcp_token = get("ZOMRO_MCP_TOKEN")
+        poll_interval = _seconds(
+            "ZOMRO_POLL_INTERVAL", read.get("ZOMRO_POLL_INTERVAL"), default=3.0, low=1.0, high=60.0
+        )
+        mcp_token = read.get("ZOMRO_MCP_TOKEN")
         if mcp_token is not None and len(mcp_token) < 16:  # refused unechoed; too short to mask without harm
             raise ConfigError(
                 "ZOMRO_MCP_TOKEN must be at least 16 characters long; generate one with "
@@ -158,51 +152,101 @@ class Settings:
             )
         redact.register_configured(mcp_token)
         flag = "set it to 1 or 0, or unset it for the default"
-        chosen = Settings(
-            timeout=timeout,
-            wait_seconds=wait_seconds,
-            poll_interval=poll_interval,
-            read_only=_flag("ZOMRO_READ_ONLY", guard("ZOMRO_READ_ONLY", empty=f"{flag} (off)")),
-            allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
-            audit_log=guard("ZOMRO_AUDIT_LOG", empty="set it to the path of the audit file, or unset it to keep none"),
-            require_approval=_flag("ZOMRO_REQUIRE_APPROVAL", guard("ZOMRO_REQUIRE_APPROVAL", empty=f"{flag} (off)")),
-            require_preview=_flag(
-                "ZOMRO_REQUIRE_PREVIEW", guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{flag} (on)"), default=True
-            ),
-            preview_ttl=_seconds("ZOMRO_PREVIEW_TTL", get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
-            mcp_token=mcp_token,
-            allowed_hosts=tuple(h.strip() for h in (get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
-        )
-        lang = get("ZOMRO_LANG") or "en"
+        lang = read.get("ZOMRO_LANG") or "en"
         if not re.fullmatch(r"[a-z]{2}", lang):
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
+        return Settings(
+            timeout=timeout,
+            lang=lang,
+            wait_seconds=wait_seconds,
+            poll_interval=poll_interval,
+            read_only=_flag("ZOMRO_READ_ONLY", read.guard("ZOMRO_READ_ONLY", empty=f"{flag} (off)")),
+            allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
+            audit_log=read.guard(
+                "ZOMRO_AUDIT_LOG", empty="set it to the path of the audit file, or unset it to keep none"
+            ),
+            require_approval=_flag(
+                "ZOMRO_REQUIRE_APPROVAL", read.guard("ZOMRO_REQUIRE_APPROVAL", empty=f"{flag} (off)")
+            ),
+            require_preview=_flag(
+                "ZOMRO_REQUIRE_PREVIEW", read.guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{flag} (on)"), default=True
+            ),
+            preview_ttl=_seconds("ZOMRO_PREVIEW_TTL", read.get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
+            mcp_token=mcp_token,
+            allowed_hosts=tuple(h.strip() for h in (read.get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
+        """One account, named "default", from `ZOMRO_*` variables; `overrides` (from flags) win when not None."""
+        chosen = cls.shared_from_env(env, **overrides)
+        read = _Reader(env, overrides)
         if simulator:
-            return chosen.but(api_url="http://simulator.invalid/", lang=lang, simulator=True)
+            return chosen.but(api_url="http://simulator.invalid/", simulator=True)
+        api_url = read.get("ZOMRO_API_URL") or DEFAULT_API_URL
+        token = read.get("ZOMRO_AUTH_TOKEN")
+        username = read.get("ZOMRO_USERNAME")
+        password = read.get("ZOMRO_PASSWORD")
+        totp_secret = totp_secret_of(read.get("ZOMRO_TOTP_SECRET"))
+        for secret in (token, password, totp_secret):
+            redact.register_configured(secret)
         if (username is None) != (password is None):
             missing = "ZOMRO_PASSWORD" if password is None else "ZOMRO_USERNAME"
             raise ConfigError(f"ZOMRO_USERNAME and ZOMRO_PASSWORD go together: set {missing} as well.")
         if token is None and username is None:
             raise ConfigError(
                 "No Zomro credentials are configured: set ZOMRO_AUTH_TOKEN to a session id, or ZOMRO_USERNAME "
-                "and ZOMRO_PASSWORD; or run `zomro-rescue-mcp serve --simulator` to try it without an account."
+                "and ZOMRO_PASSWORD, for one account; or name several accounts in a configuration file "
+                "(ZOMRO_CONFIG, by default ~/.config/zomro-rescue-mcp/config.toml); or run "
+                "`zomro-rescue-mcp serve --simulator` to try it without an account."
             )
-        if token is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{8,128}", token):
-            raise ConfigError(
-                "ZOMRO_AUTH_TOKEN does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
-                "check that it was copied whole."
-            )
-        _check_url(api_url)
+        check_token(token, "ZOMRO_AUTH_TOKEN")
+        check_url(api_url, "ZOMRO_API_URL")
         if totp_secret is not None and username is None:
             raise ConfigError(
                 "ZOMRO_TOTP_SECRET is only used to log in with ZOMRO_USERNAME and ZOMRO_PASSWORD: set them as well."
             )
+        sources = [n for n, v in (("ZOMRO_AUTH_TOKEN", token), ("ZOMRO_PASSWORD", password)) if v is not None]
         return chosen.but(
             api_url=api_url,
             auth_token=token,
             username=username,
             password=password,
             totp_secret=totp_secret,
-            lang=lang,
+            secrets_from=(*sources, *(["ZOMRO_TOTP_SECRET"] if totp_secret else [])),
+        )
+
+
+class _Reader:
+    """Reads `ZOMRO_*` variables, a flag's override winning over the environment."""
+
+    def __init__(self, env: Mapping[str, str], overrides: Mapping[str, str | None]) -> None:
+        self._env, self._overrides = env, overrides
+
+    def given(self, name: str) -> str | None:
+        """The stripped value, "" when set but empty, None when unset."""
+        value = self._overrides.get(name.removeprefix("ZOMRO_").lower())
+        if value is None:
+            value = self._env.get(name)
+        return value.strip() if value is not None else None
+
+    def get(self, name: str) -> str | None:
+        return self.given(name) or None
+
+    def guard(self, name: str, *, empty: str) -> str | None:
+        """A guard rail's value: set but empty is an error, never "off"."""
+        value = self.given(name)
+        if value == "":
+            raise ConfigError(f"{name} is set but empty, which is never read as off: {empty}.")
+        return value
+
+
+def check_token(token: str | None, where: str) -> None:
+    """A session id as the panel shows it; refused without echoing it."""
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{8,128}", token):
+        raise ConfigError(
+            f"{where} does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
+            "check that it was copied whole."
         )
 
 
@@ -216,14 +260,14 @@ def _flag(name: str, raw: str | None, *, default: bool = False) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}.")
 
 
-def _totp_secret(raw: str | None) -> str | None:
+def totp_secret_of(raw: str | None, where: str = "ZOMRO_TOTP_SECRET") -> str | None:
     """The base32 secret shown when two-factor was set up (spaces and case as the panel shows them are fine)."""
     if raw is None:
         return None
     secret = "".join(raw.split()).upper().rstrip("=")
     if not re.fullmatch(r"[A-Z2-7]{16,128}", secret):
         raise ConfigError(
-            "ZOMRO_TOTP_SECRET must be the base32 secret shown when two-factor authentication was set up "
+            f"{where} must be the base32 secret shown when two-factor authentication was set up "
             "(16 or more letters A-Z and digits 2-7), not a six-digit code."
         )
     return secret
@@ -276,14 +320,15 @@ def _seconds(
     return value
 
 
-def _check_url(url: str) -> None:
+def check_url(url: str, where: str) -> None:
+    """An API URL: http(s), no credentials or query, and plain http only to a loopback address."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"ZOMRO_API_URL must be an http(s) URL such as {DEFAULT_API_URL}.")
+        raise ConfigError(f"{where} must be an http(s) URL such as {DEFAULT_API_URL}.")
     if parts.username or parts.password or parts.query:
-        raise ConfigError("ZOMRO_API_URL must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")
+        raise ConfigError(f"{where} must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
         raise ConfigError(
-            f"ZOMRO_API_URL uses plain http to {parts.hostname}: credentials would cross the network unencrypted. "
+            f"{where} uses plain http to {parts.hostname}: credentials would cross the network unencrypted. "
             "Use https (plain http is accepted only for a loopback address)."
         )

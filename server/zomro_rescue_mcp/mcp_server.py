@@ -19,16 +19,17 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from . import __version__, redact
+from .accounts import Accounts
 from .approval import APPROVAL_TTL, ElicitationAsker
 from .assembly import assemble
 from .config import Settings, parse_instance_id
 from .errors import ZomroError
+from .fleet import Fleet
 from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList, Zone
 from .outcomes import FACTS_META, KIND_META
 from .pipeline import EnterRequest, ExitRequest
 from .prompts import rescue_workflow
 from .render_model import error_for_model, render_for_model
-from .rescue import RescueService
 
 __all__ = ["INSTRUCTIONS", "build_server"]
 
@@ -57,6 +58,10 @@ Confirm = Annotated[
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
 Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
+AccountArg = Annotated[
+    str | None,
+    Field(max_length=40, description="Account (as listed); omit for the default. A confirmed change names it."),
+]
 
 INSTANCES_DESCRIPTION = """\
 List instances: id, name, IP, state, billing, OS (read-only). query matches id, name or IP. Paged: pass \
@@ -75,19 +80,20 @@ EXIT_DESCRIPTION = """\
 Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
 
 
-class RescueMCPServer(MCPServer[RescueService]):
+class RescueMCPServer(MCPServer[Fleet]):
     """MCPServer whose argument errors read as a sentence and never echo the rejected values."""
 
     read_only = False
+    read_only_where = "ZOMRO_READ_ONLY"
 
     async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[RescueService, Any] | None = None
+        self, name: str, arguments: dict[str, Any], context: Context[Fleet, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if self._tool_manager.get_tool(name) is None:
             if self.read_only and name in ("enter_rescue", "exit_rescue"):
                 return failure(
-                    f"{name} is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY), and nothing was "
-                    "sent. Ask the operator, or use the Zomro panel.",
+                    f"{name} is not offered: this server runs in read-only mode ({self.read_only_where}), and "
+                    "nothing was sent. Ask the operator, or use the Zomro panel.",
                     "refused.read_only",
                 )
             return failure(
@@ -112,12 +118,12 @@ def _argument_sentence(tool: str, error: ValidationError) -> str:
     )
 
 
-def failure(sentence: str, kind: str, facts: dict[str, Any] | None = None) -> CallToolResult:
+def failure(sentence: str, kind: str, facts: dict[str, Any] | None = None, *, named: bool = False) -> CallToolResult:
     """An error result: the sentence for the model, and the outcome's kind and facts in `_meta`."""
     meta: dict[str, Any] = {KIND_META: kind}
     if facts:
         meta[FACTS_META] = facts
-    text = error_for_model(sentence, facts or {})
+    text = error_for_model(sentence, facts or {}, named=named)
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True, _meta=meta)
 
 
@@ -127,19 +133,20 @@ def _kind_of(result: BaseModel) -> str:
     return "instances" if isinstance(result, InstanceList) else "images"
 
 
-async def _answer(work: Awaitable[BaseModel]) -> CallToolResult:
+async def _answer(work: Awaitable[BaseModel], *, named: bool) -> CallToolResult:
     """Run an operation: its outcome as structured content, the model's words as text, and its kind in `_meta`;
-    a domain error is an error result with its sentence, kind and facts (secrets masked).
+    a domain error is an error result with its sentence, kind and facts (secrets masked). `named`: several
+    accounts are configured, so the words name them too.
     """
     try:
         result = await work
         return CallToolResult(
-            content=[TextContent(type="text", text=render_for_model(result))],
+            content=[TextContent(type="text", text=render_for_model(result, named=named))],
             structured_content=result.model_dump(mode="json"),
             _meta={KIND_META: _kind_of(result)},
         )
     except ZomroError as exc:
-        return failure(redact.scrub(str(exc)), exc.kind, exc.facts)
+        return failure(redact.scrub(str(exc)), exc.kind, exc.facts, named=named)
     except Exception as exc:
         log.exception("unexpected error in a tool")
         return failure(
@@ -150,7 +157,7 @@ async def _answer(work: Awaitable[BaseModel]) -> CallToolResult:
         )
 
 
-def _delivery_check(ctx: Context[RescueService, Any]) -> Callable[[], Awaitable[bool]] | None:
+def _delivery_check(ctx: Context[Fleet, Any]) -> Callable[[], Awaitable[bool]] | None:
     """Over HTTP, whether the client is still connected to receive the result; None on other transports."""
     is_disconnected = getattr(ctx.request_context.request, "is_disconnected", None)
     if is_disconnected is None:
@@ -162,7 +169,7 @@ def _delivery_check(ctx: Context[RescueService, Any]) -> Callable[[], Awaitable[
     return delivered
 
 
-def _service(ctx: Context[RescueService, Any]) -> RescueService:
+def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
     return ctx.request_context.lifespan_context
 
 
@@ -176,43 +183,84 @@ def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnota
     )
 
 
-def instructions(settings: Settings) -> str:
+def instructions(accounts: Accounts | Settings) -> str:
     """The workflow, plus the guard rails the operator set, so the model knows them before it tries."""
+    if isinstance(accounts, Settings):
+        accounts = Accounts.single(accounts)
+    if accounts.several:
+        return "\n".join([INSTRUCTIONS, _accounts_note(accounts)])
+    rails = accounts.shared.guard_rails
     notes = []
-    if settings.guard_rails.read_only:
+    if rails.read_only:
         notes.append(
             "This server is READ-ONLY: it can list instances and rescue images, but entering and leaving "
             "rescue mode is disabled (the tools are not offered). Send the person to the Zomro panel."
         )
-    if settings.guard_rails.allowed_instances is not None:
-        ids = ", ".join(str(i) for i in sorted(settings.guard_rails.allowed_instances))
+    if rails.allowed_instances is not None:
+        ids = ", ".join(str(i) for i in sorted(rails.allowed_instances))
         notes.append(f"Only these instances may be touched: {ids}; other ids are refused.")
-    if settings.guard_rails.require_approval and not settings.guard_rails.read_only:
+    if rails.require_approval and not rails.read_only:
         notes.append(
             "Every confirmed request also asks the person, through the client, to type the instance id to approve it."
         )
     return "\n".join([INSTRUCTIONS, *notes])
 
 
-def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> RescueMCPServer:
-    """The MCP server with the rescue tools; one API client lives as long as the server runs."""
-    assembly = assemble(settings, transport=transport)  # an unwritable audit trail stops the server here, at start
+def _accounts_note(accounts: Accounts) -> str:
+    """Several accounts: their names and guard rails, and the rule that a confirmed change names its account."""
+    lines = []
+    for settings in accounts.settings:
+        rails = settings.guard_rails
+        marks = [
+            *(["default"] if settings.api.account == accounts.default else []),
+            *(["read-only"] if rails.read_only else []),
+            *(
+                [f"only instances {', '.join(str(i) for i in sorted(rails.allowed_instances))}"]
+                if rails.allowed_instances is not None
+                else []
+            ),
+            *(["the person approves each change"] if rails.require_approval and not rails.read_only else []),
+        ]
+        lines.append(f"- {settings.api.account}" + (f" ({'; '.join(marks)})" if marks else ""))
+    default = (
+        f"Reads without `account` use {accounts.default}"
+        if accounts.default is not None
+        else "Reads other than list_instances must name their `account`"
+    )
+    return (
+        "Accounts (instance ids may repeat across accounts, so always carry the account with the id):\n"
+        + "\n".join(lines)
+        + f"\n{default}; list_instances without `account` lists every account. A confirmed enter_rescue or "
+        "exit_rescue must name its `account`."
+    )
+
+
+def build_server(
+    settings: Accounts | Settings, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> RescueMCPServer:
+    """The MCP server with the rescue tools over the configured accounts; their API clients live as long as the
+    server runs."""
+    accounts = Accounts.single(settings) if isinstance(settings, Settings) else settings
+    assembly = assemble(accounts, transport=transport)  # an unwritable audit trail stops the server here, at start
+    named = accounts.several
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[RescueService]) -> AsyncIterator[RescueService]:
-        async with assembly.open() as service:
-            yield service
+    async def lifespan(_: MCPServer[Fleet]) -> AsyncIterator[Fleet]:
+        async with assembly.open() as fleet:
+            yield fleet
 
     mcp = RescueMCPServer(
         "zomro-rescue-mcp",
         title="Zomro rescue mode",
         version=__version__,
-        instructions=instructions(settings),
+        instructions=instructions(accounts),
         lifespan=lifespan,
         # A sealed approval answer lives briefly, and ApprovalLedger lets it count once.
         request_state_security=RequestStateSecurity.ephemeral(ttl=APPROVAL_TTL),
     )
-    mcp.read_only = settings.guard_rails.read_only
+    mcp.read_only = not accounts.can_change
+    if accounts.source is not None:
+        mcp.read_only_where = f"every account in {accounts.source} is read_only"
 
     @mcp.tool(
         name="list_instances",
@@ -220,12 +268,17 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         annotations=_annotations("List instances", read_only=True, idempotent=True),
     )
     async def list_instances(
-        ctx: Context[RescueService, Any],
+        ctx: Context[Fleet, Any],
         query: Annotated[str | None, Field(max_length=200)] = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
         offset: Annotated[int, Field(ge=0)] = 0,
+        account: Annotated[
+            str | None, Field(max_length=40, description="Only this account's; omit for every account.")
+        ] = None,
     ) -> Annotated[CallToolResult, InstanceList]:
-        return await _answer(_service(ctx).list_instances(query, limit=limit, offset=offset))
+        return await _answer(
+            _fleet(ctx).list_instances(query, limit=limit, offset=offset, account=account), named=named
+        )
 
     @mcp.tool(
         name="list_rescue_images",
@@ -233,9 +286,9 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         annotations=_annotations("List rescue images", read_only=True, idempotent=True),
     )
     async def list_rescue_images(
-        instance_id: InstanceId, ctx: Context[RescueService, Any], zone: ZoneArg = None
+        instance_id: InstanceId, ctx: Context[Fleet, Any], zone: ZoneArg = None, account: AccountArg = None
     ) -> Annotated[CallToolResult, RescueImageList]:
-        return await _answer(_service(ctx).list_images(instance_id, zone))
+        return await _answer(_fleet(ctx).list_images(instance_id, zone, account), named=named)
 
     @mcp.prompt(
         name="rescue_workflow",
@@ -248,10 +301,10 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
             str, Field(max_length=200, description="The server as the person names it: a name, IP or id.")
         ],
     ) -> str:
-        return rescue_workflow(instance, read_only=settings.guard_rails.read_only)
+        return rescue_workflow(instance, read_only=not accounts.can_change)
 
-    if not settings.guard_rails.read_only:
-        _register_changes(mcp, settings)
+    if accounts.can_change:
+        _register_changes(mcp, named=named)
     for tool in mcp._tool_manager.list_tools():
         tool.parameters = _compact(tool.parameters)
     return mcp
@@ -269,9 +322,9 @@ def _compact(schema: Any) -> Any:
     return schema
 
 
-def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
-    """The two tools that change an instance; absent from tools/list in read-only mode."""
-    asker = ElicitationAsker(settings.guard_rails.require_approval)
+def _register_changes(mcp: RescueMCPServer, *, named: bool) -> None:
+    """The two tools that change an instance; absent from tools/list when every account is read-only."""
+    asker = ElicitationAsker()
     approve_enter = asker.enter_resolver()
     approve_exit = asker.exit_resolver()
 
@@ -290,24 +343,27 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
                 description="Image id, OS label or name.",
             ),
         ],
-        ctx: Context[RescueService, Any],
+        ctx: Context[Fleet, Any],
         approval: Annotated[ElicitationResult[Any], Resolve(approve_enter)],
         zone: ZoneArg = None,
         password: Annotated[str | None, Field(max_length=200)] = None,
         confirm: Confirm = False,
         wait: Wait = True,
+        account: AccountArg = None,
     ) -> Annotated[CallToolResult, EnterRescueResult]:
         request = EnterRequest(instance_id, image, zone, password)
         return await _answer(
-            _service(ctx).run(
+            _fleet(ctx).run(
                 request,
+                account,
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
                 previewed=asker.take_preview(ctx, request),  # the approval question's: no second preview
-            )
+            ),
+            named=named,
         )
 
     @mcp.tool(
@@ -317,20 +373,23 @@ def _register_changes(mcp: RescueMCPServer, settings: Settings) -> None:
     )
     async def exit_rescue(
         instance_id: InstanceId,
-        ctx: Context[RescueService, Any],
+        ctx: Context[Fleet, Any],
         approval: Annotated[ElicitationResult[Any], Resolve(approve_exit)],
         confirm: Confirm = False,
         wait: Wait = True,
+        account: AccountArg = None,
     ) -> Annotated[CallToolResult, ExitRescueResult]:
         request = ExitRequest(instance_id)
         return await _answer(
-            _service(ctx).run(
+            _fleet(ctx).run(
                 request,
+                account,
                 confirm=confirm,
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
                 previewed=asker.take_preview(ctx, request),
-            )
+            ),
+            named=named,
         )

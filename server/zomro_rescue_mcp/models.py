@@ -27,10 +27,14 @@ _STATUS = (
 )
 
 
+_ACCOUNT = "The configured account this is about; pass it on as `account` (ids may repeat across accounts)."
+
+
 class Instance(BaseModel):
     """One Cloud VPS instance of the account."""
 
     id: int = Field(description="The instance id to pass to the other tools.")
+    account: str | None = Field(default=None, description=_ACCOUNT)
     name: str
     ip: str | None = None
     ipv6: str | None = None
@@ -46,7 +50,7 @@ class Instance(BaseModel):
 
 
 class InstanceList(BaseModel):
-    """One page of the account's instances (optionally those matching a query)."""
+    """One page of the instances of one account, or of every account (optionally those matching a query)."""
 
     instances: list[Instance]
     total: int = Field(description="How many instances match, across all pages.")
@@ -73,6 +77,7 @@ class RescueImageList(BaseModel):
     """The rescue images offered for one instance right now, and the instance's current state."""
 
     instance_id: int
+    account: str | None = Field(default=None, description=_ACCOUNT)
     name: str | None = Field(default=None, description="The instance's name, when it could be read.")
     status: str | None = Field(default=None, description=_STATUS)
     images: list[RescueImage]
@@ -88,6 +93,7 @@ class ActionResult(BaseModel):
         "= confirmed without this server's preview of the same action, so this is that preview and nothing was sent.",
     )
     instance_id: int
+    account: str | None = Field(default=None, description=_ACCOUNT)
     executed: bool = Field(description="False: a preview, nothing was changed. True: the API accepted the request.")
     summary: str = Field(description="What will happen, or what happened, in plain words.")
     next_step: str = Field(description="What to do next.")

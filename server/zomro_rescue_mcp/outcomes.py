@@ -6,8 +6,10 @@ The kinds, documented and stable (clients and scripts may match on them):
     changes      preview, executed
     refused.*    refused.state (the instance's state), refused.busy (another confirmed request for it runs here),
                  refused.preview_required (the answer is the preview), refused.allowlist, refused.read_only,
-                 refused.approval, refused.audit
-    invalid.*    invalid.arguments, invalid.image, invalid.password, invalid.tool
+                 refused.approval, refused.audit, refused.account_required (a confirmed change without its
+                 account while several are configured)
+    invalid.*    invalid.arguments, invalid.account (no such account, or none named and no default),
+                 invalid.image, invalid.password, invalid.tool
     api.*        api.error (refused by Zomro), api.auth (login or session), api.denied (not permitted),
                  api.not_found (no such function or object)
     others       state_unknown, outcome_unknown (a change may have happened), transport, config, internal
@@ -35,7 +37,9 @@ Kind = Literal[
     "refused.read_only",
     "refused.approval",
     "refused.audit",
+    "refused.account_required",
     "invalid.arguments",
+    "invalid.account",
     "invalid.image",
     "invalid.password",
     "invalid.tool",
@@ -49,7 +53,7 @@ Kind = Literal[
     "config",
     "internal",
 ]
-Step = Literal["list_instances", "list_images", "enter", "exit"]
+Step = Literal["list_instances", "list_images", "enter", "exit", "account"]
 """What to do next after a failure, named for no audience: each renderer words it (a tool call, a command)."""
 
 KIND_META = "zomro/kind"
@@ -67,7 +71,7 @@ def exit_code(kind: str) -> int:
     sending, 4 outcome unknown."""
     if is_success(kind):
         return 0
-    if kind in ("config", "invalid.arguments", "invalid.tool"):
+    if kind in ("config", "invalid.arguments", "invalid.account", "invalid.tool"):
         return 2
     if kind.startswith(("refused.", "invalid.")):
         return 3

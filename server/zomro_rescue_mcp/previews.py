@@ -1,8 +1,9 @@
 """The preview rule: a confirmed change runs only after this server previewed the same action, a short while before.
 
-"The same action" is the instance, and for entering rescue mode also the resolved image, its zone and the password
-plan (given, generated or none). A preview counts once. The ledger belongs to the server, so a preview in one MCP
-session or protocol era lets the same action be confirmed in another. ZOMRO_REQUIRE_PREVIEW=false turns it off.
+"The same action" is the account and the instance, and for entering rescue mode also the resolved image, its zone
+and the password plan (given, generated or none). A preview counts once. The ledger belongs to the server, so a
+preview in one MCP session or protocol era lets the same action be confirmed in another (of the same account).
+ZOMRO_REQUIRE_PREVIEW=false turns it off.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ PREVIEW_FIRST = (
 
 def preview_key(result: ActionResult) -> PreviewKey:
     """What makes two calls the same action."""
+    account = result.account or ""
     if isinstance(result, EnterRescueResult):
-        return ("enter", str(result.instance_id), result.image.id, result.image.zone, result.password_plan)
-    return ("exit", str(result.instance_id))
+        return ("enter", account, str(result.instance_id), result.image.id, result.image.zone, result.password_plan)
+    return ("exit", account, str(result.instance_id))
 
 
 class PreviewLedger:

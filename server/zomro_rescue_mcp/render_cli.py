@@ -19,6 +19,7 @@ _STEPS = {
     "list_images": "run `{cli} images {id}` to see the images offered now",
     "enter": "run `{cli} enter {id} --image IMAGE`",
     "exit": "run `{cli} exit {id}` first",
+    "account": "add `--account NAME` (`{cli} accounts` lists them; `{cli} instances` shows each instance's)",
 }
 
 

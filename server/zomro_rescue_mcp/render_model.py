@@ -21,31 +21,39 @@ _STEPS = {
     "list_images": "call list_rescue_images{args} to see the images offered now",
     "enter": "call enter_rescue{args} (preview first)",
     "exit": "call exit_rescue{args} first (preview, the person's yes, then confirm=true)",
+    "account": "name the account with `account` (list_instances shows each instance's account)",
 }
 
 
-def error_for_model(sentence: str, facts: dict[str, Any]) -> str:
-    """An error's sentence and, when it has one, its next step as a tool call."""
+def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False) -> str:
+    """An error's sentence and, when it has one, its next step as a tool call; `named` (several accounts are
+    configured): the account it is about leads."""
+    account = facts.get("account") if named else None
+    if account is not None and f"ccount {account} " not in sentence:
+        sentence = f"[account {account}] {sentence}"
     step = _STEPS.get(str(facts.get("next")))
     if step is None:
         return sentence
     instance = facts.get("instance_id")
-    return f"{sentence} Next: {step.format(args=f'(instance_id={instance})' if instance else '')}."
+    args = ", ".join(
+        [*([f"instance_id={instance}"] if instance else []), *([f"account={account!r}"] if account else [])]
+    )
+    return f"{sentence} Next: {step.format(args=f'({args})' if args else '')}."
 
 
-def render_for_model(result: BaseModel) -> str:
-    """The text content of a tool result."""
+def render_for_model(result: BaseModel, *, named: bool = False) -> str:
+    """The text content of a tool result; `named` (several accounts are configured): it names their accounts."""
     if isinstance(result, InstanceList):
-        return _instances(result)
+        return _instances(result, named)
     if isinstance(result, RescueImageList):
-        return _images(result)
+        return _images(result, named)
     if isinstance(result, ActionResult):
-        return _action(result)
+        return _action(result, named)
     return result.model_dump_json(exclude_none=True)
 
 
-def _instance(i: Instance) -> str:
-    parts = [str(i.id), i.name, i.ip or "-", i.status or "state unknown"]
+def _instance(i: Instance, named: bool = False) -> str:
+    parts = [str(i.id), *([i.account or "?"] if named else []), i.name, i.ip or "-", i.status or "state unknown"]
     if i.item_status and i.item_status.lower() != "active":
         parts.append(f"billing: {i.item_status}")
     if i.os:
@@ -53,25 +61,30 @@ def _instance(i: Instance) -> str:
     return " | ".join(parts)
 
 
-def _instances(data: InstanceList) -> str:
+def _instances(data: InstanceList, named: bool) -> str:
     shown = f"{data.offset + 1}-{data.offset + len(data.instances)}" if data.instances else "none"
-    head = f"{data.total} instance(s) match; shown {shown} (id | name | ip | state | os)"
+    columns = "id | account | name | ip | state | os" if named else "id | name | ip | state | os"
+    head = f"{data.total} instance(s) match; shown {shown} ({columns})"
     if data.next_offset is not None:
         head += f"; more: offset={data.next_offset}"
     if data.complete is False:
         head += "; the list is NOT complete (see note)"
-    return "\n".join([head, *map(_instance, data.instances), *(f"note: {n}" for n in data.notes)])
+    rows = [_instance(i, named) for i in data.instances]
+    return "\n".join([head, *rows, *(f"note: {n}" for n in data.notes)])
 
 
-def _images(data: RescueImageList) -> str:
+def _images(data: RescueImageList, named: bool) -> str:
     who = f"instance {data.instance_id}" + (f" {data.name}" if data.name else "")
+    if named:
+        who += f" (account {data.account})"
     lines = [f"{who}: {data.status or 'state unknown'}", f"{len(data.images)} image(s) (id | zone | os | name):"]
     lines += [" | ".join([i.id, i.zone, i.os, *([i.name] if i.name else [])]) for i in data.images]
     return "\n".join(lines + [f"note: {n}" for n in data.notes])
 
 
-def _action(data: ActionResult) -> str:
-    lines = [f"{_HEAD[data.kind]}: {data.summary}"]
+def _action(data: ActionResult, named: bool) -> str:
+    where = f" [account {data.account}]" if named else ""
+    lines = [f"{_HEAD[data.kind]}{where}: {data.summary}"]
     if isinstance(data, EnterRescueResult) and data.password:
         lines.append(f"password (generated, shown only this once; give it to the person): {data.password}")
     if data.executed:

@@ -9,9 +9,10 @@ once, and its answer is awaited even if the caller cancels.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
-from typing import TypedDict, TypeVar, Unpack, cast, overload
+from dataclasses import replace
+from typing import Any, TypedDict, TypeVar, Unpack, cast, overload
 
 from .approval import Answer, Approval, require
 from .audit import Attempt, AuditTrail
@@ -52,26 +53,41 @@ class RunOptions(TypedDict, total=False):
     previewed: AnyPreview | None  # this request's preview, computed earlier in the same call
 
 
+_ENVIRONMENT = {"read_only": "ZOMRO_READ_ONLY", "allowed_instances": "ZOMRO_ALLOWED_INSTANCES"}
+
+
 class RescueService:
-    """The rescue operations over one API client, within the operator's guard rails."""
+    """The rescue operations of one account over its API client, within that account's guard rails.
+
+    Every result names its account (`account`). With `named` (several accounts are configured), the words do too:
+    the next step of a preview, progress messages and refusals.
+    """
 
     def __init__(
         self,
         api: BillmanagerClient,
         *,
+        account: str = "default",
+        named: bool = False,
         wait_seconds: float = 120.0,
         poll_interval: float = 3.0,
         read_only: bool = False,
         allowed_instances: frozenset[int] | None = None,
+        require_approval: bool = False,
         audit: AuditTrail | None = None,
         previews: PreviewLedger | None = None,
+        where: Mapping[str, str] | None = None,
     ) -> None:
+        self.account = account
+        self.named = named
+        self.read_only = read_only
+        self.require_approval = require_approval
         self._api = api
         self._pipeline = Pipeline(api, wait_seconds=wait_seconds, poll_interval=poll_interval)
         self._previews = previews  # None: the preview rule is off
-        self._read_only = read_only
         self._allowed = allowed_instances
         self._audit = audit or _UNRECORDED
+        self._where = where or _ENVIRONMENT  # where each guard rail is set, for the sentences that cite it
         self._in_flight: set[int] = set()
 
     @classmethod
@@ -81,21 +97,29 @@ class RescueService:
         settings: Settings,
         audit: AuditTrail | None,
         previews: PreviewLedger | None = None,
+        *,
+        named: bool = False,
+        where: Mapping[str, str] | None = None,
     ) -> RescueService:
-        """The service within the guard rails and timing the operator configured.
+        """The account's service within the guard rails and timing the operator configured.
 
-        `previews` is the server's ledger, shared by its sessions; without one, a fresh one when the rule is on.
+        `previews` is the server's ledger, shared by its sessions and accounts; without one, a fresh one when the
+        rule is on.
         """
         if previews is None and settings.guard_rails.require_preview:
             previews = PreviewLedger(settings.guard_rails.preview_ttl)
         return cls(
             api,
+            account=settings.api.account,
+            named=named,
             wait_seconds=settings.timing.wait_seconds,
             poll_interval=settings.timing.poll_interval,
             read_only=settings.guard_rails.read_only,
             allowed_instances=settings.guard_rails.allowed_instances,
+            require_approval=settings.guard_rails.require_approval,
             audit=audit,
             previews=previews if settings.guard_rails.require_preview else None,
+            where=where,
         )
 
     async def list_instances(
@@ -103,7 +127,7 @@ class RescueService:
     ) -> InstanceList:
         """One page of the account's instances (None: all of them); `query` matches id, name or IP across all pages."""
         listing = await fetch_listing(self._api)
-        instances = listing.instances
+        instances = [i.model_copy(update={"account": self.account}) for i in listing.instances]
         if self._allowed is not None:
             instances = [i for i in instances if i.id in self._allowed]
         if query and query.strip():
@@ -125,7 +149,7 @@ class RescueService:
         found, why = await find_instance(self._api, instance_id)
         if found is None:
             raise ZomroError(" ".join(why), kind="state_unknown", instance_id=instance_id)
-        return found
+        return found.model_copy(update={"account": self.account})
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
@@ -135,6 +159,7 @@ class RescueService:
             images = [i for i in images if i.zone == zone]
         return RescueImageList(
             instance_id=instance_id,
+            account=self.account,
             name=instance.name if instance else None,
             status=instance.status if instance else None,
             images=images,
@@ -173,7 +198,7 @@ class RescueService:
         confirm = options.get("confirm", False)
         approval = options.get("approval", Approval.NOT_REQUIRED)
         with self._audit.attempt(
-            request.tool, request.instance_id, confirmed=confirm, approval=approval.word
+            request.tool, request.instance_id, confirmed=confirm, approval=approval.word, account=self.account
         ) as attempt:
             self._check_writable()
             self._check_allowed(request.instance_id)
@@ -186,7 +211,8 @@ class RescueService:
         self, attempt: Attempt, request: Request, confirm: bool, approval: Approval, options: RunOptions
     ) -> EnterRescueResult | ExitRescueResult:
         given = options.get("previewed")
-        reuse = given is not None and given.request == request  # the same call's preview: no second one
+        # the same call's preview, of this account: no second one
+        reuse = given is not None and given.request == request and given.result.account == self.account
         if isinstance(request, EnterRequest):
             entering = cast(Preview[EnterRescueResult], given) if reuse else await self._preview(request)
             attempt.image(entering.result.image)
@@ -247,11 +273,25 @@ class RescueService:
     async def _preview(self, request: ExitRequest) -> Preview[ExitRescueResult]: ...
     async def _preview(self, request: Request) -> AnyPreview:
         if isinstance(request, EnterRequest):
-            return await self._pipeline.preview_enter(request)
-        return await self._pipeline.preview_exit(request)
+            return self._own(await self._pipeline.preview_enter(request))
+        return self._own(await self._pipeline.preview_exit(request))
+
+    @overload
+    def _own(self, preview: Preview[EnterRescueResult]) -> Preview[EnterRescueResult]: ...
+    @overload
+    def _own(self, preview: Preview[ExitRescueResult]) -> Preview[ExitRescueResult]: ...
+    def _own(self, preview: AnyPreview) -> AnyPreview:
+        """The preview's result names its account (what is executed and settled from it keeps that name)."""
+        update: dict[str, object] = {"account": self.account}
+        if self.named:
+            update["next_step"] = f"{preview.result.next_step} Name its account: account={self.account!r}."
+        owned: Preview[Any] = replace(cast(Preview[Any], preview), result=preview.result.model_copy(update=update))
+        return cast(AnyPreview, owned)
 
     async def settle(self, accepted: Settled, on_progress: ProgressFn | None = None) -> Settled:
         """Watch an accepted request until the instance settles, and say how it ended (reads only)."""
+        if on_progress is not None and self.named:
+            on_progress = _naming(self.account, on_progress)
         return await self._pipeline.settle(accepted, on_progress)
 
     def _gate(self, preview: Accepted, *, confirm: bool) -> Accepted | None:
@@ -281,14 +321,17 @@ class RescueService:
 
     def refuse(self, request: Request, answer: Answer) -> None:
         """Refuse, and audit, a confirmed request the person did not approve at the terminal (the human CLI)."""
-        with self._audit.attempt(request.tool, request.instance_id, confirmed=True, approval=answer.approval.word):
+        with self._audit.attempt(
+            request.tool, request.instance_id, confirmed=True, approval=answer.approval.word, account=self.account
+        ):
             require(request.instance_id, answer)
 
     def _check_allowed(self, instance_id: int) -> None:
         """The operator's allowlist, checked before any API call."""
         if self._allowed is not None and instance_id not in self._allowed:
+            whose = f"account {self.account} may touch" if self.named else "this server may touch"
             raise PolicyRefusedError(
-                f"Instance {instance_id} is not among the instances this server may touch (ZOMRO_ALLOWED_INSTANCES); "
+                f"Instance {instance_id} is not among the instances {whose} ({self._where['allowed_instances']}); "
                 "nothing was sent.",
                 kind="refused.allowlist",
                 instance_id=instance_id,
@@ -296,9 +339,10 @@ class RescueService:
             )
 
     def _check_writable(self) -> None:
-        if self._read_only:
+        if self.read_only:
+            who = f"Account {self.account} is" if self.named else "This server runs"
             raise PolicyRefusedError(
-                "This server runs in read-only mode (ZOMRO_READ_ONLY): entering or leaving rescue mode is disabled, "
+                f"{who} in read-only mode ({self._where['read_only']}): entering or leaving rescue mode is disabled, "
                 "and nothing was sent. Ask the operator, or use the Zomro panel.",
                 kind="refused.read_only",
             )
@@ -321,6 +365,15 @@ class RescueService:
             self._in_flight.discard(instance_id)
 
 
+def _naming(account: str, on_progress: ProgressFn) -> ProgressFn:
+    """Progress messages that name the account (when several are configured)."""
+
+    async def named(progress: float, total: float | None, message: str) -> None:
+        await on_progress(progress, total, f"account {account}: {message}")
+
+    return named
+
+
 async def _check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
     """An executed request whose caller hung up: say so in the log and the audit trail (never the password)."""
     if not result.executed or delivered is None or await delivered():
@@ -328,9 +381,10 @@ async def _check_delivery(attempt: Attempt, result: ActionResult, delivered: Del
     lost = isinstance(result, EnterRescueResult) and result.password is not None
     attempt.undelivered = "executed; password not delivered" if lost else "executed; result not delivered"
     log.warning(
-        "the client hung up before the result of request %s (instance %d) could be delivered%s [req=%s]",
+        "the client hung up before the result of request %s (instance %d of account %s) could be delivered%s [req=%s]",
         attempt.request_id,
         result.instance_id,
+        result.account,
         ": its generated rescue password was not delivered, so leave rescue mode and enter it again to get a new one"
         if lost
         else "",

@@ -6,7 +6,9 @@ preview/submit/unrescue functions, and injectable edge faults. By concern:
 
     state.py      the account's data and `Behaviour` (the evidence's defaults, the earlier guesses as switches)
     answers.py    the shape of BILLmanager answers and refusals
-    functions.py  the account: users, sessions, logins (two-factor too), and the dispatch of functions
+    functions.py  the account: users, sessions, logins (two-factor too), `add_account`, and the dispatch of
+                  functions to the data of the session's user
+    accounts.py   several accounts on one endpoint: what they share through the simulator's own (`Shared`)
     listing.py    the instance list, its saved filter and the edit form
     rescue.py     the rescue form, its submit and unrescue
     front.py      HTTP: request recording, faults, long-operation pages, latency
@@ -14,6 +16,7 @@ preview/submit/unrescue functions, and injectable edge faults. By concern:
 """
 
 from .front import Fault, RecordedRequest, Simulator, run_on_loopback
+from .functions import SimulatedAccount
 from .state import (
     CAPTCHA_USERNAME,
     DEMO_PASSWORD,
@@ -38,6 +41,7 @@ __all__ = [
     "RecordedRequest",
     "SimImage",
     "SimInstance",
+    "SimulatedAccount",
     "Simulator",
     "run_on_loopback",
 ]

@@ -84,7 +84,9 @@ def _edge_error_page(status: int) -> str:
 
 
 class Simulator(SimulatedAccount):
-    """The simulated API: the account (see functions.py), a request log, a fault queue and the Starlette app."""
+    """The simulated API: the demo account (see functions.py) and any added with `add_account`, a request log, a
+    fault queue and the Starlette app (the log, faults, latency and `behaviour` are the endpoint's, for all).
+    """
 
     def __init__(
         self,
@@ -115,7 +117,7 @@ class Simulator(SimulatedAccount):
         )
 
     def reset(self) -> None:
-        """Restore the default account state and forget requests, sessions and faults."""
+        """Restore the default account state and forget requests, sessions, faults and added accounts."""
         with self._lock:
             self.reset_account()
             self.requests = []

@@ -1,0 +1,329 @@
+"""The accounts a server serves: one from the environment (named "default"), or several from a configuration file.
+
+The file is TOML, found at ZOMRO_CONFIG or `$XDG_CONFIG_HOME/zomro-rescue-mcp/config.toml`:
+
+    default_account = "staging"          # optional
+
+    [accounts.prod]
+    api_url = "https://api.zomro.com/"   # optional
+    username = "ops@example.com"
+    password_env = "PROD_PASSWORD"       # the name of the variable that holds the password
+    totp_secret_env = "PROD_TOTP"        # optional, two-factor accounts
+    read_only = true                     # optional guard rails, per account
+    allowed_instances = [5203773]
+    require_approval = true
+
+    [accounts.staging]
+    token_env = "STAGING_TOKEN"
+
+The file holds no secret: it names the environment variables that do. A file that holds one in plain text, that
+others can write to, or that has a key nobody reads (a typo of a guard rail must not switch it off silently) is
+refused at start with one sentence. What every account shares (timing, audit trail, preview rule, HTTP transport)
+stays in the environment; ZOMRO_READ_ONLY=1 and ZOMRO_REQUIRE_APPROVAL=1 there apply to every account as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import redact
+from .config import DEFAULT_API_URL, Settings, check_token, check_url, parse_instance_id, totp_secret_of
+from .errors import ConfigError
+
+__all__ = ["ACCOUNT_KEYS", "Accounts", "config_path", "load_accounts"]
+
+ACCOUNT_KEYS = (
+    "api_url",
+    "username",
+    "password_env",
+    "token_env",
+    "totp_secret_env",
+    "read_only",
+    "allowed_instances",
+    "require_approval",
+)
+_TOP_KEYS = ("default_account", "accounts")
+_PLAIN_SECRETS = re.compile(r"(password|passwd|token|secret|auth|api_?key|totp)", re.IGNORECASE)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+_MAX_FILE = 1 << 20
+# Variables that describe the environment's one account: with a file they would be silently ignored, so refused.
+_ACCOUNT_VARIABLES = (
+    "ZOMRO_API_URL",
+    "ZOMRO_AUTH_TOKEN",
+    "ZOMRO_USERNAME",
+    "ZOMRO_PASSWORD",
+    "ZOMRO_TOTP_SECRET",
+    "ZOMRO_ALLOWED_INSTANCES",
+)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The configured accounts, in the file's order, each with its own settings; and which one is the default."""
+
+    settings: tuple[Settings, ...]
+    default_account: str | None = None  # as configured; see `default`
+    source: str | None = None  # the configuration file, or None for the environment
+
+    @classmethod
+    def single(cls, settings: Settings) -> Accounts:
+        """One account (the environment's, or a test's)."""
+        return cls((settings,), None, None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.api.account for s in self.settings)
+
+    @property
+    def shared(self) -> Settings:
+        """What every account has in common (timing, audit trail, preview rule, HTTP) is read from any of them."""
+        return self.settings[0]
+
+    @property
+    def several(self) -> bool:
+        return len(self.settings) > 1
+
+    @property
+    def default(self) -> str | None:
+        """The account a read without `account` uses: the configured default, or the only account."""
+        if self.default_account is not None:
+            return self.default_account
+        return self.settings[0].api.account if not self.several else None
+
+    @property
+    def can_change(self) -> bool:
+        """Whether any account may enter or leave rescue mode (the change tools exist only then)."""
+        return any(not s.guard_rails.read_only for s in self.settings)
+
+    def get(self, name: str) -> Settings | None:
+        return next((s for s in self.settings if s.api.account == name), None)
+
+    def where(self, name: str, setting: str) -> str:
+        """Where an account's guard rail is set, for sentences: the variable, or the key of the account's table."""
+        if self.source is None:
+            return f"ZOMRO_{setting.upper()}"
+        return f"{setting} of account {name} in {self.source}"
+
+
+def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The configuration file's path, and whether ZOMRO_CONFIG named it (then it must exist)."""
+    named = env.get("ZOMRO_CONFIG")
+    if named is not None:
+        if not named.strip():
+            raise ConfigError(
+                "ZOMRO_CONFIG is set but empty: set it to the path of the accounts file, or unset it to use "
+                "~/.config/zomro-rescue-mcp/config.toml when it exists."
+            )
+        return Path(named.strip()).expanduser(), True
+    base = env.get("XDG_CONFIG_HOME", "").strip() or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(base) / "zomro-rescue-mcp" / "config.toml", False
+
+
+def load_accounts(env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Accounts:
+    """The accounts: from the configuration file when there is one, else the environment's one account."""
+    path, named = config_path(env)
+    if not named and not path.exists():
+        return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
+    document = _read(path)
+    return _from_document(document, str(path), env, simulator=simulator, overrides=overrides)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's TOML, refused when it is missing, not a plain file, others can write to it, or it does not parse."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The accounts file {path} (ZOMRO_CONFIG) does not exist: create it, or unset ZOMRO_CONFIG."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"The accounts file {path} is not a regular file.")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise ConfigError(
+                f"The accounts file {path} is refused: others can write to it, and it decides which accounts may "
+                f"be changed. Run `chmod go-w {path}`."
+            )
+        if info.st_uid not in (os.getuid(), 0):
+            raise ConfigError(
+                f"The accounts file {path} is refused: it belongs to another user, who could change it. Use a file "
+                "of your own."
+            )
+        data = handle.read(_MAX_FILE + 1)
+    if len(data) > _MAX_FILE:
+        raise ConfigError(f"The accounts file {path} is larger than 1 MiB; it is not an accounts file.")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"The accounts file {path} is not valid TOML ({_short(exc)}).") from None
+
+
+def _short(exc: Exception) -> str:
+    """tomllib's message names the line and column, never the value; keep its first line."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _from_document(
+    document: dict[str, Any],
+    source: str,
+    env: Mapping[str, str],
+    *,
+    simulator: bool,
+    overrides: Mapping[str, str | None],
+) -> Accounts:
+    for key in document:
+        if _PLAIN_SECRETS.search(key):
+            raise _plain_secret(source, key)
+        if key not in _TOP_KEYS:
+            raise ConfigError(
+                f"The accounts file {source} has an unknown key {key!r}: only default_account and [accounts.NAME] "
+                "tables are read."
+            )
+    tables = document.get("accounts")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(
+            f"The accounts file {source} names no account: add a table such as [accounts.prod] with username and "
+            "password_env (or token_env)."
+        )
+    referenced = {v for t in tables.values() if isinstance(t, dict) for k, v in t.items() if k.endswith("_env")}
+    for variable in _ACCOUNT_VARIABLES:
+        if env.get(variable) is not None and variable not in referenced:
+            raise ConfigError(
+                f"{variable} is set, but the accounts come from {source}, so it would be ignored: describe the "
+                "account in the file (its *_env keys name the variables that hold secrets), or unset it."
+            )
+    if overrides.get("api_url") is not None:
+        raise ConfigError(f"--api-url names one endpoint, but the accounts come from {source}: set api_url there.")
+    shared = Settings.shared_from_env(env, **overrides)
+    settings = tuple(_account(name, table, source, shared, env, simulator=simulator) for name, table in tables.items())
+    default = document.get("default_account")
+    if default is not None and (not isinstance(default, str) or default not in tables):
+        names = ", ".join(tables)
+        raise ConfigError(f"default_account in {source} must be the name of one of its accounts: {names}.")
+    return Accounts(settings, default, source)
+
+
+def _plain_secret(source: str, key: str) -> ConfigError:
+    return ConfigError(
+        f"The accounts file {source} is refused: its key {key!r} would hold a secret in plain text. Keep secrets in "
+        "environment variables and name them with password_env, token_env or totp_secret_env."
+    )
+
+
+def _account(
+    name: Any, table: Any, source: str, shared: Settings, env: Mapping[str, str], *, simulator: bool
+) -> Settings:
+    """One [accounts.NAME] table as that account's settings (the shared ones, its endpoint, secrets, guard rails)."""
+    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+        raise ConfigError(f"An account in {source} is named {name!r}: use 1 to 40 letters, digits, '.', '_' or '-'.")
+    where = f"account {name} in {source}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"accounts.{name} in {source} must be a table ([accounts.{name}]).")
+    for key in table:
+        if key in ACCOUNT_KEYS:
+            continue
+        if _PLAIN_SECRETS.search(key):
+            raise _plain_secret(source, f"accounts.{name}.{key}")
+        raise ConfigError(f"The {where} has an unknown key {key!r}; the keys read are: {', '.join(ACCOUNT_KEYS)}.")
+    api_url = _text(table, "api_url", where) or DEFAULT_API_URL
+    username = _text(table, "username", where)
+    rails = {
+        "read_only": _bool(table, "read_only", where) or shared.guard_rails.read_only,
+        "require_approval": _bool(table, "require_approval", where) or shared.guard_rails.require_approval,
+        "allowed_instances": _ids(table, where),
+    }
+    base = shared.but(account=name, **rails)
+    if simulator:
+        return base.but(api_url="http://simulator.invalid/", simulator=True)
+    check_url(api_url, f"api_url of {where}")
+    password = _secret(table, "password_env", where, env)
+    token = _secret(table, "token_env", where, env)
+    totp = _secret(table, "totp_secret_env", where, env)
+    if (username is None) != (password is None):
+        missing = "password_env" if password is None else "username"
+        raise ConfigError(f"username and password_env go together in the {where}: set {missing} as well.")
+    if username is None and token is None:
+        raise ConfigError(
+            f"The {where} has no credentials: set username and password_env, or token_env (each *_env names the "
+            "environment variable that holds the secret)."
+        )
+    check_token(token, str(table.get("token_env")))
+    totp = totp_secret_of(totp, str(table.get("totp_secret_env"))) if totp is not None else None
+    if totp is not None and username is None:
+        raise ConfigError(f"totp_secret_env in the {where} is only used to log in with username and password_env.")
+    for secret in (password, token, totp):
+        redact.register_configured(secret)
+    return base.but(
+        api_url=api_url,
+        username=username,
+        password=password,
+        auth_token=token,
+        totp_secret=totp,
+        secrets_from=tuple(
+            str(table[k]) for k in ("token_env", "password_env", "totp_secret_env") if table.get(k) is not None
+        ),
+    )
+
+
+def _text(table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} of the {where} must be a non-empty string.")
+    return value.strip()
+
+
+def _bool(table: dict[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} of the {where} must be true or false (without quotes).")
+    return value
+
+
+def _ids(table: dict[str, Any], where: str) -> frozenset[int] | None:
+    """None when absent; an empty list is an error, never "every instance"."""
+    if "allowed_instances" not in table:
+        return None
+    raw = table["allowed_instances"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            f"allowed_instances of the {where} must be a list of instance ids such as [5203773, 5203774]; "
+            "leave it out to allow every instance."
+        )
+    ids = set()
+    for item in raw:
+        value = item if isinstance(item, int) and not isinstance(item, bool) and item >= 1 else None
+        if isinstance(item, str):
+            value = parse_instance_id(item)
+        if value is None:
+            raise ConfigError(f"allowed_instances of the {where} holds {item!r}, which is not an instance id.")
+        ids.add(value)
+    return frozenset(ids)
+
+
+def _secret(table: dict[str, Any], key: str, where: str, env: Mapping[str, str]) -> str | None:
+    """The secret held by the environment variable a *_env key names; the name is checked, the value never shown."""
+    variable = table.get(key)
+    if variable is None:
+        return None
+    if not isinstance(variable, str) or _VARIABLE.fullmatch(variable) is None:
+        raise ConfigError(
+            f"{key} of the {where} must name an environment variable (capitals, digits and '_', such as "
+            "ZOMRO_PROD_PASSWORD), not hold the secret itself; the file is refused."
+        )
+    value = (env.get(variable) or "").strip()
+    if not value:
+        raise ConfigError(f"{variable}, named by {key} of the {where}, is not set (or is empty): set it.")
+    return value

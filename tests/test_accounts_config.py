@@ -1,0 +1,241 @@
+"""The accounts file: found where documented, read into one account's settings each, refused with one sentence when
+it could hide a secret, be changed by others, or silently switch a guard rail off. No MCP and no API here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from zomro_rescue_mcp.accounts import Accounts, config_path, load_accounts
+from zomro_rescue_mcp.config import DEFAULT_API_URL
+from zomro_rescue_mcp.errors import ConfigError
+
+TWO = """\
+default_account = "prod"
+
+[accounts.prod]
+username = "ops@example.com"
+password_env = "PROD_PASSWORD"
+require_approval = true
+allowed_instances = [5203773, "5203774"]
+
+[accounts.staging]
+api_url = "https://staging.example.com/"
+token_env = "STAGING_TOKEN"
+read_only = true
+"""
+SECRETS = {"PROD_PASSWORD": "Prod-Passw0rd", "STAGING_TOKEN": "staging-session-0001"}
+
+
+def write(folder: Path, text: str, mode: int = 0o600) -> Path:
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def load(path: Path, **env: str) -> Accounts:
+    return load_accounts({"ZOMRO_CONFIG": str(path), **SECRETS, **env})
+
+
+def refusal(path: Path, **env: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load(path, **env)
+    return str(raised.value)
+
+
+def test_each_table_is_an_account_with_its_own_credentials_and_guard_rails(tmp_path: Path) -> None:
+    accounts = load(write(tmp_path, TWO))
+    assert accounts.names == ("prod", "staging")
+    prod, staging = accounts.settings
+    assert (prod.api.api_url, prod.api.username, prod.api.password) == (
+        DEFAULT_API_URL,
+        "ops@example.com",
+        "Prod-Passw0rd",
+    )
+    assert (prod.guard_rails.require_approval, prod.guard_rails.allowed_instances) == (
+        True,
+        frozenset({5203773, 5203774}),
+    )
+    assert (staging.api.api_url, staging.api.auth_token) == ("https://staging.example.com/", "staging-session-0001")
+    assert (staging.guard_rails.read_only, staging.guard_rails.allowed_instances) == (True, None)
+
+
+def test_the_default_account_is_the_configured_one(tmp_path: Path) -> None:
+    assert load(write(tmp_path, TWO)).default == "prod"
+
+
+def test_several_accounts_without_a_default_have_none(tmp_path: Path) -> None:
+    assert load(write(tmp_path, TWO.replace('default_account = "prod"\n', ""))).default is None
+
+
+def test_the_accounts_remember_which_variables_hold_their_secrets_by_name_only(tmp_path: Path) -> None:
+    prod, staging = load(write(tmp_path, TWO)).settings
+    assert (prod.api.secrets_from, staging.api.secrets_from) == (("PROD_PASSWORD",), ("STAGING_TOKEN",))
+    assert "Prod-Passw0rd" not in repr(prod)
+
+
+def test_without_a_file_the_environment_is_one_account_named_default(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "ZOMRO_AUTH_TOKEN": "session-0001"}
+    accounts = load_accounts(env)
+    assert (accounts.names, accounts.default, accounts.source) == (("default",), "default", None)
+
+
+def test_the_file_is_found_under_xdg_config_home(tmp_path: Path) -> None:
+    folder = tmp_path / "zomro-rescue-mcp"
+    folder.mkdir()
+    write(folder, TWO)
+    accounts = load_accounts({"XDG_CONFIG_HOME": str(tmp_path), **SECRETS})
+    assert accounts.source == str(folder / "config.toml")
+
+
+def test_without_xdg_config_home_the_file_is_under_home_dot_config(tmp_path: Path) -> None:
+    assert config_path({"HOME": str(tmp_path)}) == (tmp_path / ".config" / "zomro-rescue-mcp" / "config.toml", False)
+
+
+def test_with_neither_a_file_nor_credentials_the_sentence_names_both_ways(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_accounts({"XDG_CONFIG_HOME": str(tmp_path)})
+    assert "ZOMRO_USERNAME and ZOMRO_PASSWORD, for one account" in str(raised.value)
+    assert "several accounts in a configuration file (ZOMRO_CONFIG" in str(raised.value)
+
+
+def test_a_missing_file_named_by_zomro_config_is_an_error(tmp_path: Path) -> None:
+    assert "does not exist" in refusal(tmp_path / "nowhere.toml")
+
+
+@pytest.mark.parametrize("key", ["password", "auth_token", "totp_secret", "api_key"])
+def test_a_secret_in_plain_text_is_refused_without_echoing_it(tmp_path: Path, key: str) -> None:
+    text = TWO.replace('token_env = "STAGING_TOKEN"', f'token_env = "STAGING_TOKEN"\n{key} = "Hunter2-Secret"')
+    said = refusal(write(tmp_path, text))
+    assert f"accounts.staging.{key}" in said
+    assert "secret in plain text" in said
+    assert "Hunter2-Secret" not in said
+
+
+def test_a_secret_put_where_a_variable_name_belongs_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace('"PROD_PASSWORD"', '"Prod-Passw0rd!"')))
+    assert "must name an environment variable" in said
+    assert "Prod-Passw0rd" not in said
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_a_file_others_can_write_to_is_refused(tmp_path: Path, mode: int) -> None:
+    said = refusal(write(tmp_path, TWO, mode))
+    assert "others can write to it" in said
+    assert "chmod go-w" in said
+
+
+def test_a_file_others_may_read_is_accepted_as_it_holds_no_secret(tmp_path: Path) -> None:
+    assert load(write(tmp_path, TWO, 0o644)).names == ("prod", "staging")
+
+
+def test_a_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = write(tmp_path, TWO)
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+    assert "cannot be opened" in refusal(link)
+
+
+def test_a_mistyped_guard_rail_is_refused_rather_than_ignored(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace("read_only = true", "readonly = true")))
+    assert "unknown key 'readonly'" in said
+    assert "read_only" in said
+
+
+def test_a_guard_rail_must_be_a_real_boolean(tmp_path: Path) -> None:
+    assert "must be true or false" in refusal(write(tmp_path, TWO.replace("read_only = true", 'read_only = "no"')))
+
+
+def test_an_empty_allowlist_is_an_error_never_every_instance(tmp_path: Path) -> None:
+    text = TWO.replace('allowed_instances = [5203773, "5203774"]', "allowed_instances = []")
+    assert "leave it out to allow every instance" in refusal(write(tmp_path, text))
+
+
+def test_an_allowlist_entry_that_is_no_instance_id_is_refused(tmp_path: Path) -> None:
+    text = TWO.replace('allowed_instances = [5203773, "5203774"]', 'allowed_instances = [5203773, "web-1"]')
+    assert "'web-1', which is not an instance id" in refusal(write(tmp_path, text))
+
+
+def test_a_variable_the_file_names_must_be_set(tmp_path: Path) -> None:
+    path = write(tmp_path, TWO)
+    with pytest.raises(ConfigError) as raised:
+        load_accounts({"ZOMRO_CONFIG": str(path), "PROD_PASSWORD": "Prod-Passw0rd"})
+    assert "STAGING_TOKEN, named by token_env of the account staging" in str(raised.value)
+
+
+def test_an_account_without_credentials_is_refused(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO + "\n[accounts.empty]\nread_only = true\n"))
+    assert "account empty" in said
+    assert "has no credentials" in said
+
+
+def test_a_default_account_that_is_not_configured_is_refused(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace('default_account = "prod"', 'default_account = "production"')))
+    assert "must be the name of one of its accounts: prod, staging" in said
+
+
+def test_a_file_without_accounts_is_refused(tmp_path: Path) -> None:
+    assert "names no account" in refusal(write(tmp_path, 'default_account = "prod"\n'))
+
+
+def test_a_file_that_is_not_toml_is_refused_with_the_line(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, "[accounts.prod\nusername = 1\n"))
+    assert "is not valid TOML" in said
+    assert "line 1" in said
+
+
+def test_an_account_name_with_odd_characters_is_refused(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace("[accounts.staging]", '[accounts."staging box"]')))
+    assert "is named 'staging box'" in said
+
+
+@pytest.mark.parametrize("variable", ["ZOMRO_USERNAME", "ZOMRO_AUTH_TOKEN", "ZOMRO_API_URL", "ZOMRO_ALLOWED_INSTANCES"])
+def test_an_account_variable_the_file_would_silently_override_is_refused(tmp_path: Path, variable: str) -> None:
+    said = refusal(write(tmp_path, TWO), **{variable: "5203773"})
+    assert f"{variable} is set, but the accounts come from" in said
+
+
+def test_an_account_variable_the_file_names_is_no_conflict(tmp_path: Path) -> None:
+    text = TWO.replace('"PROD_PASSWORD"', '"ZOMRO_PASSWORD"')
+    accounts = load_accounts({"ZOMRO_CONFIG": str(write(tmp_path, text)), "ZOMRO_PASSWORD": "x-Passw0rd", **SECRETS})
+    assert accounts.settings[0].api.password == "x-Passw0rd"
+
+
+def test_read_only_in_the_environment_makes_every_account_read_only(tmp_path: Path) -> None:
+    accounts = load(write(tmp_path, TWO), ZOMRO_READ_ONLY="1")
+    assert [s.guard_rails.read_only for s in accounts.settings] == [True, True]
+    assert not accounts.can_change
+
+
+def test_approval_in_the_environment_applies_to_every_account(tmp_path: Path) -> None:
+    accounts = load(write(tmp_path, TWO), ZOMRO_REQUIRE_APPROVAL="1")
+    assert [s.guard_rails.require_approval for s in accounts.settings] == [True, True]
+
+
+def test_the_shared_settings_come_from_the_environment(tmp_path: Path) -> None:
+    accounts = load(write(tmp_path, TWO), ZOMRO_WAIT_SECONDS="7", ZOMRO_AUDIT_LOG=str(tmp_path / "a.jsonl"))
+    assert {(s.timing.wait_seconds, s.guard_rails.audit_log) for s in accounts.settings} == {
+        (7.0, str(tmp_path / "a.jsonl"))
+    }
+
+
+def test_an_api_url_must_be_https_per_account(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace("https://staging.example.com/", "http://staging.example.com/")))
+    assert "api_url of account staging" in said
+    assert "plain http" in said
+
+
+def test_the_simulator_needs_no_secrets_from_the_file(tmp_path: Path) -> None:
+    accounts = load_accounts({"ZOMRO_CONFIG": str(write(tmp_path, TWO))}, simulator=True)
+    assert [s.api.simulator for s in accounts.settings] == [True, True]
+
+
+def test_the_file_is_not_changed_by_being_read(tmp_path: Path) -> None:
+    path = write(tmp_path, TWO)
+    before = os.stat(path)
+    load(path)
+    after = os.stat(path)
+    assert (after.st_mode, after.st_mtime_ns, after.st_size) == (before.st_mode, before.st_mtime_ns, before.st_size)
