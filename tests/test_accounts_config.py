@@ -4,6 +4,7 @@ it could hide a secret, be changed by others, or silently switch a guard rail of
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,26 @@ def test_the_file_is_not_changed_by_being_read(tmp_path: Path) -> None:
     load(path)
     after = os.stat(path)
     assert (after.st_mode, after.st_mtime_ns, after.st_size) == (before.st_mode, before.st_mtime_ns, before.st_size)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_accounts_file() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [readme_accounts_file(), (ROOT / "examples" / "accounts" / "config.toml").read_text(encoding="utf-8")],
+    ids=["README.md", "examples/accounts/config.toml"],
+)
+def test_the_documented_accounts_files_are_accepted(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    named = set(re.findall(r'_env\s*=\s*"([^"]+)"', text))
+    secrets = {name: "JBSWY3DPEHPK3PXP" if "TOTP" in name else "Secret-Passw0rd-1" for name in named}
+    accounts = load_accounts({"ZOMRO_CONFIG": str(path), **secrets})
+    assert len(accounts.settings) >= 2
+    assert accounts.default is not None
+    assert all(name.startswith("ZOMRO_") for name in named)  # so the Python example passes them to the server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
+from zomro_rescue_mcp.accounts import Accounts
 from zomro_rescue_mcp.config import Settings
 
 from .conftest import client_for
@@ -49,3 +50,14 @@ async def test_in_read_only_mode_the_prompt_does_not_offer_changes(settings: Set
         text = await prompt_text(client, "db-1")
     assert "read-only" in text
     assert "confirm=true" not in text
+
+
+async def test_with_one_account_the_prompt_says_nothing_of_accounts(client: Client) -> None:
+    assert "account" not in await prompt_text(client, "web-1")
+
+
+async def test_with_several_accounts_the_prompt_carries_the_account_along(settings: Settings, era: str) -> None:
+    several = Accounts((settings.but(account="prod"), settings.but(account="staging")))
+    async with client_for(several, era) as client:
+        text = await prompt_text(client, "web-1")
+    assert "pass it as `account` in every call that follows" in text

@@ -8,6 +8,8 @@ It finds the instance, lists the images, previews entering rescue mode, asks you
 prints the login, then, when you say so, previews leaving rescue mode and leaves it the same way. The stdio
 server gets your ZOMRO_* settings; the HTTP token is read from ZOMRO_MCP_TOKEN, never from the command line.
 If the server requires approval (ZOMRO_REQUIRE_APPROVAL), its question is asked here, on the terminal.
+With several accounts (an accounts file), the instance is looked for in every account (or the one --account
+names) and each call carries the account it was found in, as a confirmed change must.
 """
 
 from __future__ import annotations
@@ -53,29 +55,35 @@ def approved(question: str, assume_yes: bool) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-async def workflow(client: Client, name: str, image: str, assume_yes: bool) -> None:
-    found = (await call(client, "list_instances", query=name))["instances"]
+async def workflow(client: Client, name: str, image: str, assume_yes: bool, account: str | None) -> None:
+    searched = {"account": account} if account else {}
+    found = (await call(client, "list_instances", query=name, **searched))["instances"]
     if len(found) != 1:
-        raise SystemExit(f"{len(found)} instances match {name!r}: {[i['name'] for i in found]}")
+        raise SystemExit(f"{len(found)} instances match {name!r}: {[(i['account'], i['name']) for i in found]}")
     instance = found[0]
-    print(f"instance {instance['id']} ({instance['name']}, {instance['ip']}) is {instance['status']}")
-    images = await call(client, "list_rescue_images", instance_id=instance["id"])
+    # The instance's id and its account travel together: ids may repeat across the server's accounts.
+    target = {"instance_id": instance["id"], "account": instance["account"]}
+    print(
+        f"instance {instance['id']} ({instance['name']}, {instance['ip']}) of account {instance['account']} "
+        f"is {instance['status']}"
+    )
+    images = await call(client, "list_rescue_images", **target)
     print(f"{len(images['images'])} rescue images offered")
-    preview = await call(client, "enter_rescue", instance_id=instance["id"], image=image)
+    preview = await call(client, "enter_rescue", **target, image=image)
     print(f"PREVIEW: {preview['summary']}")
     if not approved("Enter rescue mode?", assume_yes):
         print("Nothing was changed.")
         return
-    done = await call(client, "enter_rescue", instance_id=instance["id"], image=preview["image"]["id"], confirm=True)
+    done = await call(client, "enter_rescue", **target, image=preview["image"]["id"], confirm=True)
     print(f"DONE: {done['summary']}")
     if done.get("password"):
         print(f"root password (shown once): {done['password']}")
     print(f"next: {done['next_step']}")
-    leaving = await call(client, "exit_rescue", instance_id=instance["id"])
+    leaving = await call(client, "exit_rescue", **target)
     print(f"PREVIEW: {leaving['summary']}")
     if not approved("Repairs done: leave rescue mode?", assume_yes):
         return
-    back = await call(client, "exit_rescue", instance_id=instance["id"], confirm=True)
+    back = await call(client, "exit_rescue", **target, confirm=True)
     print(f"DONE: {back['summary']}")
     print(json.dumps({"instance": instance["id"], "final_state": back["status"]}))
 
@@ -87,6 +95,7 @@ async def main() -> None:
     parser.add_argument("--command", default="zomro-rescue-mcp serve", help="stdio server command")
     parser.add_argument("--url", help="Streamable HTTP endpoint instead of a stdio command")
     parser.add_argument("--yes", action="store_true", help="approve every step (for a demonstration)")
+    parser.add_argument("--account", help="look for the instance in this account only (several accounts)")
     args = parser.parse_args()
     if args.url:
         token = os.environ.get("ZOMRO_MCP_TOKEN")
@@ -95,13 +104,14 @@ async def main() -> None:
             httpx2.AsyncClient(headers=headers, timeout=300) as http,
             Client(streamable_http_client(args.url, http_client=http), elicitation_callback=answer_approval) as client,
         ):
-            await workflow(client, args.instance, args.image, args.yes)
+            await workflow(client, args.instance, args.image, args.yes, args.account)
         return
     command, *command_args = shlex.split(args.command)
-    settings = {k: v for k, v in os.environ.items() if k.startswith("ZOMRO_")}
+    # The ZOMRO_* settings (an accounts file's secrets too, when it names them ZOMRO_…), and where that file is.
+    settings = {k: v for k, v in os.environ.items() if k.startswith("ZOMRO_") or k in ("HOME", "XDG_CONFIG_HOME")}
     server = StdioServerParameters(command=command, args=command_args, env=settings)
     async with Client(server, elicitation_callback=answer_approval) as client:
-        await workflow(client, args.instance, args.image, args.yes)
+        await workflow(client, args.instance, args.image, args.yes, args.account)
 
 
 if __name__ == "__main__":

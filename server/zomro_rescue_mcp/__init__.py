@@ -5,4 +5,4 @@ Importing the package does nothing; the server, CLI and simulator load on demand
 
 __all__ = ["__version__"]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

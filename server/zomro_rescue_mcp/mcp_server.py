@@ -301,7 +301,7 @@ def build_server(
             str, Field(max_length=200, description="The server as the person names it: a name, IP or id.")
         ],
     ) -> str:
-        return rescue_workflow(instance, read_only=not accounts.can_change)
+        return rescue_workflow(instance, read_only=not accounts.can_change, several=accounts.several)
 
     if accounts.can_change:
         _register_changes(mcp, named=named)

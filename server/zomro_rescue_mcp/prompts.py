@@ -5,8 +5,9 @@ from __future__ import annotations
 __all__ = ["rescue_workflow"]
 
 
-def rescue_workflow(instance: str, *, read_only: bool) -> str:
-    """Steps for bringing `instance` (a name, IP or id as the person said it) back through rescue mode."""
+def rescue_workflow(instance: str, *, read_only: bool, several: bool = False) -> str:
+    """Steps for bringing `instance` (a name, IP or id as the person said it) back through rescue mode; `several`:
+    the server has several accounts, so the instance's account goes with its id into every call."""
     if read_only:
         act = (
             "4. This server is read-only: it cannot enter or leave rescue mode. Tell the person what you found and "
@@ -29,10 +30,16 @@ a full disk, undo the last configuration change; for the bootloader or initramfs
 /dev, /proc and /sys.
 8. When the person says the repair is done (or asks to go back), call exit_rescue (preview), get their yes, then \
 exit_rescue with confirm=true, and check that the instance is active again."""
+    accounts = (
+        " This server has several accounts and ids may repeat across them: note the instance's account too, and "
+        "pass it as `account` in every call that follows."
+        if several
+        else ""
+    )
     return f"""Help the person bring their server "{instance}" back through Zomro rescue mode, safely.
 
 1. Find the instance: call list_instances with a query taken from what the person said ("{instance}"). If several \
-match, ask which one; if none, list them all and ask. Note its id and state.
+match, ask which one; if none, list them all and ask. Note its id and state.{accounts}
 2. Check the state: active or stopped can enter rescue mode (in error, suspended or not active in billing it \
 cannot: tell the person to ask Zomro support); rescued means it is already in rescue mode \
 (go to step 6 or 8); a state ending in -ing is busy: wait and look again.
