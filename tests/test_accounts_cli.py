@@ -69,6 +69,19 @@ def test_accounts_lists_each_account_and_its_guard_rails_never_a_secret(
     assert sim.requests == []  # listing the accounts calls no API
 
 
+def test_accounts_with_account_lists_that_one(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["accounts", "--account", "staging", "--json"], env=env, ask=never_asked) == 0
+    assert [a["name"] for a in json.loads(capsys.readouterr().out)["accounts"]] == ["staging"]
+
+
+def test_a_change_names_its_account_in_the_next_commands(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["enter", str(WEB), "--account", "staging", "--image", "Ubuntu 22.04", "--yes"]
+    assert main(argv, env=env, ask=never_asked) == 0
+    assert f"run `zomro-rescue-mcp exit {WEB} --account staging`" in capsys.readouterr().out
+
+
 def test_accounts_speaks_json_for_scripts(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["accounts", "--json"], env=env, ask=never_asked) == 0
     document = json.loads(capsys.readouterr().out)
@@ -179,7 +192,7 @@ def test_doctor_prints_one_line_per_account(env: dict[str, str], capsys: pytest.
     accounts = [line for line in lines if line.startswith("account ")]
     assert [line.split(":")[0] for line in accounts] == ["account prod", "account staging"]
     assert "ok: logged in, 4 instance(s) visible" in accounts[0]
-    assert "allowlist 5203773, 5203775" in accounts[1]
+    assert "; allowlist 5203773, 5203775; approval off" in accounts[1]
     assert lines[0] == f"config     {env['ZOMRO_CONFIG']}"
 
 
@@ -250,3 +263,19 @@ def test_the_example_accounts_file_runs_on_the_simulator(tmp_path: Path, capsys:
     assert main(argv, env={"ZOMRO_CONFIG": str(mine), "ZOMRO_LOG_LEVEL": "WARNING"}, ask=never_asked) == 0
     data = json.loads(capsys.readouterr().out)
     assert sorted({i["account"] for i in data["instances"]}) == ["client-acme", "prod", "staging"]
+
+
+@pytest.mark.e2e
+def test_the_demo_keeps_its_one_account_story_beside_an_accounts_file(tmp_path: Path, api_url: str) -> None:
+    import os
+    import subprocess
+
+    from .conftest import CONSOLE_SCRIPT
+
+    folder = tmp_path / ".config" / "zomro-rescue-mcp"
+    folder.mkdir(parents=True)
+    accounts_file(folder, api_url)  # the person's own two accounts, where the server looks by default
+    env = {**os.environ, "HOME": str(tmp_path), "ZOMRO_LOG_LEVEL": "WARNING"}
+    done = subprocess.run([CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "The story is complete" in done.stdout

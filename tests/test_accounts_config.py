@@ -3,6 +3,7 @@ it could hide a secret, be changed by others, or silently switch a guard rail of
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -263,3 +264,11 @@ def test_the_documented_accounts_files_are_accepted(tmp_path: Path, text: str) -
     assert len(accounts.settings) >= 2
     assert accounts.default is not None
     assert all(name.startswith("ZOMRO_") for name in named)  # so the Python example passes them to the server
+
+
+def test_the_health_probe_counts_a_guard_rail_only_when_every_account_has_it(tmp_path: Path) -> None:
+    from zomro_rescue_mcp.http_app import health
+
+    probe = health(load(write(tmp_path, TWO)))  # prod: approval and an allowlist; staging: read-only
+    assert (probe["accounts"], probe["read_only"], probe["allowlist"], probe["approval"]) == (2, False, False, False)
+    assert not {"prod", "staging"} & set(json.dumps(probe).replace('"', " ").split())  # no account's name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def two_accounts(
         }
     )
     quick = tuple(s.but(poll_interval=0.05) for s in loaded.settings)  # the watch, quicker than the 1-s minimum
-    return Accounts(quick, loaded.default_account, loaded.source)
+    return replace(loaded, settings=quick)
 
 
 @pytest.fixture
@@ -348,3 +349,14 @@ async def test_the_whole_story_runs_on_two_accounts_side_by_side(
         if account == "staging":
             assert other.instances[WEB].status == "rescued"  # prod's instance with the same id is still in rescue
     assert [r.fields["elid"] for r in sim.mutating_requests()] == [str(WEB)] * 4
+
+
+async def test_a_read_only_floor_from_the_environment_is_cited_as_such(
+    tmp_path: Path, api_url: str, staging: SimulatedAccount, sim: Simulator, era: str
+) -> None:
+    accounts = two_accounts(tmp_path, api_url, staging="read_only = true", env={"ZOMRO_READ_ONLY": "1"})
+    async with client_for(accounts, era) as client:
+        result = await call(client, "enter_rescue", instance_id=WEB, image=UBUNTU, account="prod", confirm=True)
+    assert kind(result) == "refused.read_only"
+    assert "is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY)" in error(result)
+    assert sim.requests == []

@@ -89,6 +89,7 @@ def test_the_health_probe_tells_version_and_mode_without_secrets(served: tuple[s
         "status": "ok",
         "name": "zomro-rescue-mcp",
         "version": __version__,
+        "accounts": 1,
         "read_only": False,
         "allowlist": False,
         "approval": False,

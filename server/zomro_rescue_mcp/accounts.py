@@ -72,6 +72,7 @@ class Accounts:
     settings: tuple[Settings, ...]
     default_account: str | None = None  # as configured; see `default`
     source: str | None = None  # the configuration file, or None for the environment
+    floors: frozenset[str] = frozenset()  # guard rails the environment turns on for every account of the file
 
     @classmethod
     def single(cls, settings: Settings) -> Accounts:
@@ -108,7 +109,7 @@ class Accounts:
 
     def where(self, name: str, setting: str) -> str:
         """Where an account's guard rail is set, for sentences: the variable, or the key of the account's table."""
-        if self.source is None:
+        if self.source is None or setting in self.floors:
             return f"ZOMRO_{setting.upper()}"
         return f"{setting} of account {name} in {self.source}"
 
@@ -211,7 +212,8 @@ def _from_document(
     if default is not None and (not isinstance(default, str) or default not in tables):
         names = ", ".join(tables)
         raise ConfigError(f"default_account in {source} must be the name of one of its accounts: {names}.")
-    return Accounts(settings, default, source)
+    floors = frozenset(k for k in ("read_only", "require_approval") if getattr(shared.guard_rails, k))
+    return Accounts(settings, default, source, floors)
 
 
 def _plain_secret(source: str, key: str) -> ConfigError:

@@ -104,8 +104,9 @@ def judge(typed: str, instance_id: int) -> Approval:
     return Approval.ACCEPTED if typed.strip() == str(instance_id) else Approval.MISMATCH
 
 
-def require(instance_id: int, answer: Answer | Approval) -> None:
-    """The one rule: raise PolicyRefusedError unless approval is not required or the person approved."""
+def require(instance_id: int, answer: Answer | Approval, *, where: str = "ZOMRO_REQUIRE_APPROVAL") -> None:
+    """The one rule: raise PolicyRefusedError unless approval is not required or the person approved. `where`
+    names the setting that requires approval, for the sentence."""
     answer = answer if isinstance(answer, Answer) else Answer(answer)
     if answer.approval.approves:
         return
@@ -116,7 +117,7 @@ def require(instance_id: int, answer: Answer | Approval) -> None:
         Approval.CANCELLED: "the approval was cancelled",
         Approval.MISMATCH: f"the id typed for approval was not {instance_id}",
         Approval.UNSUPPORTED: "this server requires a person's approval for every confirmed request "
-        "(ZOMRO_REQUIRE_APPROVAL), but this client cannot ask for it (no form elicitation)",
+        f"({where}), but this client cannot ask for it (no form elicitation)",
         Approval.NOT_ASKED: "the request could not be validated, so the person was not asked to approve it",
         Approval.REPLAYED: "this approval was already used for an earlier request; each approval counts once",
         Approval.PREVIEW_FIRST: "the action was not previewed first, so the person was not asked to approve it",

@@ -23,6 +23,7 @@ from .rescue import RescueService
 __all__ = ["Assembly", "assemble"]
 
 Transport = httpx2.AsyncBaseTransport | None
+_RAILS = ("read_only", "allowed_instances", "require_approval")  # rails whose sentences say where they are set
 
 
 class Assembly:
@@ -50,7 +51,7 @@ class Assembly:
                     self.audit,
                     self.previews,
                     named=self.accounts.several,
-                    where={k: self.accounts.where(name, k) for k in ("read_only", "allowed_instances")},
+                    where={rail: self.accounts.where(name, rail) for rail in _RAILS},
                 )
             yield Fleet(self.accounts, services, self.audit)
 

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, redact
@@ -202,6 +203,7 @@ def main(
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
     command = args.command or "serve"
+    several = False  # whether several accounts are configured: then the next commands name the account
     try:
         # A person at the terminal sees results, not the server's INFO log (it would land inside the prompt).
         _setup_logging(env, args.debug, default="WARNING" if command in HUMAN_COMMANDS else "INFO")
@@ -211,6 +213,7 @@ def main(
             from .commands import run_command, terminal_ask
 
             accounts, transport = _accounts(args, env)
+            several = accounts.several
             return anyio.run(
                 lambda: run_command(
                     args, accounts, transport, ask=ask or terminal_ask, stdin=stdin or sys.stdin, out=sys.stdout
@@ -230,7 +233,7 @@ def main(
         if command in HUMAN_COMMANDS:
             from .render_cli import error_for_people
 
-            message = error_for_people(message, exc.facts)
+            message = error_for_people(message, exc.facts, named=several)
             if getattr(args, "json", False):  # a script gets the outcome as data too
                 document = {"kind": exc.kind, "message": message, "facts": exc.facts}
                 print(json.dumps(document, indent=2))  # stdout ok: the CLI's --json output
@@ -289,8 +292,7 @@ def _accounts(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Account
         username = f"{settings.api.account}@accounts.example.com"  # never a login the simulator has
         simulator_.add_account(username, DEMO_PASSWORD)
         served.append(settings.but(username=username, password=DEMO_PASSWORD))
-    simulated = Accounts(tuple(served), accounts.default_account, accounts.source)
-    return simulated, httpx2.ASGITransport(app=simulator_.app)
+    return replace(accounts, settings=tuple(served)), httpx2.ASGITransport(app=simulator_.app)
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -307,7 +309,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         from .http_app import build_http_app
 
         # Every start condition of the HTTP transport (token, Host names) is checked here, before the announcement.
-        app = build_http_app(server, shared, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
+        app = build_http_app(server, accounts, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
     log = logging.getLogger("zomro_rescue_mcp")
     log.info(
         "serving over %s: %d account(s) from %s, audit %s",
@@ -324,7 +326,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             " (default)" if settings.api.account == accounts.default else "",
             "simulator" if settings.api.simulator else settings.api.api_url,
             settings.api.auth_kind,
-            rails.read_only,
+            "on" if rails.read_only else "off",
             "on" if rails.allowed_instances is not None else "off",
             "on" if rails.require_approval else "off",
         )

@@ -148,7 +148,7 @@ async def run_command(
             next="account",
         )
     if isinstance(command, ListAccounts):
-        _list_accounts(accounts, out, as_json=args.json)
+        _list_accounts(accounts, out, as_json=args.json, only=account)
         return 0
     if isinstance(command, Doctor):  # reads only: it creates no audit file and changes nothing
         return await _doctor_all(command, accounts, account, transport, out, as_json=args.json)
@@ -229,7 +229,7 @@ async def _change(
     preview = await service.run(request)
     show.action(preview)
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
-        print(action_lines(preview)[0], file=sys.stderr, flush=True)
+        print(action_lines(preview, named=service.named)[0], file=sys.stderr, flush=True)
     answer = TerminalAsker(ask, yes=command.yes, required=service.require_approval).approve(
         instance_id, preview.summary
     )
@@ -326,7 +326,7 @@ async def _doctor_all(
     for name, value in checks.items():
         print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
     for name, report in lines.items():
-        rails = ", ".join(f"{k} {v}" for k, v in report.items() if k != "api")
+        rails = "; ".join(f"{k} {v}" for k, v in report.items() if k != "api")
         print(f"account {name}: {report['api']}; {rails}", file=out)  # stdout ok: the CLI prints for a person
     verdict = "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above."
     print(verdict, file=out)  # stdout ok: the CLI prints for a person
@@ -355,13 +355,15 @@ async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str,
         return report, exc.exit_code
 
 
-def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool) -> None:
+def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str | None = None) -> None:
     """The accounts, their endpoint, how they log in (the variables holding the secrets, never a value) and their
     guard rails."""
     rows: list[dict[str, object]] = []
     widths = (16, 8, 28, 12, 10, 18, 9)
     lines = [_row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
     for settings in accounts.settings:
+        if only is not None and settings.api.account != only:
+            continue
         rails, api = settings.guard_rails, settings.api
         allowed = sorted(rails.allowed_instances) if rails.allowed_instances is not None else None
         endpoint = "built-in simulator" if api.simulator else api.api_url
@@ -444,7 +446,8 @@ class _Printer:
         """A preview, or an accepted request (with a generated password, printed at once); text only."""
         if self._json:
             return  # the JSON form is one document at the end: see change()
-        print("\n".join(action_lines(data)), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+        lines = action_lines(data, named=self._named)
+        print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def settled(self, data: ActionResult) -> None:
         if not self._json:
@@ -461,7 +464,8 @@ class _Printer:
             }
             print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
         else:
-            print(next_line(final), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+            said = next_line(final, named=self._named)
+            print(said, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
 
 _INSTANCE_WIDTHS = (10, 20, 16, 16)

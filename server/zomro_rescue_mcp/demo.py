@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+import tempfile
+from typing import TYPE_CHECKING, Any
 
 import anyio
+
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
 
 __all__ = ["run_demo"]
 
@@ -26,12 +30,17 @@ def _say(text: str) -> None:
 
 
 async def _story(replay: str | None) -> int:
-    from mcp import Client, StdioServerParameters
+    from mcp import StdioServerParameters
 
     args = ["-m", "zomro_rescue_mcp", "serve", "--simulator"] + (["--replay", replay] if replay else [])
-    params = StdioServerParameters(
-        command=sys.executable, args=args, env={"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1"}
-    )
+    with tempfile.TemporaryDirectory() as nowhere:  # the story's one account, never an accounts file of this user
+        env = {"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1", "XDG_CONFIG_HOME": nowhere}
+        return await _tell(StdioServerParameters(command=sys.executable, args=args, env=env), replay)
+
+
+async def _tell(params: StdioServerParameters, replay: str | None) -> int:
+    from mcp import Client
+
     async with Client(params) as client:
         source = f"the account recorded in {replay}" if replay else "the built-in simulator"
         _say(

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
+from .accounts import Accounts
 from .config import Settings
 from .errors import ConfigError
 from .http_limits import HttpLimits, make_room_for_new_sessions
@@ -91,17 +92,25 @@ class BearerGuard:
         await self._app(scope, receive, send)
 
 
-def health(settings: Settings) -> dict[str, Any]:
-    """What the probe tells: version and mode, never a secret or an instance id."""
+def health(settings: Settings | Accounts) -> dict[str, Any]:
+    """What the probe tells: version and mode, never a secret, an instance id or an account's name.
+
+    With several accounts a guard rail reads true only when every account has it (read_only: no account can
+    change), so a monitor never takes a partly guarded server for a guarded one.
+    """
+    accounts = Accounts.single(settings) if isinstance(settings, Settings) else settings
+    rails = [s.guard_rails for s in accounts.settings]
+    shared = accounts.shared
     return {
         "status": "ok",
         "name": "zomro-rescue-mcp",
         "version": __version__,
-        "read_only": settings.guard_rails.read_only,
-        "allowlist": settings.guard_rails.allowed_instances is not None,
-        "approval": settings.guard_rails.require_approval,
-        "audit": settings.guard_rails.audit_log is not None,
-        "token_required": settings.http.mcp_token is not None,
+        "accounts": len(rails),
+        "read_only": all(r.read_only for r in rails),
+        "allowlist": all(r.allowed_instances is not None for r in rails),
+        "approval": all(r.require_approval for r in rails),
+        "audit": shared.guard_rails.audit_log is not None,
+        "token_required": shared.http.mcp_token is not None,
     }
 
 
@@ -126,7 +135,7 @@ def _security(settings: Settings, host: str, port: int) -> TransportSecuritySett
 
 def build_http_app(
     mcp: RescueMCPServer,
-    settings: Settings,
+    accounts: Settings | Accounts,
     *,
     host: str,
     port: int,
@@ -135,6 +144,7 @@ def build_http_app(
 ) -> ASGIApp:
     """The ASGI app of `serve --transport http`; refuses to serve without a token unless told so on loopback."""
     limits = limits or HttpLimits()
+    settings = accounts if isinstance(accounts, Settings) else accounts.shared  # the HTTP settings are shared
     if settings.http.mcp_token is None:
         if not is_loopback(host):
             raise ConfigError(
@@ -150,7 +160,7 @@ def build_http_app(
     security = _security(settings, host, port)
 
     async def healthz(_: Request) -> Response:
-        return JSONResponse(health(settings))
+        return JSONResponse(health(accounts))
 
     starlette_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,

@@ -259,7 +259,7 @@ def build_server(
         request_state_security=RequestStateSecurity.ephemeral(ttl=APPROVAL_TTL),
     )
     mcp.read_only = not accounts.can_change
-    if accounts.source is not None:
+    if accounts.source is not None and "read_only" not in accounts.floors:
         mcp.read_only_where = f"every account in {accounts.source} is read_only"
 
     @mcp.tool(

@@ -16,22 +16,29 @@ _CLI = "zomro-rescue-mcp"
 
 _STEPS = {
     "list_instances": "run `{cli} instances` to see the instances and their states",
-    "list_images": "run `{cli} images {id}` to see the images offered now",
-    "enter": "run `{cli} enter {id} --image IMAGE`",
-    "exit": "run `{cli} exit {id}` first",
+    "list_images": "run `{cli} images {target}` to see the images offered now",
+    "enter": "run `{cli} enter {target} --image IMAGE`",
+    "exit": "run `{cli} exit {target}` first",
     "account": "add `--account NAME` (`{cli} accounts` lists them; `{cli} instances` shows each instance's)",
 }
 
 
-def error_for_people(sentence: str, facts: dict[str, Any]) -> str:
-    """An error's sentence and, when it has one, its next step as the command a person runs."""
+def _target(instance_id: object, account: object, named: bool) -> str:
+    """An instance as a command names it: its id, and its account when several are configured."""
+    return f"{instance_id} --account {account}" if named and account else str(instance_id)
+
+
+def error_for_people(sentence: str, facts: dict[str, Any], *, named: bool = False) -> str:
+    """An error's sentence and, when it has one, its next step as the command a person runs (`named`: several
+    accounts are configured, so the command names the account)."""
     step = _STEPS.get(str(facts.get("next")))
     if step is None:
         return sentence
-    return f"{sentence} Next: {step.format(cli=_CLI, id=facts.get('instance_id', 'INSTANCE'))}."
+    target = _target(facts.get("instance_id", "INSTANCE"), facts.get("account"), named)
+    return f"{sentence} Next: {step.format(cli=_CLI, target=target)}."
 
 
-def action_lines(data: ActionResult) -> list[str]:
+def action_lines(data: ActionResult, *, named: bool = False) -> list[str]:
     """What a preview will do, or what an accepted request did, and a generated password at once."""
     done = data.executed
     lead = "ACCEPTED" if done else "PREVIEW"
@@ -47,7 +54,7 @@ def action_lines(data: ActionResult) -> list[str]:
         lines = [
             f"{lead}: instance {data.instance_id} {verb} into rescue mode from {image.os} ({image.zone} image "
             f"{image.id}), with {password}. Its own disk stays attached, unchanged; its services are down until "
-            f"`{_CLI} exit {data.instance_id}`."
+            f"`{_CLI} exit {_target(data.instance_id, data.account, named)}`."
         ]
         if data.password:
             lines.append(f"rescue {who} password (shown once): {data.password}")
@@ -60,9 +67,10 @@ def action_lines(data: ActionResult) -> list[str]:
     return lines + data.notes
 
 
-def next_line(data: ActionResult) -> str:
+def next_line(data: ActionResult, *, named: bool = False) -> str:
     """What to do next, by how the request went and how the watch ended."""
-    status = f"`{_CLI} status {data.instance_id}`"
+    target = _target(data.instance_id, data.account, named)
+    status = f"`{_CLI} status {target}`"
     if data.wait == "error_state":
         return "next: the instance went into the error state: ask Zomro support, or look at it in the panel."
     if data.wait == "unwatchable":
@@ -76,5 +84,5 @@ def next_line(data: ActionResult) -> str:
             if windows
             else "log in over SSH as root to the instance's usual IP address"
         )
-        return f"next: {login}; when the repair is done, run `{_CLI} exit {data.instance_id}`."
+        return f"next: {login}; when the repair is done, run `{_CLI} exit {target}`."
     return "next: check that the services on the instance are back."

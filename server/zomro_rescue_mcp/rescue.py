@@ -53,7 +53,11 @@ class RunOptions(TypedDict, total=False):
     previewed: AnyPreview | None  # this request's preview, computed earlier in the same call
 
 
-_ENVIRONMENT = {"read_only": "ZOMRO_READ_ONLY", "allowed_instances": "ZOMRO_ALLOWED_INSTANCES"}
+_ENVIRONMENT = {
+    "read_only": "ZOMRO_READ_ONLY",
+    "allowed_instances": "ZOMRO_ALLOWED_INSTANCES",
+    "require_approval": "ZOMRO_REQUIRE_APPROVAL",
+}
 
 
 class RescueService:
@@ -248,7 +252,7 @@ class RescueService:
         if answer is not None:
             attempt.unsent = "preview_required" if confirm else "preview"
             return answer
-        require(preview.request.instance_id, approval)
+        require(preview.request.instance_id, approval, where=self._where["require_approval"])
         attempt.before_send()
         accepted = await send()
         attempt.accepted = True
@@ -324,7 +328,7 @@ class RescueService:
         with self._audit.attempt(
             request.tool, request.instance_id, confirmed=True, approval=answer.approval.word, account=self.account
         ):
-            require(request.instance_id, answer)
+            require(request.instance_id, answer, where=self._where["require_approval"])
 
     def _check_allowed(self, instance_id: int) -> None:
         """The operator's allowlist, checked before any API call."""
