@@ -171,6 +171,20 @@ def test_the_named_accounts_approval_is_asked_at_the_terminal(
     assert [r.fields["elid"] for r in sim.mutating_requests()] == [str(LEGACY)] * 2
 
 
+def test_yes_cannot_stand_in_for_the_approval_the_account_requires(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", str(LEGACY), "--account", "prod", "--yes"], env=env, ask=never_asked) == 3
+    err = capsys.readouterr().err
+    assert "--yes cannot stand in for the approval require_approval of account prod in" in err
+    assert sim.mutating_requests() == []
+
+
+def test_the_preview_names_the_account_it_is_on(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exit", str(LEGACY), "--account", "staging", "--yes", "--no-wait"], env=env, ask=never_asked) == 0
+    assert capsys.readouterr().out.startswith("PREVIEW on account staging: instance 5203775 will reboot")
+
+
 def test_a_name_in_two_accounts_is_ambiguous_and_lists_both(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

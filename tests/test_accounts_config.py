@@ -134,11 +134,53 @@ def test_a_file_others_may_read_is_accepted_as_it_holds_no_secret(tmp_path: Path
     assert load(write(tmp_path, TWO, 0o644)).names == ("prod", "staging")
 
 
-def test_a_symlink_is_not_followed(tmp_path: Path) -> None:
-    target = write(tmp_path, TWO)
+def test_a_symbolic_link_is_followed_to_the_file_it_names(tmp_path: Path) -> None:
     link = tmp_path / "link.toml"
-    link.symlink_to(target)
-    assert "cannot be opened" in refusal(link)
+    link.symlink_to(write(tmp_path, TWO))  # as dotfile managers keep it
+    assert load(link).names == ("prod", "staging")
+
+
+def test_a_symbolic_link_to_a_file_others_can_write_is_judged_by_that_file(tmp_path: Path) -> None:
+    link = tmp_path / "link.toml"
+    link.symlink_to(write(tmp_path, TWO, 0o666))
+    assert "others can write to it" in refusal(link)
+
+
+def test_a_dangling_link_at_the_default_place_is_an_error_never_no_file(tmp_path: Path) -> None:
+    folder = tmp_path / "zomro-rescue-mcp"
+    folder.mkdir()
+    (folder / "config.toml").symlink_to(tmp_path / "moved-away.toml")
+    with pytest.raises(ConfigError) as raised:  # not the environment's account without the file's guard rails
+        load_accounts({"XDG_CONFIG_HOME": str(tmp_path), "ZOMRO_AUTH_TOKEN": "session-0001"})
+    assert "does not exist (a symbolic link to nothing)" in str(raised.value)
+
+
+def test_a_folder_is_not_an_accounts_file(tmp_path: Path) -> None:
+    assert "it is not a regular file" in refusal(tmp_path)
+
+
+def test_a_file_of_another_user_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, TWO)
+    if os.getuid() == 0:
+        os.chown(path, 4242, -1)  # root gives the file away
+    else:
+        monkeypatch.setattr(os, "getuid", lambda: os.stat(path).st_uid + 4242)  # or becomes someone else
+    assert "it belongs to another user" in refusal(path)
+
+
+def test_a_file_in_a_folder_others_can_write_to_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    said = refusal(write(shared, TWO))
+    assert f"its folder {shared} can be changed by others" in said
+
+
+def test_a_file_in_a_sticky_folder_such_as_tmp_is_accepted(tmp_path: Path) -> None:
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    assert load(write(sticky, TWO)).names == ("prod", "staging")
 
 
 def test_a_mistyped_guard_rail_is_refused_rather_than_ignored(tmp_path: Path) -> None:
@@ -165,7 +207,26 @@ def test_a_variable_the_file_names_must_be_set(tmp_path: Path) -> None:
     path = write(tmp_path, TWO)
     with pytest.raises(ConfigError) as raised:
         load_accounts({"ZOMRO_CONFIG": str(path), "PROD_PASSWORD": "Prod-Passw0rd"})
-    assert "STAGING_TOKEN, named by token_env of the account staging" in str(raised.value)
+    assert "The variable that token_env of the account staging in" in str(raised.value)
+    assert "is not set (or is empty)" in str(raised.value)
+
+
+def test_a_secret_that_looks_like_a_variable_name_is_never_repeated(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace('"PROD_PASSWORD"', '"JBSWY3DPEHPK3PXPJBSWY3DP"')))
+    assert "password_env of the account prod" in said
+    assert "JBSWY3DPEHPK3PXPJBSWY3DP" not in said
+
+
+def test_a_variable_name_that_is_not_text_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace('token_env = "STAGING_TOKEN"', 'token_env = ["STAGING_TOKEN"]')))
+    assert "token_env of the account staging" in said
+
+
+def test_two_accounts_with_one_login_on_one_endpoint_are_refused(tmp_path: Path) -> None:
+    text = TWO + '\n[accounts.prod-readonly]\nusername = "OPS@example.com"\npassword_env = "PROD_PASSWORD"\n'
+    said = refusal(write(tmp_path, text.replace("\nread_only = true", "")))
+    assert "The accounts prod and prod-readonly" in said
+    assert "log in as the same user to the same endpoint" in said
 
 
 def test_an_account_without_credentials_is_refused(tmp_path: Path) -> None:
@@ -200,10 +261,24 @@ def test_an_account_variable_the_file_would_silently_override_is_refused(tmp_pat
     assert f"{variable} is set, but the accounts come from" in said
 
 
-def test_an_account_variable_the_file_names_is_no_conflict(tmp_path: Path) -> None:
-    text = TWO.replace('"PROD_PASSWORD"', '"ZOMRO_PASSWORD"')
-    accounts = load_accounts({"ZOMRO_CONFIG": str(write(tmp_path, text)), "ZOMRO_PASSWORD": "x-Passw0rd", **SECRETS})
-    assert accounts.settings[0].api.password == "x-Passw0rd"
+def test_a_file_may_not_take_the_environments_single_account_variables_for_its_secrets(tmp_path: Path) -> None:
+    # Else a file that goes missing would leave those credentials behind as an account without its guard rails.
+    said = refusal(write(tmp_path, TWO.replace('"PROD_PASSWORD"', '"ZOMRO_PASSWORD"')))
+    assert "names one of the variables of the environment's single account" in said
+
+
+def test_a_zero_in_the_environment_never_lowers_an_accounts_guard_rail(tmp_path: Path) -> None:
+    accounts = load(write(tmp_path, TWO), ZOMRO_READ_ONLY="0", ZOMRO_REQUIRE_APPROVAL="0")
+    assert [(s.guard_rails.read_only, s.guard_rails.require_approval) for s in accounts.settings] == [
+        (False, True),
+        (True, False),
+    ]
+
+
+def test_the_read_only_flag_makes_every_account_of_the_file_read_only(tmp_path: Path) -> None:
+    path = write(tmp_path, TWO)
+    accounts = load_accounts({"ZOMRO_CONFIG": str(path), **SECRETS}, read_only="1")
+    assert [s.guard_rails.read_only for s in accounts.settings] == [True, True]
 
 
 def test_read_only_in_the_environment_makes_every_account_read_only(tmp_path: Path) -> None:
@@ -236,27 +311,25 @@ def test_the_simulator_needs_no_secrets_from_the_file(tmp_path: Path) -> None:
 
 
 def test_the_file_is_not_changed_by_being_read(tmp_path: Path) -> None:
-    path = write(tmp_path, TWO)
+    path = write(tmp_path, TWO, 0o640)  # a mode a careless reader might "fix" to 0600
     before = os.stat(path)
     load(path)
     after = os.stat(path)
-    assert (after.st_mode, after.st_mtime_ns, after.st_size) == (before.st_mode, before.st_mtime_ns, before.st_size)
+    assert (after.st_mode & 0o777, after.st_mtime_ns, after.st_size) == (0o640, before.st_mtime_ns, before.st_size)
 
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def readme_accounts_file() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("```toml\n", 1)[1].split("```", 1)[0]
+def documented(document: str) -> str:
+    """The README's accounts file (its TOML block), or the example file."""
+    text = (ROOT / document).read_text(encoding="utf-8")
+    return text.split("```toml\n", 1)[1].split("```", 1)[0] if document == "README.md" else text
 
 
-@pytest.mark.parametrize(
-    "text",
-    [readme_accounts_file(), (ROOT / "examples" / "accounts" / "config.toml").read_text(encoding="utf-8")],
-    ids=["README.md", "examples/accounts/config.toml"],
-)
-def test_the_documented_accounts_files_are_accepted(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("document", ["README.md", "examples/accounts/config.toml"])
+def test_the_documented_accounts_files_are_accepted(tmp_path: Path, document: str) -> None:
+    text = documented(document)
     path = write(tmp_path, text)
     named = set(re.findall(r'_env\s*=\s*"([^"]+)"', text))
     secrets = {name: "JBSWY3DPEHPK3PXP" if "TOTP" in name else "Secret-Passw0rd-1" for name in named}

@@ -312,7 +312,45 @@ async def test_approval_is_asked_only_on_the_account_that_requires_it(
         assert asked == []
         ok(await enter(client, "prod"))
     assert len(asked) == 1
+    assert asked[0].startswith("Approve this action? On account prod: Instance 5203773")  # which of the two
     assert (sim.instances[WEB].status, staging.instances[WEB].status) == ("rescued", "rescued")
+
+
+async def test_a_confirmed_change_without_its_account_asks_nobody_and_reads_nothing(
+    tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
+) -> None:
+    asked: list[str] = []
+
+    async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
+
+    both = "require_approval = true"
+    accounts = two_accounts(tmp_path, api_url, top='default_account = "prod"', prod=both, staging=both)
+    async with client_for(accounts, era, elicitation_callback=person) as client:
+        result = await call(client, "enter_rescue", instance_id=WEB, image=UBUNTU, confirm=True)
+    assert kind(result) == "refused.account_required"
+    assert (asked, sim.requests) == ([], [])
+
+
+async def test_the_preview_rules_answer_names_the_account_to_confirm_on(client: Client) -> None:
+    data = ok(await call(client, "exit_rescue", instance_id=LEGACY, account="staging", confirm=True))
+    assert data["kind"] == "refused.preview_required"
+    assert data["next_step"].endswith("Name its account: account='staging'.")
+
+
+async def test_an_account_argument_with_a_line_break_is_refused_before_anything(
+    tmp_path: Path, api_url: str, staging: SimulatedAccount, sim: Simulator, era: str
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    accounts = two_accounts(tmp_path, api_url, env={"ZOMRO_AUDIT_LOG": str(audit)})
+    async with client_for(accounts, era) as client:
+        result = await call(client, "exit_rescue", instance_id=LEGACY, account="prod\nFORGED", confirm=True)
+        unknown = await call(client, "exit_rescue", instance_id=LEGACY, account="nope", confirm=True)
+    assert (kind(result), kind(unknown)) == ("invalid.arguments", "invalid.account")
+    records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert [(r["account"], r["result"]) for r in records] == [(None, "refused")]  # never the text given
+    assert sim.requests == []
 
 
 async def test_the_instructions_name_the_accounts_their_guard_rails_and_the_rule(

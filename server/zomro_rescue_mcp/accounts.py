@@ -50,11 +50,13 @@ ACCOUNT_KEYS = (
     "require_approval",
 )
 _TOP_KEYS = ("default_account", "accounts")
-_PLAIN_SECRETS = re.compile(r"(password|passwd|token|secret|auth|api_?key|totp)", re.IGNORECASE)
+_PLAIN_SECRETS = re.compile(r"(^|_)(password|passwd|pass|token|secret|auth|api_?key|totp|session)(_|$)", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 _VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _MAX_FILE = 1 << 20
-# Variables that describe the environment's one account: with a file they would be silently ignored, so refused.
+# Variables that describe the environment's one account. With a file they would be silently ignored, so they are
+# refused; and a file may not name them for its secrets either: otherwise a file that goes missing would leave
+# the same credentials behind as an account without the file's guard rails.
 _ACCOUNT_VARIABLES = (
     "ZOMRO_API_URL",
     "ZOMRO_AUTH_TOKEN",
@@ -129,45 +131,71 @@ def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
 
 
 def load_accounts(env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Accounts:
-    """The accounts: from the configuration file when there is one, else the environment's one account."""
+    """The accounts: from the configuration file when there is one, else the environment's one account.
+
+    A dangling symbolic link at the default place counts as a file (and is refused), never as "no file".
+    """
     path, named = config_path(env)
-    if not named and not path.exists():
+    if not named and not os.path.lexists(path):
         return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
     document = _read(path)
     return _from_document(document, str(path), env, simulator=simulator, overrides=overrides)
 
 
 def _read(path: Path) -> dict[str, Any]:
-    """The file's TOML, refused when it is missing, not a plain file, others can write to it, or it does not parse."""
+    """The file's TOML, refused when it is missing, not a regular file, others could change it, or it does not
+    parse. A symbolic link is followed (dotfile managers use them); what is judged is the file actually read, by
+    `fstat` on its descriptor, and the folder that holds it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ConfigError(
-            f"The accounts file {path} (ZOMRO_CONFIG) does not exist: create it, or unset ZOMRO_CONFIG."
+            f"The accounts file {path} does not exist{' (a symbolic link to nothing)' if path.is_symlink() else ''}: "
+            "create it, or unset ZOMRO_CONFIG."
         ) from None
     except OSError as exc:
         raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"The accounts file {path} is not a regular file.")
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise ConfigError(
-                f"The accounts file {path} is refused: others can write to it, and it decides which accounts may "
-                f"be changed. Run `chmod go-w {path}`."
-            )
-        if info.st_uid not in (os.getuid(), 0):
-            raise ConfigError(
-                f"The accounts file {path} is refused: it belongs to another user, who could change it. Use a file "
-                "of your own."
-            )
-        data = handle.read(_MAX_FILE + 1)
+    try:
+        refusal = _refusal(path, os.fstat(fd))
+        if refusal is not None:
+            raise ConfigError(f"The accounts file {path} is refused: {refusal}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(_MAX_FILE + 1)
+    finally:
+        os.close(fd)
     if len(data) > _MAX_FILE:
         raise ConfigError(f"The accounts file {path} is larger than 1 MiB; it is not an accounts file.")
     try:
         return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"The accounts file {path} is not valid TOML ({_short(exc)}).") from None
+
+
+def _refusal(path: Path, info: os.stat_result) -> str | None:
+    """Why the file read cannot be trusted to decide which accounts may be changed, or None.
+
+    As ssh judges its configuration: a regular file of this user (or root) that others cannot write to, in a
+    folder of this user (or root) that others cannot write to (or only with the sticky bit, as /tmp).
+    """
+    mine = (os.getuid(), 0)
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file."
+    if info.st_uid not in mine:
+        return "it belongs to another user, who could change it. Use a file of your own."
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"others can write to it, and it decides which accounts may be changed. Run `chmod go-w {path}`."
+    folder = Path(os.path.realpath(path)).parent
+    try:
+        held = os.stat(folder)
+    except OSError:
+        return None  # the file was opened, so its folder exists; nothing more to learn
+    open_to_others = held.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not held.st_mode & stat.S_ISVTX
+    if held.st_uid not in mine or open_to_others:
+        return (
+            f"its folder {folder} can be changed by others, who could replace the file. Keep it in a folder of "
+            "your own (such as ~/.config/zomro-rescue-mcp) that only you can write to."
+        )
+    return None
 
 
 def _short(exc: Exception) -> str:
@@ -197,17 +225,18 @@ def _from_document(
             f"The accounts file {source} names no account: add a table such as [accounts.prod] with username and "
             "password_env (or token_env)."
         )
-    referenced = {v for t in tables.values() if isinstance(t, dict) for k, v in t.items() if k.endswith("_env")}
     for variable in _ACCOUNT_VARIABLES:
-        if env.get(variable) is not None and variable not in referenced:
+        if env.get(variable) is not None:
             raise ConfigError(
                 f"{variable} is set, but the accounts come from {source}, so it would be ignored: describe the "
-                "account in the file (its *_env keys name the variables that hold secrets), or unset it."
+                "account in the file (its *_env keys name other variables, such as ZOMRO_PROD_PASSWORD, for the "
+                "secrets), or unset it."
             )
     if overrides.get("api_url") is not None:
         raise ConfigError(f"--api-url names one endpoint, but the accounts come from {source}: set api_url there.")
     shared = Settings.shared_from_env(env, **overrides)
     settings = tuple(_account(name, table, source, shared, env, simulator=simulator) for name, table in tables.items())
+    _refuse_twins(settings, source)
     default = document.get("default_account")
     if default is not None and (not isinstance(default, str) or default not in tables):
         names = ", ".join(tables)
@@ -260,8 +289,8 @@ def _account(
             f"The {where} has no credentials: set username and password_env, or token_env (each *_env names the "
             "environment variable that holds the secret)."
         )
-    check_token(token, str(table.get("token_env")))
-    totp = totp_secret_of(totp, str(table.get("totp_secret_env"))) if totp is not None else None
+    check_token(token, f"The variable token_env of the {where} names")
+    totp = totp_secret_of(totp, f"The variable totp_secret_env of the {where} names") if totp is not None else None
     if totp is not None and username is None:
         raise ConfigError(f"totp_secret_env in the {where} is only used to log in with username and password_env.")
     for secret in (password, token, totp):
@@ -320,12 +349,40 @@ def _secret(table: dict[str, Any], key: str, where: str, env: Mapping[str, str])
     variable = table.get(key)
     if variable is None:
         return None
+    # The value is never repeated in a sentence: it may be the secret itself, typed in the wrong place (a
+    # base32 two-factor secret even looks like a variable name).
     if not isinstance(variable, str) or _VARIABLE.fullmatch(variable) is None:
         raise ConfigError(
             f"{key} of the {where} must name an environment variable (capitals, digits and '_', such as "
             "ZOMRO_PROD_PASSWORD), not hold the secret itself; the file is refused."
         )
+    if variable in _ACCOUNT_VARIABLES:
+        raise ConfigError(
+            f"{key} of the {where} names one of the variables of the environment's single account: name a "
+            "variable of this account's own, such as ZOMRO_PROD_PASSWORD."
+        )
     value = (env.get(variable) or "").strip()
     if not value:
-        raise ConfigError(f"{variable}, named by {key} of the {where}, is not set (or is empty): set it.")
+        raise ConfigError(
+            f"The variable that {key} of the {where} names is not set (or is empty): set it where the server "
+            "starts, or check the name in the file."
+        )
     return value
+
+
+def _refuse_twins(settings: tuple[Settings, ...], source: str) -> None:
+    """Two accounts with one login on one endpoint are one account: its guard rails and the one-request-at-a-time
+    lock could then be bypassed through the other name. (The login is compared, never shown.)"""
+    seen: dict[tuple[str, str, str], str] = {}
+    for one in settings:
+        api = one.api
+        login = ("user", api.username.casefold()) if api.username else ("token", api.auth_token or "")
+        if login[1] == "":
+            continue  # the simulator's accounts: no credentials yet
+        key = (api.api_url.rstrip("/"), *login)
+        if key in seen:
+            raise ConfigError(
+                f"The accounts {seen[key]} and {api.account} in {source} log in as the same user to the same "
+                "endpoint, so they are one account: keep one of them, with the guard rails you want."
+            )
+        seen[key] = api.account

@@ -148,8 +148,8 @@ Ask = Callable[[str], "str | None"]
 class TerminalAsker:
     """The CLI's asker: the person types the instance id at the terminal; `--yes` stands for a reviewed preview."""
 
-    def __init__(self, ask: Ask, *, yes: bool, required: bool) -> None:
-        self._ask, self._yes, self._required = ask, yes, required
+    def __init__(self, ask: Ask, *, yes: bool, required: bool, where: str = "ZOMRO_REQUIRE_APPROVAL") -> None:
+        self._ask, self._yes, self._required, self._where = ask, yes, required, where
 
     def pose(self, instance_id: int, summary: str) -> str | None:
         """The typed line (None when there is no terminal, or with --yes: nothing is asked)."""
@@ -163,7 +163,7 @@ class TerminalAsker:
                 return Answer(
                     Approval.UNSUPPORTED,
                     PolicyRefusedError(
-                        "Nothing was sent: --yes cannot stand in for the approval ZOMRO_REQUIRE_APPROVAL asks for. "
+                        f"Nothing was sent: --yes cannot stand in for the approval {self._where} asks for. "
                         "Run the command at a terminal without --yes and type the instance id."
                     ),
                 )
@@ -289,7 +289,10 @@ class ElicitationAsker:
         self.previews.put(_call_key(ctx, request), preview)
         if not service.previewed(preview.result):
             return Approval.PREVIEW_FIRST  # the tool body answers with the preview; nobody is asked yet
-        return self.pose(request.instance_id, preview.result.summary)
+        summary = preview.result.summary
+        if service.named:  # the same id may be an instance of another account: say which one is meant
+            summary = f"On account {service.account}: {summary}"
+        return self.pose(request.instance_id, summary)
 
     def enter_resolver(self) -> Resolver:
         """The resolver of enter_rescue's approval: validate (a preview), then ask."""

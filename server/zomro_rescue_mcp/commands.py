@@ -230,9 +230,10 @@ async def _change(
     show.action(preview)
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview, named=service.named)[0], file=sys.stderr, flush=True)
-    answer = TerminalAsker(ask, yes=command.yes, required=service.require_approval).approve(
-        instance_id, preview.summary
+    asker = TerminalAsker(
+        ask, yes=command.yes, required=service.require_approval, where=service.where("require_approval")
     )
+    answer = asker.approve(instance_id, preview.summary)
     if not answer.approval.approves:
         service.refuse(request, answer)  # audited, and raises the refusal
     if isinstance(request, EnterRequest) and isinstance(preview, EnterRescueResult):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TypeVar, Unpack, overload
 
+from . import redact
 from .accounts import Accounts
 from .approval import Approval
 from .audit import AuditTrail
@@ -101,9 +102,10 @@ class Fleet:
         try:
             return self.for_change(request, account, confirm=confirm, found_in=found_in)
         except ZomroError:
-            if confirm:
+            if confirm:  # an account that is not configured is recorded as none, never as the text given
+                known = account if account in self._services else None
                 with self._audit.attempt(
-                    request.tool, request.instance_id, confirmed=True, approval=approval.word, account=account
+                    request.tool, request.instance_id, confirmed=True, approval=approval.word, account=known
                 ):
                     raise
             raise
@@ -159,7 +161,9 @@ class Fleet:
         for name in self.names:
             got = listings[name]
             if isinstance(got, ZomroError):
-                notes.append(f"account {name} could not be read, so its instances are missing: {got}")
+                notes.append(
+                    f"account {name} could not be read, so its instances are missing: {redact.scrub(str(got))}"
+                )
                 complete = False
                 continue
             instances += got.instances

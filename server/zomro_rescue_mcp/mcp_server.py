@@ -58,9 +58,10 @@ Confirm = Annotated[
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
 Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
+ACCOUNT_NAME = r"^[\w.-]{1,40}$"  # no spaces or line breaks: it is logged and audited
 AccountArg = Annotated[
     str | None,
-    Field(max_length=40, description="Account (as listed); omit for the default. A confirmed change names it."),
+    Field(pattern=ACCOUNT_NAME, description="Account (as listed); omit for the default. A confirmed change names it."),
 ]
 
 INSTANCES_DESCRIPTION = """\
@@ -236,11 +237,11 @@ def _accounts_note(accounts: Accounts) -> str:
 
 
 def build_server(
-    settings: Accounts | Settings, *, transport: httpx2.AsyncBaseTransport | None = None
+    configured: Accounts | Settings, *, transport: httpx2.AsyncBaseTransport | None = None
 ) -> RescueMCPServer:
-    """The MCP server with the rescue tools over the configured accounts; their API clients live as long as the
-    server runs."""
-    accounts = Accounts.single(settings) if isinstance(settings, Settings) else settings
+    """The MCP server with the rescue tools over the configured accounts (or one account's settings); their API
+    clients live as long as the server runs."""
+    accounts = Accounts.single(configured) if isinstance(configured, Settings) else configured
     assembly = assemble(accounts, transport=transport)  # an unwritable audit trail stops the server here, at start
     named = accounts.several
 
@@ -273,7 +274,7 @@ def build_server(
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
         offset: Annotated[int, Field(ge=0)] = 0,
         account: Annotated[
-            str | None, Field(max_length=40, description="Only this account's; omit for every account.")
+            str | None, Field(pattern=ACCOUNT_NAME, description="Only this account's; omit for every account.")
         ] = None,
     ) -> Annotated[CallToolResult, InstanceList]:
         return await _answer(

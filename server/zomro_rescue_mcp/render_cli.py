@@ -41,7 +41,7 @@ def error_for_people(sentence: str, facts: dict[str, Any], *, named: bool = Fals
 def action_lines(data: ActionResult, *, named: bool = False) -> list[str]:
     """What a preview will do, or what an accepted request did, and a generated password at once."""
     done = data.executed
-    lead = "ACCEPTED" if done else "PREVIEW"
+    lead = ("ACCEPTED" if done else "PREVIEW") + (f" on account {data.account}" if named and data.account else "")
     if isinstance(data, EnterRescueResult):
         image = data.image
         who = "administrator" if is_windows(image) else "root"

@@ -311,10 +311,11 @@ class RescueService:
         if self._previews is None or self._previews.take(preview_key(preview)):
             return None
         self._previews.record(preview_key(preview))
+        step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
         return preview.model_copy(
             update={
                 "kind": "refused.preview_required",
-                "next_step": PREVIEW_FIRST,
+                "next_step": step,
                 "notes": [*preview.notes, PREVIEW_FIRST],
             }
         )
@@ -322,6 +323,10 @@ class RescueService:
     def previewed(self, preview: ActionResult) -> bool:
         """Whether this action was previewed (and the preview not used up), or the rule is off."""
         return self._previews is None or self._previews.has(preview_key(preview))
+
+    def where(self, rail: str) -> str:
+        """Where this account's guard rail is set (a variable, or a key of the accounts file), for sentences."""
+        return self._where[rail]
 
     def refuse(self, request: Request, answer: Answer) -> None:
         """Refuse, and audit, a confirmed request the person did not approve at the terminal (the human CLI)."""
