@@ -312,11 +312,12 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         app = build_http_app(server, accounts, host=args.host, port=args.port, allow_no_token=args.allow_no_token)
     log = logging.getLogger("zomro_rescue_mcp")
     log.info(
-        "serving over %s: %d account(s) from %s, audit %s",
+        "serving over %s: %d account(s) from %s, audit %s, preview rule %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
         len(accounts.settings),
         accounts.source or "the environment",
         shared.guard_rails.audit_log or "off",
+        "on" if shared.guard_rails.require_preview else "off (ZOMRO_REQUIRE_PREVIEW)",
     )
     for settings in accounts.settings:
         rails = settings.guard_rails
