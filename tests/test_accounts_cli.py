@@ -293,3 +293,31 @@ def test_the_demo_keeps_its_one_account_story_beside_an_accounts_file(tmp_path: 
     done = subprocess.run([CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "The story is complete" in done.stdout
+
+
+def test_doctor_checks_the_other_accounts_when_one_has_no_secret_set(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    without = {k: v for k, v in env.items() if k != "STAGING_PASSWORD"}
+    assert main(["doctor"], env=without, ask=never_asked) == 2
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("account ")]
+    assert lines[0].startswith("account prod: ok: logged in, 4 instance(s) visible")
+    assert lines[1].startswith("account staging: problem: The variable that password_env of the account staging")
+
+
+def test_accounts_shows_an_account_whose_secret_is_not_set_and_exits_2(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    without = {k: v for k, v in env.items() if k != "STAGING_PASSWORD"}
+    assert main(["accounts", "--json"], env=without, ask=never_asked) == 2
+    rows = json.loads(capsys.readouterr().out)["accounts"]
+    assert [(r["name"], r["problem"] is None) for r in rows] == [("prod", True), ("staging", False)]
+
+
+def test_a_command_that_serves_refuses_an_account_whose_secret_is_not_set(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    without = {k: v for k, v in env.items() if k != "STAGING_PASSWORD"}
+    assert main(["instances"], env=without, ask=never_asked) == 2
+    assert "The variable that password_env of the account staging" in capsys.readouterr().err
+    assert sim.requests == []

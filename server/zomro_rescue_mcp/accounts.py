@@ -130,16 +130,20 @@ def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
     return Path(base) / "zomro-rescue-mcp" / "config.toml", False
 
 
-def load_accounts(env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Accounts:
+def load_accounts(
+    env: Mapping[str, str], *, simulator: bool = False, lenient: bool = False, **overrides: str | None
+) -> Accounts:
     """The accounts: from the configuration file when there is one, else the environment's one account.
 
     A dangling symbolic link at the default place counts as a file (and is refused), never as "no file".
+    `lenient` (for `doctor` and `accounts`, never for a server): an account whose credentials cannot be used is
+    kept, with the sentence saying why in `api.problem`, so the other accounts can still be shown and checked.
     """
     path, named = config_path(env)
     if not named and not os.path.lexists(path):
         return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
     document = _read(path)
-    return _from_document(document, str(path), env, simulator=simulator, overrides=overrides)
+    return _from_document(document, str(path), env, simulator=simulator, lenient=lenient, overrides=overrides)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -209,6 +213,7 @@ def _from_document(
     env: Mapping[str, str],
     *,
     simulator: bool,
+    lenient: bool = False,
     overrides: Mapping[str, str | None],
 ) -> Accounts:
     for key in document:
@@ -235,7 +240,10 @@ def _from_document(
     if overrides.get("api_url") is not None:
         raise ConfigError(f"--api-url names one endpoint, but the accounts come from {source}: set api_url there.")
     shared = Settings.shared_from_env(env, **overrides)
-    settings = tuple(_account(name, table, source, shared, env, simulator=simulator) for name, table in tables.items())
+    settings = tuple(
+        _account(name, table, source, shared, env, simulator=simulator, lenient=lenient)
+        for name, table in tables.items()
+    )
     _refuse_twins(settings, source)
     default = document.get("default_account")
     if default is not None and (not isinstance(default, str) or default not in tables):
@@ -253,7 +261,14 @@ def _plain_secret(source: str, key: str) -> ConfigError:
 
 
 def _account(
-    name: Any, table: Any, source: str, shared: Settings, env: Mapping[str, str], *, simulator: bool
+    name: Any,
+    table: Any,
+    source: str,
+    shared: Settings,
+    env: Mapping[str, str],
+    *,
+    simulator: bool,
+    lenient: bool = False,
 ) -> Settings:
     """One [accounts.NAME] table as that account's settings (the shared ones, its endpoint, secrets, guard rails)."""
     if not isinstance(name, str) or _NAME.fullmatch(name) is None:
@@ -277,6 +292,18 @@ def _account(
     base = shared.but(account=name, **rails)
     if simulator:
         return base.but(api_url="http://simulator.invalid/", simulator=True)
+    try:
+        return _credentials(base, table, where, env, api_url, username)
+    except ConfigError as exc:
+        if not lenient:
+            raise
+        return base.but(api_url=api_url, username=username, problem=str(exc))
+
+
+def _credentials(
+    base: Settings, table: dict[str, Any], where: str, env: Mapping[str, str], api_url: str, username: str | None
+) -> Settings:
+    """The account's endpoint and its secrets, from the variables its *_env keys name."""
     check_url(api_url, f"api_url of {where}")
     password = _secret(table, "password_env", where, env)
     token = _secret(table, "token_env", where, env)

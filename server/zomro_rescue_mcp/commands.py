@@ -148,8 +148,7 @@ async def run_command(
             next="account",
         )
     if isinstance(command, ListAccounts):
-        _list_accounts(accounts, out, as_json=args.json, only=account)
-        return 0
+        return _list_accounts(accounts, out, as_json=args.json, only=account)
     if isinstance(command, Doctor):  # reads only: it creates no audit file and changes nothing
         return await _doctor_all(command, accounts, account, transport, out, as_json=args.json)
     show = _Printer(out, as_json=args.json, named=accounts.several)
@@ -310,6 +309,10 @@ async def _doctor_all(
         checks["audit"] = f"{audit_log} (writable)"
     lines: dict[str, dict[str, str]] = {}
     for settings in checked:
+        if settings.api.problem is not None:  # its credentials cannot be used: nothing to log in with
+            lines[settings.api.account] = {**_rails(settings), "api": f"problem: {settings.api.problem}"}
+            code = code or 2
+            continue
         api = BillmanagerClient(settings, transport=transport)
         try:  # one client per account, so one login (a two-factor code is never sent twice)
             with for_account(settings.api.account):
@@ -334,18 +337,24 @@ async def _doctor_all(
     return code
 
 
-async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str, str], int]:
-    """One account's mode and reachability, with read-only calls; never a secret. Its report and exit status."""
+def _rails(settings: Settings) -> dict[str, str]:
+    """An account's report before its check: where it goes, how it logs in, its guard rails."""
     rails = settings.guard_rails
     allowlist = ", ".join(str(i) for i in sorted(rails.allowed_instances)) if rails.allowed_instances else "off (all)"
-    report: dict[str, str] = {
+    return {
         "api": "",
         "endpoint": "built-in simulator" if settings.api.simulator else settings.api.api_url,
-        "auth": settings.api.auth_kind,
+        "auth": settings.api.auth_kind or "-",
         "read-only": "on" if rails.read_only else "off",
         "allowlist": allowlist,
         "approval": "on" if rails.require_approval else "off",
     }
+
+
+async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str, str], int]:
+    """One account's mode and reachability, with read-only calls; never a secret. Its report and exit status."""
+    rails = settings.guard_rails
+    report = _rails(settings)
     try:
         service = RescueService(api, account=settings.api.account, allowed_instances=rails.allowed_instances)
         instances = await service.list_instances(limit=1)
@@ -356,9 +365,10 @@ async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str,
         return report, exc.exit_code
 
 
-def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str | None = None) -> None:
+def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str | None = None) -> int:
     """The accounts, their endpoint, how they log in (the variables holding the secrets, never a value) and their
-    guard rails."""
+    guard rails; 2 when an account's credentials cannot be used (a server would not start), else 0."""
+    problems: list[str] = []
     rows: list[dict[str, object]] = []
     widths = (16, 8, 28, 12, 10, 18, 9)
     lines = [_row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
@@ -379,15 +389,18 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
                 "read_only": rails.read_only,
                 "allowed_instances": allowed,
                 "require_approval": rails.require_approval,
+                "problem": api.problem,
             }
         )
+        if api.problem is not None:
+            problems.append(f"account {api.account}: problem: {api.problem}")
         lines.append(
             _row(
                 widths,
                 api.account,
                 "yes" if default else "",
                 endpoint,
-                api.auth_kind,
+                api.auth_kind or "-",
                 "on" if rails.read_only else "off",
                 ",".join(map(str, allowed)) if allowed else "all",
                 "on" if rails.require_approval else "off",
@@ -397,9 +410,10 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
     if as_json:
         document = {"kind": "accounts", "source": accounts.source, "accounts": rows}
         print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI's --json output
-        return
+        return 2 if problems else 0
     lines.append(f"from {accounts.source or 'the environment (ZOMRO_*)'}")
-    print("\n".join(lines), file=out)  # stdout ok: the CLI prints for a person
+    print("\n".join([*lines, *problems]), file=out)  # stdout ok: the CLI prints for a person
+    return 2 if problems else 0
 
 
 async def _capture(settings: Settings, api: BillmanagerClient, path: str, instance_id: int | None) -> None:

@@ -48,6 +48,7 @@ class ApiSettings:
     lang: str = "en"
     simulator: bool = False
     secrets_from: tuple[str, ...] = ()  # the environment variables the secrets were read from (names only)
+    problem: str | None = None  # why its credentials cannot be used (only `doctor` and `accounts` load such one)
 
     @property
     def auth_kind(self) -> str:
