@@ -449,6 +449,8 @@ CRITICAL_TARGETS = {
     "confirmed exit, wait=false": 2.2,
     "list_instances, 2,000 instances": 4.0,
     "list_rescue_images, last of 2,000 instances": 4.0,
+    "list_instances, two accounts side by side": 1.5,
+    "list_rescue_images on the second account": 1.2,
 }
 
 
@@ -492,14 +494,24 @@ def round_trips(report: Report) -> None:
         report.notes.append(f"- `{func}`: {count} (minimum {MINIMUM.get(func, 0)}) — {WHY.get(func, '')}")
 
 
-async def critical_path(url: str, steps: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, float, int]]:
-    """Each labelled call's wall time and result size on a warm session (the login is not counted)."""
+async def critical_path(
+    url: str, steps: list[tuple[str, str, dict[str, Any]]], accounts: int = 1
+) -> list[tuple[str, float, int]]:
+    """Each labelled call's wall time and result size on a warm session (the login is not counted); `accounts`
+    above 1: the server has that many accounts (first, second …) on the simulator's logins, the first the default."""
+    from zomro_rescue_mcp.accounts import Accounts
     from zomro_rescue_mcp.config import Settings
     from zomro_rescue_mcp.mcp_server import build_server
 
     settings = Settings(api_url=url, username=USERNAME, password=PASSWORD, timeout=10.0, wait_seconds=0)
+    names = ["first", "second", "third", "fourth"][:accounts]
+    logins = [USERNAME] + [f"account{n}@example.com" for n in range(2, accounts + 1)]
+    configured = Accounts(
+        tuple(settings.but(account=name, username=login) for name, login in zip(names, logins, strict=True)),
+        default_account="first" if accounts > 1 else None,
+    )
     measured: list[tuple[str, float, int]] = []
-    async with Client(build_server(settings), mode="legacy", cache=None) as client:
+    async with Client(build_server(configured), mode="legacy", cache=None) as client:
         # Log in and take every code path once, so the rows count round trips, not first-use costs.
         await client.call_tool("list_instances", {"limit": 1})
         await client.call_tool("list_rescue_images", {"instance_id": WARM})
@@ -532,16 +544,27 @@ def critical_round_trips(report: Report, repeats: int) -> None:
         ("list_instances, 2,000 instances", "list_instances", {}),
         ("list_rescue_images, last of 2,000 instances", "list_rescue_images", {"instance_id": 6000001 + 1995}),
     ]
+    several: list[tuple[str, str, dict[str, Any]]] = [
+        ("list_instances, two accounts side by side", "list_instances", {}),
+        ("list_rescue_images on the second account", "list_rescue_images", {"instance_id": WEB, "account": "second"}),
+    ]
     measured: list[tuple[str, float, int]] = []
-    for population, steps in ((0, small), (1996, large)):
+    for population, accounts, steps in ((0, 1, small), (1996, 1, large), (0, 2, several)):
         port = free_port()  # the simulator in its own process: the API's work is not ours
         simulator = start(
-            [PYTHON, str(HERE / "simulator_server.py"), str(port), str(CRITICAL_LATENCY), str(population)]
+            [
+                PYTHON,
+                str(HERE / "simulator_server.py"),
+                str(port),
+                str(CRITICAL_LATENCY),
+                str(population),
+                str(accounts),
+            ]
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/")
             for _ in range(repeats):
-                measured += anyio.run(critical_path, f"http://127.0.0.1:{port}/", steps)
+                measured += anyio.run(critical_path, f"http://127.0.0.1:{port}/", steps, accounts)
         finally:
             simulator.terminate()
             simulator.wait(timeout=30)
@@ -553,7 +576,7 @@ def critical_round_trips(report: Report, repeats: int) -> None:
         trips = seconds / CRITICAL_LATENCY
         target = CRITICAL_TARGETS[label]
         report.add(
-            f"6{'abcdefg'[index]}",
+            f"6{'abcdefghij'[index]}",
             f"{label} (result {size:,} characters)",
             f"{trips:.2f} round trips ({seconds * 1000:.0f} ms)",
             f"{CRITICAL_LATENCY * 1000:.0f} ms per API request",
