@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
@@ -398,3 +399,32 @@ async def test_a_read_only_floor_from_the_environment_is_cited_as_such(
     assert kind(result) == "refused.read_only"
     assert "is not offered: this server runs in read-only mode (ZOMRO_READ_ONLY)" in error(result)
     assert sim.requests == []
+
+
+@pytest.mark.both_eras
+async def test_two_accounts_over_http_each_session_naming_its_account(
+    tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
+) -> None:
+    from zomro_rescue_mcp.http_app import build_http_app
+    from zomro_rescue_mcp.loopback import serve_on_loopback
+    from zomro_rescue_mcp.mcp_server import build_server
+
+    from .test_http import TOKEN, http_client
+
+    accounts = two_accounts(tmp_path, api_url, env={"ZOMRO_MCP_TOKEN": TOKEN})
+    app = build_http_app(build_server(accounts), accounts, host="127.0.0.1", port=0)
+    url, stop = serve_on_loopback(app, lifespan="on")
+    try:
+        arguments = {"instance_id": LEGACY, "account": "staging"}
+        async with http_client(url, era) as first:
+            ok(await call(first, "exit_rescue", **arguments))  # the preview, in one session
+        async with http_client(url, era) as second:
+            refused = await call(second, "exit_rescue", instance_id=LEGACY, confirm=True)
+            assert kind(refused) == "refused.account_required"
+            done = ok(await call(second, "exit_rescue", **arguments, confirm=True))  # confirmed in another
+        health = httpx2.get(f"{url}healthz", timeout=10).json()
+    finally:
+        stop()
+    assert (done["account"], done["executed"]) == ("staging", True)
+    assert (staging.instances[LEGACY].status, sim.instances[LEGACY].status) == ("active", "rescued")
+    assert health["accounts"] == 2
