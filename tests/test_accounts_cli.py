@@ -321,3 +321,15 @@ def test_a_command_that_serves_refuses_an_account_whose_secret_is_not_set(
     assert main(["instances"], env=without, ask=never_asked) == 2
     assert "The variable that password_env of the account staging" in capsys.readouterr().err
     assert sim.requests == []
+
+
+def test_doctor_captures_the_account_it_is_told(
+    env: dict[str, str], tmp_path: Path, staging: SimulatedAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging.instances[WEB].status = "stopped"  # a state only staging's list has
+    path = tmp_path / "capture.json"
+    assert main(["doctor", "--account", "staging", "--capture", str(path)], env=env, ask=never_asked) == 0
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("account ")] == [
+        "account staging"
+    ]
+    assert '"stopped"' in path.read_text(encoding="utf-8")  # the rows recorded are staging's

@@ -345,3 +345,25 @@ def test_the_health_probe_counts_a_guard_rail_only_when_every_account_has_it(tmp
     probe = health(load(write(tmp_path, TWO)))  # prod: approval and an allowlist; staging: read-only
     assert (probe["accounts"], probe["read_only"], probe["allowlist"], probe["approval"]) == (2, False, False, False)
     assert not {"prod", "staging"} & set(json.dumps(probe).replace('"', " ").split())  # no account's name
+
+
+def test_zomro_config_none_serves_the_environments_account_beside_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "zomro-rescue-mcp"
+    folder.mkdir()
+    write(folder, TWO)
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "ZOMRO_AUTH_TOKEN": "session-0001"}
+    with pytest.raises(ConfigError) as raised:
+        load_accounts(env)  # the file is there: the token would be ignored, so it is refused
+    assert "ZOMRO_CONFIG=none serves the environment's one account instead" in str(raised.value)
+    accounts = load_accounts({**env, "ZOMRO_CONFIG": "none"})
+    assert (accounts.names, accounts.source, accounts.settings[0].api.auth_token) == (
+        ("default",),
+        None,
+        "session-0001",
+    )
+
+
+def test_a_relative_zomro_config_is_shown_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, TWO)
+    monkeypatch.chdir(tmp_path)
+    assert load_accounts({"ZOMRO_CONFIG": "config.toml", **SECRETS}).source == str(tmp_path / "config.toml")

@@ -37,7 +37,7 @@ from . import redact
 from .config import DEFAULT_API_URL, Settings, check_token, check_url, parse_instance_id, totp_secret_of
 from .errors import ConfigError
 
-__all__ = ["ACCOUNT_KEYS", "Accounts", "config_path", "load_accounts"]
+__all__ = ["ACCOUNT_KEYS", "NO_FILE", "Accounts", "config_path", "load_accounts"]
 
 ACCOUNT_KEYS = (
     "api_url",
@@ -116,16 +116,22 @@ class Accounts:
         return f"{setting} of account {name} in {self.source}"
 
 
-def config_path(env: Mapping[str, str]) -> tuple[Path, bool]:
-    """The configuration file's path, and whether ZOMRO_CONFIG named it (then it must exist)."""
+NO_FILE = "none"  # ZOMRO_CONFIG=none: no accounts file, even when one exists at the default place
+
+
+def config_path(env: Mapping[str, str]) -> tuple[Path | None, bool]:
+    """The configuration file's path (None: ZOMRO_CONFIG=none), and whether ZOMRO_CONFIG named it (then it must
+    exist). A relative path is taken from the directory the server starts in, and shown whole."""
     named = env.get("ZOMRO_CONFIG")
     if named is not None:
         if not named.strip():
             raise ConfigError(
-                "ZOMRO_CONFIG is set but empty: set it to the path of the accounts file, or unset it to use "
-                "~/.config/zomro-rescue-mcp/config.toml when it exists."
+                "ZOMRO_CONFIG is set but empty: set it to the path of the accounts file, to none for the "
+                "environment's one account, or unset it to use ~/.config/zomro-rescue-mcp/config.toml when it exists."
             )
-        return Path(named.strip()).expanduser(), True
+        if named.strip().lower() == NO_FILE:
+            return None, True
+        return Path(named.strip()).expanduser().absolute(), True
     base = env.get("XDG_CONFIG_HOME", "").strip() or str(Path(env.get("HOME") or Path.home()) / ".config")
     return Path(base) / "zomro-rescue-mcp" / "config.toml", False
 
@@ -140,7 +146,7 @@ def load_accounts(
     kept, with the sentence saying why in `api.problem`, so the other accounts can still be shown and checked.
     """
     path, named = config_path(env)
-    if not named and not os.path.lexists(path):
+    if path is None or (not named and not os.path.lexists(path)):
         return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
     document = _read(path)
     return _from_document(document, str(path), env, simulator=simulator, lenient=lenient, overrides=overrides)
@@ -235,7 +241,7 @@ def _from_document(
             raise ConfigError(
                 f"{variable} is set, but the accounts come from {source}, so it would be ignored: describe the "
                 "account in the file (its *_env keys name other variables, such as ZOMRO_PROD_PASSWORD, for the "
-                "secrets), or unset it."
+                "secrets), or unset it; ZOMRO_CONFIG=none serves the environment's one account instead."
             )
     if overrides.get("api_url") is not None:
         raise ConfigError(f"--api-url names one endpoint, but the accounts come from {source}: set api_url there.")

@@ -30,6 +30,7 @@ accounts: one from the variables below (named default), or several from a TOML f
   ZOMRO_CONFIG       the accounts file (default $XDG_CONFIG_HOME/zomro-rescue-mcp/config.toml, used when it
                      exists): [accounts.NAME] tables with api_url, username, password_env, token_env,
                      totp_secret_env, read_only, allowed_instances, require_approval; optional default_account
+                     ZOMRO_CONFIG=none: no file, the environment's one account
 
 configuration (environment variables; flags override them):
   ZOMRO_API_URL      API endpoint (default https://api.zomro.com/); https, or http to a loopback address only

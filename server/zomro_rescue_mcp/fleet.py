@@ -54,7 +54,8 @@ class Fleet:
         name = account if account is not None else self.accounts.default
         if name is None:
             raise InvalidRequestError(
-                f"Several accounts are configured ({self._listed()}) and none is the default: name one with `account`.",
+                f"Several accounts are configured ({self._listed()}) and none is the default: name the account; "
+                "nothing was sent.",
                 kind="invalid.account",
                 accounts=list(self.names),
                 next="account",

@@ -5,6 +5,7 @@ paid for in every conversation, so nothing is repeated that the model does not n
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,8 +30,8 @@ def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False
     """An error's sentence and, when it has one, its next step as a tool call; `named` (several accounts are
     configured): the account it is about leads."""
     account = facts.get("account") if named else None
-    if account is not None and f"ccount {account} " not in sentence:
-        sentence = f"[account {account}] {sentence}"
+    if account is not None and not re.search(rf"\baccount {re.escape(str(account))}\b", sentence, re.IGNORECASE):
+        sentence = f"[account {account}] {sentence}"  # the sentence does not say which account it is about
     step = _STEPS.get(str(facts.get("next")))
     if step is None:
         return sentence
