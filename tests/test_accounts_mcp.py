@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 
 from zomro_rescue_mcp.accounts import Accounts, load_accounts
+from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.logcontext import FORMAT, AccountFilter
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 from zomro_rescue_mcp.simulator.functions import SimulatedAccount
@@ -428,3 +429,15 @@ async def test_two_accounts_over_http_each_session_naming_its_account(
     assert (done["account"], done["executed"]) == ("staging", True)
     assert (staging.instances[LEGACY].status, sim.instances[LEGACY].status) == ("active", "rescued")
     assert health["accounts"] == 2
+
+
+async def test_the_environments_one_account_is_named_default_in_data_and_not_in_words(
+    settings: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(settings, era) as client:
+        listed = await call(client, "list_instances", query="web-1")
+        preview = await call(client, "enter_rescue", instance_id=WEB, image=UBUNTU)
+        done = await call(client, "enter_rescue", instance_id=WEB, image=UBUNTU, confirm=True)  # no account needed
+    assert [i["account"] for i in ok(listed)["instances"]] == ["default"]
+    assert (ok(preview)["account"], ok(done)["account"], ok(done)["executed"]) == ("default", "default", True)
+    assert "account" not in text(listed) + text(preview) + ok(preview)["next_step"]
