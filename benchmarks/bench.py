@@ -110,7 +110,7 @@ def server_env(api_url: str, **extra: str) -> dict[str, str]:
         "ZOMRO_USERNAME": USERNAME,
         "ZOMRO_PASSWORD": PASSWORD,
         "ZOMRO_LOG_LEVEL": "WARNING",
-        "XDG_CONFIG_HOME": "/nonexistent/zomro-bench",  # the bench's one account, never the person's accounts file
+        "ZOMRO_CONFIG": "none",  # the bench's one account, never the person's accounts file
         **extra,
     }
 

@@ -173,7 +173,8 @@ def test_a_file_in_a_folder_others_can_write_to_is_refused(tmp_path: Path) -> No
     shared.mkdir()
     shared.chmod(0o777)
     said = refusal(write(shared, TWO))
-    assert f"its folder {shared} can be changed by others" in said
+    assert f"the folder {shared} can be changed by others" in said
+    assert f"Run `chmod go-w {shared}`" in said
 
 
 def test_a_file_in_a_sticky_folder_such_as_tmp_is_accepted(tmp_path: Path) -> None:
@@ -367,3 +368,85 @@ def test_a_relative_zomro_config_is_shown_whole(tmp_path: Path, monkeypatch: pyt
     write(tmp_path, TWO)
     monkeypatch.chdir(tmp_path)
     assert load_accounts({"ZOMRO_CONFIG": "config.toml", **SECRETS}).source == str(tmp_path / "config.toml")
+
+
+def test_a_link_in_a_folder_others_can_write_to_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    link = shared / "config.toml"
+    link.symlink_to(write(tmp_path, TWO))  # whoever can write the folder can repoint the link
+    assert f"the folder {shared} can be changed by others" in refusal(link)
+
+
+def test_a_good_folder_inside_one_others_can_write_to_is_refused(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    inner = outer / "inner"
+    inner.mkdir(parents=True)
+    outer.chmod(0o777)  # others could rename inner away and put their own in its place
+    assert f"the folder {outer} can be changed by others" in refusal(write(inner, TWO))
+
+
+def test_a_default_place_that_cannot_be_looked_into_is_an_error_never_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = tmp_path / "zomro-rescue-mcp" / "config.toml"
+    real_lstat = os.lstat
+
+    def lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(str(path)) == expected:
+            raise PermissionError(13, "Permission denied")
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    with pytest.raises(ConfigError) as raised:
+        load_accounts({"XDG_CONFIG_HOME": str(tmp_path), "ZOMRO_AUTH_TOKEN": "session-0001"})
+    assert "cannot be checked (Permission denied)" in str(raised.value)
+
+
+def test_a_malformed_api_url_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace("https://staging.example.com/", "https://[fe80::1/")))
+    assert "api_url of account staging" in said
+    assert "is not a valid URL" in said
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://API.zomro.com/", "https://api.zomro.com:443", "https://api.zomro.com./"], ids=str
+)
+def test_one_endpoint_spelled_another_way_is_still_one_endpoint(tmp_path: Path, endpoint: str) -> None:
+    text = (
+        TWO
+        + f'\n[accounts.again]\napi_url = "{endpoint}"\nusername = "ops@example.com"\npassword_env = "PROD_PASSWORD"\n'
+    )
+    assert "The accounts prod and again" in refusal(write(tmp_path, text))
+
+
+def test_one_session_token_in_two_accounts_is_one_account(tmp_path: Path) -> None:
+    text = TWO + '\n[accounts.again]\napi_url = "https://staging.example.com"\ntoken_env = "OTHER_TOKEN"\n'
+    said = refusal(write(tmp_path, text), OTHER_TOKEN=SECRETS["STAGING_TOKEN"])
+    assert "The accounts staging and again" in said
+    assert SECRETS["STAGING_TOKEN"] not in said
+
+
+def test_only_none_in_lower_case_means_no_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_accounts({"ZOMRO_CONFIG": "None", "ZOMRO_AUTH_TOKEN": "session-0001"})  # as str(None) spells it
+    assert "does not exist" in str(raised.value)
+
+
+def test_a_toml_error_never_shows_a_character_of_a_value(tmp_path: Path) -> None:
+    said = refusal(write(tmp_path, TWO.replace('"ops@example.com"', '"ops\x01@example.com"')))
+    assert "is not valid TOML" in said
+    assert "\x01" not in said
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_none_beside_a_default_file_is_told_by_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from zomro_rescue_mcp.cli import main
+
+    folder = tmp_path / "zomro-rescue-mcp"
+    folder.mkdir()
+    write(folder, TWO)
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "ZOMRO_CONFIG": "none", "ZOMRO_LOG_LEVEL": "WARNING"}
+    main(["doctor", "--simulator"], env=env)
+    assert f"ZOMRO_CONFIG=none, so {folder / 'config.toml'} is not read" in capsys.readouterr().out

@@ -441,3 +441,9 @@ async def test_the_environments_one_account_is_named_default_in_data_and_not_in_
     assert [i["account"] for i in ok(listed)["instances"]] == ["default"]
     assert (ok(preview)["account"], ok(done)["account"], ok(done)["executed"]) == ("default", "default", True)
     assert "account" not in text(listed) + text(preview) + ok(preview)["next_step"]
+
+
+async def test_an_account_argument_in_other_letters_is_refused_as_an_argument(client: Client, sim: Simulator) -> None:
+    result = await call(client, "list_rescue_images", instance_id=WEB, account="prоd")  # a Cyrillic о
+    assert kind(result) == "invalid.arguments"
+    assert sim.requests == []

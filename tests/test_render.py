@@ -24,3 +24,15 @@ def test_a_person_is_told_the_next_command() -> None:
 def test_a_failure_without_a_next_step_is_its_sentence_alone() -> None:
     assert error_for_model(SENTENCE, {"instance_id": 1}) == SENTENCE
     assert error_for_people(SENTENCE, {}) == SENTENCE
+
+
+def test_with_several_accounts_an_error_not_naming_its_account_is_led_by_it() -> None:
+    from zomro_rescue_mcp.render_model import error_for_model
+
+    facts = {"account": "ops"}
+    said = error_for_model("The account ops@example.com uses two-factor authentication.", facts, named=True)
+    assert said.startswith("[account ops] The account ops@example.com")
+    assert (
+        error_for_model("Account ops is in read-only mode.", facts, named=True) == "Account ops is in read-only mode."
+    )
+    assert error_for_model("The account ops@example.com …", facts, named=False) == "The account ops@example.com …"

@@ -29,9 +29,10 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import redact
 from .config import DEFAULT_API_URL, Settings, check_token, check_url, parse_instance_id, totp_secret_of
@@ -75,6 +76,7 @@ class Accounts:
     default_account: str | None = None  # as configured; see `default`
     source: str | None = None  # the configuration file, or None for the environment
     floors: frozenset[str] = frozenset()  # guard rails the environment turns on for every account of the file
+    skipped: str | None = None  # an accounts file at the default place that ZOMRO_CONFIG=none leaves unread
 
     @classmethod
     def single(cls, settings: Settings) -> Accounts:
@@ -129,9 +131,12 @@ def config_path(env: Mapping[str, str]) -> tuple[Path | None, bool]:
                 "ZOMRO_CONFIG is set but empty: set it to the path of the accounts file, to none for the "
                 "environment's one account, or unset it to use ~/.config/zomro-rescue-mcp/config.toml when it exists."
             )
-        if named.strip().lower() == NO_FILE:
+        if named.strip() == NO_FILE:  # exactly: a wrapper's "None" is a path that does not exist, not a choice
             return None, True
-        return Path(named.strip()).expanduser().absolute(), True
+        try:
+            return Path(named.strip()).expanduser().absolute(), True
+        except (OSError, RuntimeError):  # no working directory, or ~user of no such user
+            raise ConfigError(f"ZOMRO_CONFIG {named.strip()!r} cannot be made a whole path: give it in full.") from None
     base = env.get("XDG_CONFIG_HOME", "").strip() or str(Path(env.get("HOME") or Path.home()) / ".config")
     return Path(base) / "zomro-rescue-mcp" / "config.toml", False
 
@@ -141,34 +146,71 @@ def load_accounts(
 ) -> Accounts:
     """The accounts: from the configuration file when there is one, else the environment's one account.
 
-    A dangling symbolic link at the default place counts as a file (and is refused), never as "no file".
+    At the default place only a path that certainly does not exist means "no file": a dangling symbolic link, or
+    a folder that cannot be looked into, is refused, so the file's guard rails never drop away unnoticed.
     `lenient` (for `doctor` and `accounts`, never for a server): an account whose credentials cannot be used is
     kept, with the sentence saying why in `api.problem`, so the other accounts can still be shown and checked.
     """
     path, named = config_path(env)
-    if path is None or (not named and not os.path.lexists(path)):
+    if path is None:
+        default, _ = config_path({k: v for k, v in env.items() if k != "ZOMRO_CONFIG"})
+        single = Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
+        return replace(single, skipped=str(default) if default is not None and _present(default) else None)
+    if not named and not _present(path):
         return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
-    document = _read(path)
+    document = _read(path, named=named)
     return _from_document(document, str(path), env, simulator=simulator, lenient=lenient, overrides=overrides)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """The file's TOML, refused when it is missing, not a regular file, others could change it, or it does not
-    parse. A symbolic link is followed (dotfile managers use them); what is judged is the file actually read, by
-    `fstat` on its descriptor, and the folder that holds it."""
+def _present(path: Path) -> bool:
+    """Whether something is at `path` (a dangling link counts); only a certain absence is False."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
         raise ConfigError(
-            f"The accounts file {path} does not exist{' (a symbolic link to nothing)' if path.is_symlink() else ''}: "
-            "create it, or unset ZOMRO_CONFIG."
+            f"Whether the accounts file {path} exists cannot be checked ({exc.strerror}): make its folder "
+            "readable to you, or set ZOMRO_CONFIG (none for the environment's one account)."
         ) from None
+    return True
+
+
+def _read(path: Path, *, named: bool) -> dict[str, Any]:
+    """The file's TOML, refused when it is missing, not a regular file, others could change it (the file, a
+    symbolic link to it, or a folder above either), or it does not parse.
+
+    A symbolic link is followed (dotfile managers use them), but judged too. The file is opened relative to its
+    folder's descriptor, without following links, so the folder judged and the file read are the ones used.
+    """
+    redo = "set ZOMRO_CONFIG=none, or remove it" if not named else "unset ZOMRO_CONFIG"
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            _judge_link(path)
+        target = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        dangling = " (a symbolic link to nothing)" if path.is_symlink() else ""
+        raise ConfigError(f"The accounts file {path} does not exist{dangling}: create it, or {redo}.") from None
+    except OSError as exc:
+        raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
+    for folder in reversed(target.parents):
+        _judge_folder(path, folder)
+    try:
+        folder_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
     try:
-        refusal = _refusal(path, os.fstat(fd))
-        if refusal is not None:
-            raise ConfigError(f"The accounts file {path} is refused: {refusal}")
+        if (why := _folder_refusal(target.parent, os.fstat(folder_fd))) is not None:
+            raise ConfigError(f"The accounts file {path} is refused: {why}")
+        try:
+            fd = os.open(target.name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW, dir_fd=folder_fd)
+        except OSError as exc:
+            raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
+    finally:
+        os.close(folder_fd)
+    try:
+        if (why := _file_refusal(path, os.fstat(fd))) is not None:
+            raise ConfigError(f"The accounts file {path} is refused: {why}")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(_MAX_FILE + 1)
     finally:
@@ -181,36 +223,53 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"The accounts file {path} is not valid TOML ({_short(exc)}).") from None
 
 
-def _refusal(path: Path, info: os.stat_result) -> str | None:
-    """Why the file read cannot be trusted to decide which accounts may be changed, or None.
+def _ours(uid: int) -> bool:
+    return uid in (os.getuid(), 0)
 
-    As ssh judges its configuration: a regular file of this user (or root) that others cannot write to, in a
-    folder of this user (or root) that others cannot write to (or only with the sticky bit, as /tmp).
-    """
-    mine = (os.getuid(), 0)
+
+def _file_refusal(path: Path, info: os.stat_result) -> str | None:
+    """As ssh judges its configuration: a regular file of this user (or root) that others cannot write to."""
     if not stat.S_ISREG(info.st_mode):
         return "it is not a regular file."
-    if info.st_uid not in mine:
+    if not _ours(info.st_uid):
         return "it belongs to another user, who could change it. Use a file of your own."
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"others can write to it, and it decides which accounts may be changed. Run `chmod go-w {path}`."
-    folder = Path(os.path.realpath(path)).parent
-    try:
-        held = os.stat(folder)
-    except OSError:
-        return None  # the file was opened, so its folder exists; nothing more to learn
-    open_to_others = held.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not held.st_mode & stat.S_ISVTX
-    if held.st_uid not in mine or open_to_others:
-        return (
-            f"its folder {folder} can be changed by others, who could replace the file. Keep it in a folder of "
-            "your own (such as ~/.config/zomro-rescue-mcp) that only you can write to."
-        )
     return None
 
 
+def _folder_refusal(folder: Path, info: os.stat_result) -> str | None:
+    """A folder that holds the file (or a link to it), or one above: this user's or root's, and others may not
+    write to it, unless the sticky bit (as /tmp has) keeps them from replacing what is not theirs."""
+    open_to_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
+    if not _ours(info.st_uid) or open_to_others:
+        fix = f"Run `chmod go-w {folder}`" if _ours(info.st_uid) else "Keep it in a folder of your own"
+        return f"the folder {folder} can be changed by others, who could replace the file. {fix}."
+    return None
+
+
+def _judge_folder(path: Path, folder: Path) -> None:
+    try:
+        info = os.stat(folder)
+    except OSError as exc:
+        raise ConfigError(f"The accounts file {path} cannot be checked: {folder} ({exc.strerror}).") from None
+    if (why := _folder_refusal(folder, info)) is not None:
+        raise ConfigError(f"The accounts file {path} is refused: {why}")
+
+
+def _judge_link(path: Path) -> None:
+    """A symbolic link to the file: whoever can change it, or the folder it is in, chooses the file read."""
+    info = os.lstat(path)
+    if not _ours(info.st_uid):
+        raise ConfigError(f"The accounts file {path} is refused: it is a link of another user, who could repoint it.")
+    for folder in reversed(Path(os.path.abspath(path)).parents):
+        _judge_folder(path, folder)
+
+
 def _short(exc: Exception) -> str:
-    """tomllib's message names the line and column, never the value; keep its first line."""
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """tomllib's message names the line and column; a quoted character (a piece of a value) is left out."""
+    first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return re.sub(r"'[^']*'", "a character", first)
 
 
 def _from_document(
@@ -395,6 +454,7 @@ def _secret(table: dict[str, Any], key: str, where: str, env: Mapping[str, str])
             "variable of this account's own, such as ZOMRO_PROD_PASSWORD."
         )
     value = (env.get(variable) or "").strip()
+    redact.register_configured(value or None)  # masked from here on, whatever is refused next
     if not value:
         raise ConfigError(
             f"The variable that {key} of the {where} names is not set (or is empty): set it where the server "
@@ -404,18 +464,28 @@ def _secret(table: dict[str, Any], key: str, where: str, env: Mapping[str, str])
 
 
 def _refuse_twins(settings: tuple[Settings, ...], source: str) -> None:
-    """Two accounts with one login on one endpoint are one account: its guard rails and the one-request-at-a-time
-    lock could then be bypassed through the other name. (The login is compared, never shown.)"""
+    """Two accounts with one login (a user, or a session token) on one endpoint are one account: its guard rails and
+    the one-request-at-a-time lock could then be bypassed through the other name. (Logins are compared, never
+    shown.)"""
     seen: dict[tuple[str, str, str], str] = {}
     for one in settings:
         api = one.api
-        login = ("user", api.username.casefold()) if api.username else ("token", api.auth_token or "")
-        if login[1] == "":
-            continue  # the simulator's accounts: no credentials yet
-        key = (api.api_url.rstrip("/"), *login)
-        if key in seen:
-            raise ConfigError(
-                f"The accounts {seen[key]} and {api.account} in {source} log in as the same user to the same "
-                "endpoint, so they are one account: keep one of them, with the guard rails you want."
-            )
-        seen[key] = api.account
+        endpoint = _endpoint(api.api_url)
+        logins = [("user", api.username.casefold())] if api.username else []
+        logins += [("token", api.auth_token)] if api.auth_token else []
+        for kind, login in logins:  # none for the simulator's accounts, which have no credentials yet
+            key = (endpoint, kind, login)
+            if key in seen and seen[key] != api.account:
+                raise ConfigError(
+                    f"The accounts {seen[key]} and {api.account} in {source} log in as the same user to the same "
+                    "endpoint, so they are one account: keep one of them, with the guard rails you want."
+                )
+            seen[key] = api.account
+
+
+def _endpoint(url: str) -> str:
+    """One spelling per endpoint: the host in lower case without a final dot, the default port, no final '/'."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"

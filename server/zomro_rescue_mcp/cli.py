@@ -317,7 +317,8 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "serving over %s: %d account(s) from %s, audit %s, preview rule %s",
         f"http on {args.host}:{args.port}" if http else "stdio",
         len(accounts.settings),
-        accounts.source or "the environment",
+        accounts.source
+        or "the environment" + (f" (ZOMRO_CONFIG=none: {accounts.skipped} is not read)" if accounts.skipped else ""),
         shared.guard_rails.audit_log or "off",
         "on" if shared.guard_rails.require_preview else "off (ZOMRO_REQUIRE_PREVIEW)",
     )

@@ -295,7 +295,9 @@ async def _doctor_all(
         )
     shared = accounts.shared
     checks: dict[str, str] = {
-        "config": accounts.source or "environment (one account, named default)",
+        "config": accounts.source
+        or "environment (one account, named default)"
+        + (f"; ZOMRO_CONFIG=none, so {accounts.skipped} is not read" if accounts.skipped else ""),
         "timeouts": f"{shared.api.timeout:g} s per request, watch up to {shared.timing.wait_seconds:g} s",
     }
     code = 0
@@ -384,7 +386,7 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
                 "name": api.account,
                 "default": default,
                 "endpoint": endpoint,
-                "auth": api.auth_kind,
+                "auth": api.auth_kind or None,
                 "secrets_from": list(api.secrets_from),
                 "read_only": rails.read_only,
                 "allowed_instances": allowed,

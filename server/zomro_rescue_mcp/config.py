@@ -323,8 +323,12 @@ def _seconds(
 
 def check_url(url: str, where: str) -> None:
     """An API URL: http(s), no credentials or query, and plain http only to a loopback address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # both parse lazily, and raise on a malformed address or port
+    except ValueError:
+        raise ConfigError(f"{where} is not a valid URL; give it as {DEFAULT_API_URL} is given.") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise ConfigError(f"{where} must be an http(s) URL such as {DEFAULT_API_URL}.")
     if parts.username or parts.password or parts.query:
         raise ConfigError(f"{where} must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -33,9 +32,9 @@ async def _story(replay: str | None) -> int:
     from mcp import StdioServerParameters
 
     args = ["-m", "zomro_rescue_mcp", "serve", "--simulator"] + (["--replay", replay] if replay else [])
-    with tempfile.TemporaryDirectory() as nowhere:  # the story's one account, never an accounts file of this user
-        env = {"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1", "XDG_CONFIG_HOME": nowhere}
-        return await _tell(StdioServerParameters(command=sys.executable, args=args, env=env), replay)
+    # The story's one account: ZOMRO_CONFIG=none keeps an accounts file of the person's out of it.
+    env = {"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1", "ZOMRO_CONFIG": "none"}
+    return await _tell(StdioServerParameters(command=sys.executable, args=args, env=env), replay)
 
 
 async def _tell(params: StdioServerParameters, replay: str | None) -> int:

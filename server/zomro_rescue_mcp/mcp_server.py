@@ -58,7 +58,7 @@ Confirm = Annotated[
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
 Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
-ACCOUNT_NAME = r"^[\w.-]{1,40}$"  # no spaces or line breaks: it is logged and audited
+ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
 AccountArg = Annotated[
     str | None,
     Field(pattern=ACCOUNT_NAME, description="Account (as listed); omit for the default. A confirmed change names it."),

@@ -30,7 +30,7 @@ def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False
     """An error's sentence and, when it has one, its next step as a tool call; `named` (several accounts are
     configured): the account it is about leads."""
     account = facts.get("account") if named else None
-    if account is not None and not re.search(rf"\baccount {re.escape(str(account))}\b", sentence, re.IGNORECASE):
+    if account is not None and not re.search(rf"\b[Aa]ccount {re.escape(str(account))}(?![\w.@-])", sentence):
         sentence = f"[account {account}] {sentence}"  # the sentence does not say which account it is about
     step = _STEPS.get(str(facts.get("next")))
     if step is None:
