@@ -299,15 +299,21 @@ async def test_log_lines_name_the_account(client: Client, server_log: list[str])
     assert all("[account staging]" in line for line in logins)
 
 
-async def test_approval_is_asked_only_on_the_account_that_requires_it(
-    tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
-) -> None:
-    asked: list[str] = []
+def approving_person(asked: list[str]) -> Any:
+    """An elicitation callback for the person at the client: notes each question, and approves web-1 by its id."""
 
     async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
+    return person
+
+
+async def test_approval_is_asked_only_on_the_account_that_requires_it(
+    tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
+) -> None:
+    asked: list[str] = []
+    person = approving_person(asked)
     accounts = two_accounts(tmp_path, api_url, prod="require_approval = true")
     async with client_for(accounts, era, elicitation_callback=person) as client:
         ok(await enter(client, "staging"))
@@ -322,11 +328,7 @@ async def test_a_confirmed_change_without_its_account_asks_nobody_and_reads_noth
     tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
 ) -> None:
     asked: list[str] = []
-
-    async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params.message)
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
-
+    person = approving_person(asked)
     both = "require_approval = true"
     accounts = two_accounts(tmp_path, api_url, top='default_account = "prod"', prod=both, staging=both)
     async with client_for(accounts, era, elicitation_callback=person) as client:

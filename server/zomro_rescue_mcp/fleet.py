@@ -171,16 +171,7 @@ class Fleet:
             notes += [f"account {name}: {n}" for n in got.notes]
             if got.complete is not True:
                 complete = False if got.complete is False or complete is False else None
-        page = instances[offset:] if limit is None else instances[offset : offset + limit]
-        following = offset + len(page)
-        return InstanceList(
-            instances=page,
-            total=len(instances),
-            offset=offset,
-            next_offset=following if following < len(instances) else None,
-            complete=complete,
-            notes=notes,
-        )
+        return InstanceList.page_of(instances, offset=offset, limit=limit, complete=complete, notes=notes)
 
     @overload
     async def run(

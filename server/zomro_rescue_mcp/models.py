@@ -63,6 +63,22 @@ class InstanceList(BaseModel):
     )
     notes: list[str] = Field(default_factory=list, description="Anything the person should know.")
 
+    @classmethod
+    def page_of(
+        cls, instances: list[Instance], *, offset: int, limit: int | None, complete: bool | None, notes: list[str]
+    ) -> InstanceList:
+        """The page of `instances` from `offset` (`limit` None: to the end), with the total and the next offset."""
+        page = instances[offset:] if limit is None else instances[offset : offset + limit]
+        following = offset + len(page)
+        return cls(
+            instances=page,
+            total=len(instances),
+            offset=offset,
+            next_offset=following if following < len(instances) else None,
+            complete=complete,
+            notes=notes,
+        )
+
 
 class RescueImage(BaseModel):
     """One image the API offers to boot an instance into rescue mode."""

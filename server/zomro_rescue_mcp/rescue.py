@@ -136,15 +136,8 @@ class RescueService:
             instances = [i for i in instances if i.id in self._allowed]
         if query and query.strip():
             instances = [i for i in instances if matches(i, query)]
-        page = instances[offset:] if limit is None else instances[offset : offset + limit]
-        following = offset + len(page)
-        return InstanceList(
-            instances=page,
-            total=len(instances),
-            offset=offset,
-            next_offset=following if following < len(instances) else None,
-            complete=listing.complete,
-            notes=listing.notes,
+        return InstanceList.page_of(
+            instances, offset=offset, limit=limit, complete=listing.complete, notes=listing.notes
         )
 
     async def status(self, instance_id: int) -> Instance:
