@@ -237,7 +237,10 @@ async def test_an_error_names_its_account_in_facts_and_words(
     async with client_for(accounts, era) as client:
         result = await call(client, "list_rescue_images", instance_id=WEB, account="staging")
     assert (kind(result), facts(result)["account"]) == ("api.auth", "staging")
-    assert error(result).startswith("[account staging] ")
+    # what to check, in the accounts file's words rather than the environment's (so the account is named too)
+    assert "check username of account staging and the variable that password_env of account staging names" in error(
+        result
+    )
 
 
 async def test_progress_messages_name_the_account(client: Client, sim: Simulator) -> None:

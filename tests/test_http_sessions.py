@@ -145,9 +145,11 @@ def test_the_memory_held_by_sessions_stops_growing_at_the_cap(settings: Settings
     with serving(settings, HttpLimits(max_sessions=cap)) as url, tracing():
         for _ in range(2 * cap):
             open_session(url)  # to the cap, and past it
-        at_cap = _traced_bytes()
-        for _ in range(3 * cap):
-            open_session(url)  # each one closes the least recently used
-        growth = _traced_bytes() - at_cap
-    # Without the cap these 30 sessions would hold about 30 x 36 KiB.
-    assert growth < MEMORY_PER_SESSION
+        growths = []
+        for _ in range(2):  # two windows: a one-off allocation (a cache, a late import) shows in one only
+            at_cap = _traced_bytes()
+            for _ in range(3 * cap):
+                open_session(url)  # each one closes the least recently used
+            growths.append(_traced_bytes() - at_cap)
+    # Without the cap these 30 sessions would hold about 30 x 36 KiB, in each window.
+    assert min(growths) < MEMORY_PER_SESSION

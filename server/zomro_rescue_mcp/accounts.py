@@ -354,7 +354,7 @@ def _account(
         "require_approval": _bool(table, "require_approval", where) or shared.guard_rails.require_approval,
         "allowed_instances": _ids(table, where),
     }
-    base = shared.but(account=name, **rails)
+    base = shared.but(account=name, source=source, **rails)
     if simulator:
         return base.but(api_url="http://simulator.invalid/", simulator=True)
     try:

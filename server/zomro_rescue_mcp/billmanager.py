@@ -19,6 +19,7 @@ import anyio
 import httpx2
 
 from . import __version__, redact
+from .config import DEFAULT_API_URL as DEFAULT
 from .config import Settings
 from .errors import (
     ApiError,
@@ -154,10 +155,16 @@ class BillmanagerClient:
 
     async def _renew(self, func: str, *, stale: str | None) -> str:
         if not self._can_login:
+            name = self._settings.api.name_of
+            fresh = (
+                "Set a fresh ZOMRO_AUTH_TOKEN"
+                if self._settings.api.source is None
+                else f"Put a fresh session id in {name('ZOMRO_AUTH_TOKEN')}"
+            )
             raise AuthError(
                 "Zomro refused the session token (it expires an hour after its last use, or is invalid); "
-                f"{func} was not executed. Set a fresh ZOMRO_AUTH_TOKEN, or set ZOMRO_USERNAME and "
-                "ZOMRO_PASSWORD so the server can log in again by itself."
+                f"{func} was not executed. {fresh}, or set {name('ZOMRO_USERNAME')} and "
+                f"{name('ZOMRO_PASSWORD')} so the server can log in again by itself."
             )
         log.info("session refused on %s; logging in again once", func)
         return await self._login(stale=stale)
@@ -176,14 +183,18 @@ class BillmanagerClient:
                 raise self._login_refused
             username, password = self._settings.api.username, self._settings.api.password
             if username is None or password is None:
-                raise AuthError("No ZOMRO_USERNAME and ZOMRO_PASSWORD are configured, so the server cannot log in.")
+                name = self._settings.api.name_of
+                raise AuthError(
+                    f"No {name('ZOMRO_USERNAME')} and {name('ZOMRO_PASSWORD')} are configured, so the server cannot "
+                    "log in."
+                )
 
             async def exchange(func: str, fields: dict[str, str], session: str | None) -> Doc:
                 # A two-factor code is sent once: a retry could present a used code.
                 return await self._exchange(func, fields, session, mutating=False, once=func == "totp.confirm")
 
             try:
-                self._session = await log_in(exchange, username, password, self._codes)
+                self._session = await log_in(exchange, username, password, self._codes, self._settings.api.name_of)
             except AuthError as exc:
                 self._login_refused = exc
                 raise
@@ -220,7 +231,7 @@ class BillmanagerClient:
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise TransportError(
                 f"Could not connect to {self._host} ({_cause(exc)}); {func} was not sent. Check the network and "
-                "ZOMRO_API_URL, then try again."
+                f"{self._settings.api.name_of('ZOMRO_API_URL')}, then try again."
             ) from exc
         except httpx2.TimeoutException as exc:
             raise self._lost(func, f"no answer within {self._settings.api.timeout:g} s", mutating) from exc
@@ -268,7 +279,7 @@ class BillmanagerClient:
         if 300 <= status < 400:
             if mutating:
                 return self._lost(func, f"the API answered {what}, a redirect this server does not follow", True)
-            advice = "it redirects elsewhere: check ZOMRO_API_URL (normally https://api.zomro.com/)"
+            advice = f"it redirects elsewhere: check {self._settings.api.name_of('ZOMRO_API_URL')} (normally {DEFAULT})"
         elif status == 429:
             return TransportError(
                 f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again.",
@@ -280,7 +291,7 @@ class BillmanagerClient:
                 "check the account's access settings in the panel, or ask Zomro support"
             )
         else:
-            advice = "check ZOMRO_API_URL (normally https://api.zomro.com/)"
+            advice = f"check {self._settings.api.name_of('ZOMRO_API_URL')} (normally {DEFAULT})"
         return TransportError(
             f"Zomro's edge answered {func} with {what}, so it was not executed: {advice}.", retryable=False
         )

@@ -34,6 +34,16 @@ _INSTANCE_ID = re.compile(r"[0-9]{1,12}")
 _SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal: no nan, inf or exponent
 
 
+# The settings of one account as the accounts file spells them (see `ApiSettings.name_of`).
+_FILE_KEYS = {
+    "ZOMRO_API_URL": "api_url of account {account}",
+    "ZOMRO_USERNAME": "username of account {account}",
+    "ZOMRO_PASSWORD": "the variable that password_env of account {account} names",
+    "ZOMRO_AUTH_TOKEN": "the variable that token_env of account {account} names",
+    "ZOMRO_TOTP_SECRET": "the variable that totp_secret_env of account {account} names",
+}
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Talking to the Zomro API: where, as whom, how long a request may take, in which language."""
@@ -49,6 +59,13 @@ class ApiSettings:
     simulator: bool = False
     secrets_from: tuple[str, ...] = ()  # the environment variables the secrets were read from (names only)
     problem: str | None = None  # why its credentials cannot be used (only `doctor` and `accounts` load such one)
+    source: str | None = None  # the accounts file the account comes from; None: the environment
+
+    def name_of(self, variable: str) -> str:
+        """How a person sets `variable` for this account, for sentences: the variable itself, or, for an account of
+        the accounts file, the key of its table."""
+        key = _FILE_KEYS.get(variable) if self.source is not None else None
+        return key.format(account=self.account) if key is not None else variable
 
     @property
     def auth_kind(self) -> str:

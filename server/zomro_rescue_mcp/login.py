@@ -24,12 +24,24 @@ Exchange = Callable[[str, dict[str, str], "str | None"], Awaitable[Doc]]
 
 log = logging.getLogger("zomro_rescue_mcp.api")
 
-TOKEN_ADVICE = (
-    "log in to the Zomro panel yourself and set ZOMRO_AUTH_TOKEN to the session id instead (it expires an hour "
-    "after its last use)"
-)
+Name = Callable[[str], str]
+"""How a person sets a setting of the account, for sentences (`ApiSettings.name_of`)."""
+
+
+def _same(variable: str) -> str:
+    return variable
+
+
+def token_advice(name: Name = _same) -> str:
+    """The way around a login a server cannot make: a session id from the panel."""
+    return (
+        f"log in to the Zomro panel yourself and set {name('ZOMRO_AUTH_TOKEN')} to the session id instead (it expires "
+        "an hour after its last use)"
+    )
+
+
 _REFUSALS = {
-    "badpassword": "wrong username or password: check ZOMRO_USERNAME and ZOMRO_PASSWORD",
+    "badpassword": "wrong username or password: check {username} and {password}",
     "badip": "logins from this IP address are not allowed for the account: allow it in the account's access "
     "settings in the panel",
     "blocklogon": "logins are blocked for a short while after failed attempts: wait a minute, then restart the server",
@@ -44,12 +56,14 @@ def _names_captcha(error: dict[str, Any]) -> bool:
     return "captcha" in said.lower()
 
 
-def refusal(username: str, error: dict[str, Any]) -> AuthError:
+def refusal(username: str, error: dict[str, Any], name: Name = _same) -> AuthError:
     """The sentence for a refused login, by the refusal's `$object` (a captcha by any part that names one)."""
     if _names_captcha(error):
-        reason = f"Zomro asks for a reCAPTCHA answer, which a server cannot give: {TOKEN_ADVICE}"
+        reason = f"Zomro asks for a reCAPTCHA answer, which a server cannot give: {token_advice(name)}"
+    elif (known := _REFUSALS.get(str(error.get("$object")))) is not None:
+        reason = known.format(username=name("ZOMRO_USERNAME"), password=name("ZOMRO_PASSWORD"))
     else:
-        reason = _REFUSALS.get(str(error.get("$object")), redact.scrub(readable(error)))
+        reason = redact.scrub(readable(error))
     return AuthError(
         f"Zomro refused the login for {username}: {reason}. The server will not try again until it is restarted, so "
         "the account is not locked out."
@@ -66,12 +80,13 @@ CodeSource = Callable[[], Awaitable[str]]
 """The current two-factor code, never the one sent last (see `TotpCodes`)."""
 
 
-async def log_in(exchange: Exchange, username: str, password: str, code: CodeSource | None) -> str:
-    """A confirmed session id for the account, or the refusal as an `AuthError` (never retried by the caller)."""
+async def log_in(exchange: Exchange, username: str, password: str, code: CodeSource | None, name: Name = _same) -> str:
+    """A confirmed session id for the account, or the refusal as an `AuthError` (never retried by the caller).
+    `name` says how the person sets a setting of this account, for the sentences."""
     doc = await exchange("auth", {"username": username, "password": password}, None)
     error = error_of(doc)
     if error is not None:
-        raise refusal(username, error)
+        raise refusal(username, error, name)
     session = _session_of(doc)
     if session is None:
         raise TransportError("Zomro answered the login without a session id; try again later.")
@@ -80,9 +95,9 @@ async def log_in(exchange: Exchange, username: str, password: str, code: CodeSou
         return session
     if code is None:
         raise TwoFactorError(
-            f"The account {username} uses two-factor authentication: set ZOMRO_TOTP_SECRET to the secret shown when "
-            f"two-factor was set up (the base32 text under the QR code), so the server can confirm its logins; or "
-            f"{TOKEN_ADVICE}."
+            f"The account {username} uses two-factor authentication: set {name('ZOMRO_TOTP_SECRET')} to the secret "
+            f"shown when two-factor was set up (the base32 text under the QR code), so the server can confirm its "
+            f"logins; or {token_advice(name)}."
         )
     fields = {"sok": "ok", "clicked_button": "ok", "qrcode": await code()}  # the panel's confirmation form
     confirmed = await exchange("totp.confirm", fields, session)
@@ -91,8 +106,8 @@ async def log_in(exchange: Exchange, username: str, password: str, code: CodeSou
     if error is not None or new_session is None:
         reason = redact.scrub(message_of(error)) if error is not None else "no session came back"
         raise TwoFactorError(
-            f"Zomro refused the two-factor code for {username} ({reason}): check ZOMRO_TOTP_SECRET and that this "
-            "machine's clock is right. The server will not try again until it is restarted."
+            f"Zomro refused the two-factor code for {username} ({reason}): check {name('ZOMRO_TOTP_SECRET')} and "
+            "that this machine's clock is right. The server will not try again until it is restarted."
         )
     redact.register(new_session)
     log.info("two-factor login confirmed")
