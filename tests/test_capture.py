@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,10 +117,15 @@ async def test_a_replayed_capture_serves_the_recorded_account(replayed: tuple[Si
     async with Client(build_server(settings), cache=None) as client:
         listing = ok(await call(client, "list_instances"))
         images = ok(await call(client, "list_rescue_images", instance_id=WEB))
-        ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
-        entered = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
-    assert {i["name"] for i in listing["instances"]} == {"name-1", "name-2", "name-3", "name-4"}
-    assert (images["name"], len(images["images"])) == ("name-1", 16)
+        preview = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04"))
+        approved = {"preview_id": preview["preview_id"]} if "preview_id" in preview else {}
+        entered = ok(
+            await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True, **approved)
+        )
+    names = {i["id"]: i["name"] for i in listing["instances"]}
+    assert len(set(names.values())) == 4
+    assert all(re.fullmatch(r"name-\d+", name) for name in names.values())
+    assert (images["name"], len(images["images"])) == (names[WEB], 16)
     assert (entered["wait"], entered["status"]) == ("reached", "rescued")
     assert simulator.calls("instances.fleio.rescue")[0].fields["elid"] == str(WEB)
 

@@ -5,6 +5,19 @@ calls (no `sok`, no unrescue): `whoami`, the first page of `instances`, `instanc
 the rescue preview of one instance. Secrets, e-mail addresses, names, IP addresses and host names are replaced by
 stable placeholders (the same value, the same placeholder), the file is written 0600, and what was replaced is
 reported by kind and count, never by value. `serve --simulator --replay FILE` serves the capture again.
+
+What counts as what:
+- IPv4 and IPv6 addresses and host names anywhere in a text, a sentence's full stop after them or not; a host
+  name is two labels or more ending in a top-level domain of letters, whichever (any script, or punycode).
+  Version numbers (`22.04`), amounts and times stay; BILLmanager's dotted function names
+  (`instances.fleio.rescue`) stay where the text names a function (`func=…`, "function …") and, for the
+  product's own functions, anywhere.
+- Names: the values under name keys (`servername`, `name`, `elname`, `hostname`, `domain`, `rdns_record`,
+  `username`, `$realname` …) and an image of one's own's `$name` are collected from all the answers first;
+  each is then replaced wherever it stands, as a whole value under any key (`title`, `descr` …) and, from three
+  characters on, as a word in free text (an error message, a description).
+- The person: whoami's `user` (the panel reads `$realname`, `$email`, `$id`, `$phone`, `$balance` there) is
+  replaced attribute by attribute; the real name is a name like the others, so it is replaced in free text too.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from .billmanager import BillmanagerClient
 from .config import Settings
 from .errors import ConfigError, PolicyRefusedError, ZomroError
 from .instances import parse_row
-from .wire import as_list
+from .wire import Doc, as_list
 
 __all__ = ["FORMAT", "Capture", "Redactor", "capture", "write_capture"]
 
@@ -32,17 +45,41 @@ FORMAT = "zomro-rescue-mcp capture"
 RESCUE = "instances.fleio.rescue"
 _FIRST_PAGE = "50"
 
-_NAME_KEYS = frozenset({"servername", "name", "$realname", "realname", "username", "rdns_record", "domain", "hostname"})
+_NAME_KEYS = frozenset(
+    {"servername", "name", "elname", "$realname", "realname", "username", "rdns_record", "domain", "hostname"}
+)
 _SECRET_KEYS = frozenset({"auth", "authinfo", "password", "passwd", "sessionid", "qrcode", "secret"})
 _ACCOUNT_KEYS = frozenset({"$email", "email"})
+_PERSON_KEYS = frozenset({"$realname", "realname"})  # whoami's user: the person's own name
 _OWN_ATTRIBUTES = frozenset({"$name", "$id", "$email", "$realname"})  # attributes that are values themselves
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-# A host name ends in a country code or a common top-level domain, so that dotted function names
-# (instances.fleio.rescue) and file names stay as they are.
-_TLDS = "[A-Za-z]{2}|com|net|org|info|biz|io|dev|app|cloud|online|site|tech|host|xyz|pro|space|store|name|email"
-_HOST = re.compile(rf"(?<![\w.@-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_TLDS})(?![\w.-])", re.IGNORECASE)
+_MIN_NAME = 3  # a collected name shorter than this is replaced only where it is a whole value
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)"  # a sentence's full stop may follow
+_IPV6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?![\w:]|\.\d)"
+# A host name is two labels or more ending in a top-level domain of letters (any, or punycode), not part of a
+# longer dotted word; a full stop after it ends the sentence. Dotted function names are told apart by context.
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"  # letters of any script, digits, inner hyphens
+_TLD = r"(?:[^\W\d_]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+_HOST = rf"(?<![\w@-])(?<![\w-]\.)(?:{_LABEL}\.)+{_TLD}(?![\w-]|\.[\w-])"
+_ADDRESSES = rf"(?P<ip6>{_IPV6})|(?P<ip4>{_IPV4})|(?P<host>{_HOST})"
+# BILLmanager's function names look like host names (instances.fleio.rescue); they are kept where the text
+# names a function, and the product's own are kept anywhere.
+_FUNCTION_CONTEXT = re.compile(r"(?:func=|function\s+['\"«]?)$", re.IGNORECASE)
+_FUNCTIONS = frozenset(
+    {
+        "auth",
+        "desktop",
+        "instances",
+        "instances.edit",
+        "instances.filter",
+        "instances.fleio.rescue",
+        "instances.fleio.unrescue",
+        "keepalive",
+        "logon",
+        "totp.confirm",
+        "whoami",
+    }
+)
 _KINDS = {
     "secret": "secret(s)",
     "email": "e-mail address(es)",
@@ -55,11 +92,18 @@ _KINDS = {
 
 @dataclass
 class Redactor:
-    """Replaces personal and secret values by stable placeholders and counts what it replaced, by kind."""
+    """Replaces personal and secret values by stable placeholders and counts what it replaced, by kind.
+
+    `learn` first collects the names the answers hold (instances' names under any name key, the person's
+    `$realname`, one's own images' names), so that each is replaced wherever it stands: as a whole value under
+    any key (`title`, `descr` …), and as a word in free text.
+    """
 
     literal_secrets: list[str] = field(default_factory=list)
     _seen: dict[str, str] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
+    names: set[str] = field(default_factory=set)
+    _names_pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 
     def _placeholder(self, kind: str, original: str) -> str:
         if original in self._seen:
@@ -77,11 +121,33 @@ class Redactor:
         self.counts[kind] += 1
         return placeholder
 
+    def learn(self, value: Any, key: str = "") -> None:
+        """Collect the names a parsed answer holds (walked as `value` walks it), to replace them everywhere."""
+        if isinstance(value, dict):
+            descriptor = "val" in value
+            for k, v in value.items():
+                if key == "user":
+                    if k in _PERSON_KEYS:
+                        self.learn(v, k)
+                elif k == "$name":  # an option's own name (an image of one's own), not a field's or a param's
+                    if not descriptor and "$key" in value:
+                        self.learn(v, k)
+                else:
+                    self.learn(v, k if k in _OWN_ATTRIBUTES or not k.startswith("$") else key)
+        elif isinstance(value, list):
+            for item in value:
+                self.learn(item, key)
+        elif isinstance(value, str) and (key.lower() in _NAME_KEYS or key == "$name"):
+            name = value.strip()
+            if name and not _EMAIL_ONLY.fullmatch(name):  # a login is replaced as an e-mail address
+                self.names.add(name)
+                self._names_pattern = None
+
     def value(self, value: Any, key: str = "") -> Any:
         """A redacted copy of a parsed JSON value; `key` is the field it sits under (its `$` text inherits it)."""
         if isinstance(value, dict):
             if key == "user":  # who the account is: every attribute is personal
-                return {k: self._personal(v) for k, v in value.items()}
+                return {k: self._personal(v, k) for k, v in value.items()}
             descriptor = "val" in value  # a form field or list: its $name names the field, not a person or server
             copied: dict[str, Any] = {}
             for k, v in value.items():
@@ -105,38 +171,66 @@ class Redactor:
             return self._placeholder("account", value)
         if lowered in _NAME_KEYS or lowered == "$name":
             return self._placeholder("name", value)
+        if value.strip() in self.names:
+            return self._placeholder("name", value.strip())
         return self.text(value)
 
-    def _personal(self, value: Any) -> Any:
+    def _personal(self, value: Any, key: str) -> Any:
         if not isinstance(value, str) or not value:
             return self.value(value, "user")
-        return self._placeholder("email" if _EMAIL.fullmatch(value) else "account", value)
+        if key in _PERSON_KEYS:
+            return self._placeholder("name", value.strip() or value)
+        return self._placeholder("email" if _EMAIL_ONLY.fullmatch(value) else "account", value)
 
     def text(self, text: str) -> str:
-        """Free text with configured secrets, e-mail addresses, IP addresses and host names replaced."""
+        """Free text with configured secrets, e-mail addresses, known names, IP addresses and host names replaced.
+
+        One pass over the text, so a placeholder put in is never taken for something to replace."""
         for secret in sorted(self.literal_secrets, key=len, reverse=True):
             if secret and secret in text:
                 text = text.replace(secret, self._placeholder("secret", secret))
-        text = _EMAIL.sub(lambda m: self._replace("email", m.group(0)), text)
-        text = _IPV4.sub(lambda m: self._replace("ip", m.group(0)), text)
-        text = _IPV6.sub(lambda m: self._replace("ip", m.group(0)), text)
-        return _HOST.sub(lambda m: self._replace("host", m.group(0)), text)
+        return self._pattern().sub(self._found, text)
 
-    def _replace(self, kind: str, found: str) -> str:
-        """A found value's placeholder; a placeholder already put in, or a text that is no address, stays."""
-        if found in self._seen.values():
+    def _pattern(self) -> re.Pattern[str]:
+        """E-mail addresses, then the known names (as words, not inside a longer dotted name), then addresses."""
+        if self._names_pattern is None:
+            words = sorted((n for n in self.names if len(n) >= _MIN_NAME), key=len, reverse=True)
+            names = "|".join(re.escape(n) for n in words)
+            known = rf"(?<![\w-])(?<![\w-]\.)(?P<name>{names})(?![\w-]|\.[\w-])|" if names else ""
+            self._names_pattern = re.compile(rf"(?P<email>{_EMAIL})|{known}{_ADDRESSES}")
+        return self._names_pattern
+
+    def _found(self, match: re.Match[str]) -> str:
+        kind, found = next((k, v) for k, v in match.groupdict().items() if v is not None)
+        if found in self._seen.values():  # a placeholder already put in stays
             return found
-        if kind == "ip":
-            try:
-                ipaddress.ip_address(found)
-            except ValueError:
-                return found
+        if kind == "name":
+            return self._placeholder("name", found)
+        if kind == "host":
+            before = match.string[max(0, match.start() - 12) : match.start()]
+            return found if found in _FUNCTIONS or _FUNCTION_CONTEXT.search(before) else self._placeholder(kind, found)
+        if kind in ("ip4", "ip6"):
+            return self._address(found)
         return self._placeholder(kind, found)
+
+    def _address(self, found: str) -> str:
+        """An address's placeholder; a text that only looks like one (a time, a MAC address) stays."""
+        tail = ""
+        if found.endswith(":") and not found.endswith("::"):
+            found, tail = found[:-1], ":"  # "at 2001:db8::1: …" — the colon is the sentence's
+        try:
+            ipaddress.ip_address(found)
+        except ValueError:
+            return found + tail
+        return self._placeholder("ip", found) + tail
 
     def report(self) -> str:
         """What was replaced, by kind and count (never the values)."""
         parts = [f"{self.counts[kind]} {label}" for kind, label in _KINDS.items() if self.counts[kind]]
         return "replaced " + (", ".join(parts) if parts else "nothing") + " with placeholders"
+
+
+_EMAIL_ONLY = re.compile(_EMAIL)
 
 
 def _documentation_ip(original: str, number: int) -> str:
@@ -159,22 +253,19 @@ class Capture:
 
 
 async def capture(api: BillmanagerClient, settings: Settings, instance_id: int | None) -> Capture:
-    """Record the answers the product relies on, with read-only calls only."""
-    answers: list[dict[str, Any]] = []
+    """Record the answers the product relies on, with read-only calls only.
 
-    redactor = Redactor(
-        literal_secrets=[s for s in (settings.api.auth_token, settings.api.username, settings.api.password) if s]
-    )
-    redactor.literal_secrets += [settings.api.totp_secret] if settings.api.totp_secret else []
+    Every answer is read before any is redacted: the names they hold (an instance's, the person's) are collected
+    from all of them first, so a name is replaced in an answer read before the one that names it."""
+    recorded: list[tuple[str, dict[str, str], Doc | str]] = []  # function, fields as sent, the doc or the failure
 
-    async def record(func: str, **fields: str) -> dict[str, Any] | None:
-        # The request (function, instance id, paging) stays as sent; only the answer is redacted.
+    async def record(func: str, **fields: str) -> Doc | None:
         try:
             doc = await api.read_doc(func, **fields)
         except ZomroError as exc:
-            answers.append({"func": func, "fields": fields, "failed": redactor.text(str(exc))})
+            recorded.append((func, fields, str(exc)))
             return None
-        answers.append({"func": func, "fields": fields, "answer": redactor.value({"doc": doc})})
+        recorded.append((func, fields, doc))
         return doc
 
     allowed = settings.guard_rails.allowed_instances
@@ -189,13 +280,28 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
     page = await record("instances", p_cnt=_FIRST_PAGE, p_num="1")
     await record("instances.filter")
     rows = [parse_row(e) for e in as_list(page.get("elem")) if isinstance(e, dict)] if page is not None else []
-    if allowed is not None:  # rows of instances the server may not touch are not recorded either
-        _keep_allowed(answers, allowed)
     if instance_id is None:
         instance_id = next((r.id for r in rows if r is not None and (allowed is None or r.id in allowed)), None)
     if instance_id is not None:
         await record("instances.edit", elid=str(instance_id))
         await record(RESCUE, elid=str(instance_id))
+
+    redactor = Redactor(
+        literal_secrets=[s for s in (settings.api.auth_token, settings.api.username, settings.api.password) if s]
+    )
+    redactor.literal_secrets += [settings.api.totp_secret] if settings.api.totp_secret else []
+    for _, _, answer in recorded:  # the names of instances outside the allowed ones are learnt too
+        if not isinstance(answer, str):
+            redactor.learn({"doc": answer})
+    answers: list[dict[str, Any]] = []
+    for func, fields, answer in recorded:
+        # The request (function, instance id, paging) stays as sent; only the answer is redacted.
+        if isinstance(answer, str):
+            answers.append({"func": func, "fields": fields, "failed": redactor.text(answer)})
+            continue
+        if func == "instances" and allowed is not None:  # rows of instances the server may not touch: not recorded
+            answer = _keep_allowed(answer, allowed)
+        answers.append({"func": func, "fields": fields, "answer": redactor.value({"doc": answer})})
     document = {
         "capture": FORMAT,
         "format": 1,
@@ -207,14 +313,12 @@ async def capture(api: BillmanagerClient, settings: Settings, instance_id: int |
     return Capture(document=document, report=redactor.report())
 
 
-def _keep_allowed(answers: list[dict[str, Any]], allowed: frozenset[int]) -> None:
-    """Drop the list rows of instances outside ZOMRO_ALLOWED_INSTANCES from the recorded first page."""
-    for answer in answers:
-        doc = answer.get("answer", {}).get("doc") if answer.get("func") == "instances" else None
-        if isinstance(doc, dict) and "elem" in doc:
-            doc["elem"] = [
-                e for e in as_list(doc["elem"]) if isinstance(e, dict) and (row := parse_row(e)) and row.id in allowed
-            ]
+def _keep_allowed(doc: Doc, allowed: frozenset[int]) -> Doc:
+    """The recorded first page without the list rows of instances outside ZOMRO_ALLOWED_INSTANCES."""
+    if "elem" not in doc:
+        return doc
+    rows = [e for e in as_list(doc["elem"]) if isinstance(e, dict) and (row := parse_row(e)) and row.id in allowed]
+    return {**doc, "elem": rows}
 
 
 def write_capture(path: str, document: dict[str, Any]) -> None:
