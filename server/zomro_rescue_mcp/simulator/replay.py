@@ -8,34 +8,109 @@ images offered are those of the captured rescue form, and its saved list filter 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+import stat
 from typing import Any
 
 from ..wire import as_list, text_of
 from .functions import FILTER_FIELDS, SimulatedAccount
 from .state import SimImage, SimInstance
 
-__all__ = ["CaptureError", "load_capture", "replay"]
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_FILE", "CaptureError", "load_capture", "replay"]
 
 FORMAT = "zomro-rescue-mcp capture"
 _SERVED_AS_CAPTURED = frozenset({"whoami", "instances.filter", "instances.edit", "instances.fleio.rescue"})
+MAX_FILE = 64 * 1024 * 1024  # bytes: a capture is a few KiB; this leaves room for a large account's first page
+MAX_DEPTH = 64  # nesting of arrays and objects: a capture nests about 10 deep
+MAX_DIGITS = 4000  # characters of one number: below Python's own limit for integers (4,300 digits)
 
 
 class CaptureError(ValueError):
     """The file is not a capture this version can replay."""
 
 
+class _TooLarge(ValueError):
+    """A number in the file longer than MAX_DIGITS."""
+
+
 def load_capture(path: str) -> dict[str, Any]:
-    """Read and check a capture file."""
+    """Read and check a capture file.
+
+    Only a regular file is read (a link is followed to what it names): a folder, a FIFO, a device (/dev/zero)
+    or a socket is refused without reading from it, and so is a file larger than MAX_FILE (64 MiB). Its JSON
+    may nest MAX_DEPTH (64) arrays and objects deep, and a number may be MAX_DIGITS (4,000) characters long;
+    anything more is refused, before it can cost memory, time or a RecursionError.
+    """
+    data = _read(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CaptureError(f"The capture {path} cannot be read ({exc.__class__.__name__}).") from None
+        document = json.loads(data.decode("utf-8"), parse_int=_number(int), parse_float=_number(float))
+    except _TooLarge:
+        raise CaptureError(
+            f"The capture {path} holds a number longer than {MAX_DIGITS:,} digits; it is not a capture written by "
+            "`zomro-rescue-mcp doctor --capture`."
+        ) from None
+    except RecursionError:
+        document = None  # deeper than the parser goes: deeper than MAX_DEPTH too
+    except ValueError as exc:  # invalid UTF-8 or JSON
+        raise CaptureError(f"The capture {path} is not valid JSON ({exc.__class__.__name__}).") from None
+    if document is None or _too_deep(document):
+        raise CaptureError(
+            f"The capture {path} nests more than {MAX_DEPTH} levels deep; it is not a capture written by "
+            "`zomro-rescue-mcp doctor --capture`."
+        )
     if not isinstance(document, dict) or document.get("capture") != FORMAT or document.get("format") != 1:
         raise CaptureError(f"{path} is not a capture written by `zomro-rescue-mcp doctor --capture`.")
     if not isinstance(document.get("answers"), list):
         raise CaptureError(f"The capture {path} holds no answers.")
     return document
+
+
+def _read(path: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE; opened without blocking, so a FIFO cannot hang it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise CaptureError(f"The capture {path} cannot be opened ({exc.strerror}): check the path.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CaptureError(
+                f"The capture {path} is not a regular file: give the file `zomro-rescue-mcp doctor --capture` wrote."
+            )
+        if info.st_size > MAX_FILE:
+            raise CaptureError(f"The capture {path} is larger than 64 MiB; it is not a capture.")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE + 1)  # it may have grown since fstat
+    except OSError as exc:
+        raise CaptureError(f"The capture {path} cannot be read ({exc.strerror}): check the file.") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE:
+        raise CaptureError(f"The capture {path} is larger than 64 MiB; it is not a capture.")
+    return data
+
+
+def _number(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        if len(text) > MAX_DIGITS:
+            raise _TooLarge
+        return kind(text)
+
+    return parse
+
+
+def _too_deep(document: Any) -> bool:
+    """Whether arrays and objects nest more than MAX_DEPTH deep (walked without recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def replay(account: SimulatedAccount, document: dict[str, Any]) -> None:
