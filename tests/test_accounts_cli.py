@@ -302,7 +302,7 @@ def test_doctor_checks_the_other_accounts_when_one_has_no_secret_set(
     assert main(["doctor"], env=without, ask=never_asked) == 2
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("account ")]
     assert lines[0].startswith("account prod: ok: logged in, 4 instance(s) visible")
-    assert lines[1].startswith("account staging: problem: The variable that password_env of the account staging")
+    assert lines[1].startswith("account staging: problem: STAGING_PASSWORD (password_env of the account staging")
 
 
 def test_accounts_shows_an_account_whose_secret_is_not_set_and_exits_2(
@@ -314,12 +314,21 @@ def test_accounts_shows_an_account_whose_secret_is_not_set_and_exits_2(
     assert [(r["name"], r["problem"] is None) for r in rows] == [("prod", True), ("staging", False)]
 
 
+def test_accounts_names_the_variable_of_an_account_whose_secret_is_not_set(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    without = {k: v for k, v in env.items() if k != "STAGING_PASSWORD"}
+    assert main(["accounts"], env=without, ask=never_asked) == 2
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:3]}
+    assert rows["staging"][-1] == "STAGING_PASSWORD"  # its SECRETS column: the variable to set
+
+
 def test_a_command_that_serves_refuses_an_account_whose_secret_is_not_set(
     env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     without = {k: v for k, v in env.items() if k != "STAGING_PASSWORD"}
     assert main(["instances"], env=without, ask=never_asked) == 2
-    assert "The variable that password_env of the account staging" in capsys.readouterr().err
+    assert "STAGING_PASSWORD (password_env of the account staging" in capsys.readouterr().err
     assert sim.requests == []
 
 

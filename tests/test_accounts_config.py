@@ -208,8 +208,7 @@ def test_a_variable_the_file_names_must_be_set(tmp_path: Path) -> None:
     path = write(tmp_path, TWO)
     with pytest.raises(ConfigError) as raised:
         load_accounts({"ZOMRO_CONFIG": str(path), "PROD_PASSWORD": "Prod-Passw0rd"})
-    assert "The variable that token_env of the account staging in" in str(raised.value)
-    assert "is not set (or is empty)" in str(raised.value)
+    assert f"STAGING_TOKEN (token_env of the account staging in {path}) is not set (or is empty)" in str(raised.value)
 
 
 def test_a_secret_that_looks_like_a_variable_name_is_never_repeated(tmp_path: Path) -> None:

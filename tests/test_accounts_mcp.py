@@ -238,9 +238,7 @@ async def test_an_error_names_its_account_in_facts_and_words(
         result = await call(client, "list_rescue_images", instance_id=WEB, account="staging")
     assert (kind(result), facts(result)["account"]) == ("api.auth", "staging")
     # what to check, in the accounts file's words rather than the environment's (so the account is named too)
-    assert "check username of account staging and the variable that password_env of account staging names" in error(
-        result
-    )
+    assert "check username of account staging and STAGING_PASSWORD (password_env of account staging)" in error(result)
 
 
 async def test_progress_messages_name_the_account(client: Client, sim: Simulator) -> None:

@@ -24,15 +24,19 @@ stays in the environment; ZOMRO_READ_ONLY=1 and ZOMRO_REQUIRE_APPROVAL=1 there a
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import ipaddress
 import os
 import re
+import socket
 import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from . import redact
 from .config import DEFAULT_API_URL, Settings, check_token, check_url, parse_instance_id, totp_secret_of
@@ -51,10 +55,18 @@ ACCOUNT_KEYS = (
     "require_approval",
 )
 _TOP_KEYS = ("default_account", "accounts")
+# The keys that name the variable holding a secret, and the variable they stand in for (as `ApiSettings.name_of`).
+_SECRET_KEYS = {
+    "token_env": "ZOMRO_AUTH_TOKEN",
+    "password_env": "ZOMRO_PASSWORD",
+    "totp_secret_env": "ZOMRO_TOTP_SECRET",
+}
 _PLAIN_SECRETS = re.compile(r"(^|_)(password|passwd|pass|token|secret|auth|api_?key|totp|session)(_|$)", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 _VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _MAX_FILE = 1 << 20
+_MAX_DEPTH = 8  # tables and lists within one another; an accounts file needs 4 (top, accounts, NAME, allowlist)
+_MAX_LINKS = 40  # symbolic links followed on the way to the file, as Linux allows
 # Variables that describe the environment's one account. With a file they would be silently ignored, so they are
 # refused; and a file may not name them for its secrets either: otherwise a file that goes missing would leave
 # the same credentials behind as an account without the file's guard rails.
@@ -123,20 +135,21 @@ NO_FILE = "none"  # ZOMRO_CONFIG=none: no accounts file, even when one exists at
 
 def config_path(env: Mapping[str, str]) -> tuple[Path | None, bool]:
     """The configuration file's path (None: ZOMRO_CONFIG=none), and whether ZOMRO_CONFIG named it (then it must
-    exist). A relative path is taken from the directory the server starts in, and shown whole."""
+    exist). It is taken exactly as written: no space is trimmed and no `~` expanded, so the file read is the one the
+    person sees named. A relative path is taken from the directory the server starts in, and shown whole."""
     named = env.get("ZOMRO_CONFIG")
     if named is not None:
-        if not named.strip():
+        if not named:
             raise ConfigError(
                 "ZOMRO_CONFIG is set but empty: set it to the path of the accounts file, to none for the "
                 "environment's one account, or unset it to use ~/.config/zomro-rescue-mcp/config.toml when it exists."
             )
-        if named.strip() == NO_FILE:  # exactly: a wrapper's "None" is a path that does not exist, not a choice
+        if named == NO_FILE:  # exactly: a wrapper's "None" or " none" is a path that does not exist, not a choice
             return None, True
         try:
-            return Path(named.strip()).expanduser().absolute(), True
-        except (OSError, RuntimeError):  # no working directory, or ~user of no such user
-            raise ConfigError(f"ZOMRO_CONFIG {named.strip()!r} cannot be made a whole path: give it in full.") from None
+            return Path(named).absolute(), True
+        except OSError:  # no working directory
+            raise ConfigError(f"ZOMRO_CONFIG {named!r} cannot be made a whole path: give it in full.") from None
     base = env.get("XDG_CONFIG_HOME", "").strip() or str(Path(env.get("HOME") or Path.home()) / ".config")
     return Path(base) / "zomro-rescue-mcp" / "config.toml", False
 
@@ -158,8 +171,17 @@ def load_accounts(
         return replace(single, skipped=str(default) if default is not None and _present(default) else None)
     if not named and not _present(path):
         return Accounts.single(Settings.from_env(env, simulator=simulator, **overrides))
-    document = _read(path, named=named)
+    document = _read(path, named=named, hint=_as_written(env.get("ZOMRO_CONFIG") or ""))
     return _from_document(document, str(path), env, simulator=simulator, lenient=lenient, overrides=overrides)
+
+
+def _as_written(named: str) -> str:
+    """What ZOMRO_CONFIG, taken as written, may not do that its writer expected: for the sentence of a missing file."""
+    if named != named.strip():
+        return " (ZOMRO_CONFIG is taken as written, and it begins or ends with a space)"
+    if named.startswith("~"):
+        return " (ZOMRO_CONFIG is taken as written: ~ is not expanded, so give the whole path)"
+    return ""
 
 
 def _present(path: Path) -> bool:
@@ -176,25 +198,23 @@ def _present(path: Path) -> bool:
     return True
 
 
-def _read(path: Path, *, named: bool) -> dict[str, Any]:
+def _read(path: Path, *, named: bool, hint: str = "") -> dict[str, Any]:
     """The file's TOML, refused when it is missing, not a regular file, others could change it (the file, a
-    symbolic link to it, or a folder above either), or it does not parse.
+    symbolic link on the way to it, or a folder that holds either), it does not parse, or it is nested deeper than
+    an accounts file is.
 
-    A symbolic link is followed (dotfile managers use them), but judged too. The file is opened relative to its
-    folder's descriptor, without following links, so the folder judged and the file read are the ones used.
+    Symbolic links are followed (dotfile managers use them), each judged on the way (see `_resolve`). The file is
+    opened relative to its folder's descriptor, without following links, so the folder judged and the file read are
+    the ones used.
     """
     redo = "set ZOMRO_CONFIG=none, or remove it" if not named else "unset ZOMRO_CONFIG"
     try:
-        if stat.S_ISLNK(os.lstat(path).st_mode):
-            _judge_link(path)
-        target = Path(os.path.realpath(path, strict=True))
-    except FileNotFoundError:
+        target = _resolve(path)
+    except (FileNotFoundError, NotADirectoryError):
         dangling = " (a symbolic link to nothing)" if path.is_symlink() else ""
-        raise ConfigError(f"The accounts file {path} does not exist{dangling}: create it, or {redo}.") from None
+        raise ConfigError(f"The accounts file {path} does not exist{dangling}{hint}: create it, or {redo}.") from None
     except OSError as exc:
         raise ConfigError(f"The accounts file {path} cannot be opened ({exc.strerror}).") from None
-    for folder in reversed(target.parents):
-        _judge_folder(path, folder)
     try:
         folder_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
@@ -218,9 +238,29 @@ def _read(path: Path, *, named: bool) -> dict[str, Any]:
     if len(data) > _MAX_FILE:
         raise ConfigError(f"The accounts file {path} is larger than 1 MiB; it is not an accounts file.")
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        document = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"The accounts file {path} is not valid TOML ({_short(exc)}).") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables by recursion
+        document = None
+    if document is None or _too_deep(document):
+        raise ConfigError(
+            f"The accounts file {path} holds tables or lists nested more than {_MAX_DEPTH} deep, which no accounts "
+            "file does ([accounts.NAME] tables of keys, and lists of instance ids): check that it is the right file."
+        )
+    return document
+
+
+def _too_deep(document: dict[str, Any]) -> bool:
+    """Whether tables and lists sit more than _MAX_DEPTH within one another (counted without recursion)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        inner = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in inner if isinstance(item, dict | list))
+    return False
 
 
 def _ours(uid: int) -> bool:
@@ -248,22 +288,58 @@ def _folder_refusal(folder: Path, info: os.stat_result) -> str | None:
     return None
 
 
-def _judge_folder(path: Path, folder: Path) -> None:
+def _resolve(path: Path) -> Path:
+    """The file `path` names, found as the kernel finds it, one name at a time, and judged on the way: each folder
+    crossed (including the folders that hold a link), and each symbolic link followed (to the file, to a folder on
+    the way, or to another link). Whoever may change a link, or the folder it sits in, chooses the file read, and
+    with it the guard rails; so a link must be this user's or root's, in a folder judged as the file's are.
+
+    Raises OSError as opening the path would (FileNotFoundError for a name missing on the way).
+    """
+    whole = path if path.is_absolute() else Path.cwd() / path
+    pending = list(reversed(whole.parts[1:]))  # the names still to look up, the next one last
+    current = Path(whole.anchor)
+    _judge_folder(path, current)
+    links = 0
+    while pending:
+        name = pending.pop()
+        if name in ("", "."):
+            continue
+        if name == "..":  # `current` holds no link, so its parent is the kernel's '..'
+            current = current.parent
+            continue
+        candidate = current / name
+        info = os.lstat(candidate)
+        if stat.S_ISLNK(info.st_mode):
+            links += 1
+            if links > _MAX_LINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            if not _ours(info.st_uid):
+                what = "it is" if candidate == whole else f"{candidate}, on the way to it, is"
+                raise ConfigError(
+                    f"The accounts file {path} is refused: {what} a symbolic link of another user, who could "
+                    "repoint it. Use a link of your own, or name the file itself."
+                )
+            target = Path(os.readlink(candidate))
+            if target.is_absolute():
+                current = Path(target.anchor)
+            pending.extend(reversed(target.parts[1:] if target.is_absolute() else target.parts))
+            continue
+        if pending:  # a folder on the way
+            if not stat.S_ISDIR(info.st_mode):
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            _judge_folder(path, candidate, info)
+        current = candidate
+    return current
+
+
+def _judge_folder(path: Path, folder: Path, info: os.stat_result | None = None) -> None:
     try:
-        info = os.stat(folder)
+        info = info or os.lstat(folder)
     except OSError as exc:
         raise ConfigError(f"The accounts file {path} cannot be checked: {folder} ({exc.strerror}).") from None
     if (why := _folder_refusal(folder, info)) is not None:
         raise ConfigError(f"The accounts file {path} is refused: {why}")
-
-
-def _judge_link(path: Path) -> None:
-    """A symbolic link to the file: whoever can change it, or the folder it is in, chooses the file read."""
-    info = os.lstat(path)
-    if not _ours(info.st_uid):
-        raise ConfigError(f"The accounts file {path} is refused: it is a link of another user, who could repoint it.")
-    for folder in reversed(Path(os.path.abspath(path)).parents):
-        _judge_folder(path, folder)
 
 
 def _short(exc: Exception) -> str:
@@ -295,6 +371,7 @@ def _from_document(
             f"The accounts file {source} names no account: add a table such as [accounts.prod] with username and "
             "password_env (or token_env)."
         )
+    _refuse_case_twins(tables, source)
     for variable in _ACCOUNT_VARIABLES:
         if env.get(variable) is not None:
             raise ConfigError(
@@ -316,6 +393,21 @@ def _from_document(
         raise ConfigError(f"default_account in {source} must be the name of one of its accounts: {names}.")
     floors = frozenset(k for k in ("read_only", "require_approval") if getattr(shared.guard_rails, k))
     return Accounts(settings, default, source, floors)
+
+
+def _refuse_case_twins(tables: dict[str, Any], source: str) -> None:
+    """Two names that differ only in case (prod, Prod) are one name to a person or a model that retypes it: which
+    account, with which guard rails, a change would go to would hang on a capital letter."""
+    seen: dict[str, str] = {}
+    for name in tables:
+        if _NAME.fullmatch(name) is None:
+            continue  # refused with its own sentence in `_account`
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ConfigError(
+                f"The accounts {other} and {name} in {source} differ only in case, so a name typed for one could "
+                "mean the other: rename one of them."
+            )
 
 
 def _plain_secret(source: str, key: str) -> ConfigError:
@@ -362,7 +454,8 @@ def _account(
     except ConfigError as exc:
         if not lenient:
             raise
-        return base.but(api_url=api_url, username=username, problem=str(exc))
+        named = tuple(v for k in _SECRET_KEYS if (v := _variable_shown(table.get(k), env)) is not None)
+        return base.but(api_url=api_url, username=username, problem=str(exc), secrets_from=named)
 
 
 def _credentials(
@@ -373,6 +466,7 @@ def _credentials(
     password = _secret(table, "password_env", where, env)
     token = _secret(table, "token_env", where, env)
     totp = _secret(table, "totp_secret_env", where, env)
+    token_is, totp_is = _label(table, "token_env", where, env), _label(table, "totp_secret_env", where, env)
     if (username is None) != (password is None):
         missing = "password_env" if password is None else "username"
         raise ConfigError(f"username and password_env go together in the {where}: set {missing} as well.")
@@ -381,8 +475,8 @@ def _credentials(
             f"The {where} has no credentials: set username and password_env, or token_env (each *_env names the "
             "environment variable that holds the secret)."
         )
-    check_token(token, f"The variable token_env of the {where} names")
-    totp = totp_secret_of(totp, f"The variable totp_secret_env of the {where} names") if totp is not None else None
+    check_token(token, token_is[0].upper() + token_is[1:])
+    totp = totp_secret_of(totp, totp_is[0].upper() + totp_is[1:]) if totp is not None else None
     if totp is not None and username is None:
         raise ConfigError(f"totp_secret_env in the {where} is only used to log in with username and password_env.")
     for secret in (password, token, totp):
@@ -393,9 +487,8 @@ def _credentials(
         password=password,
         auth_token=token,
         totp_secret=totp,
-        secrets_from=tuple(
-            str(table[k]) for k in ("token_env", "password_env", "totp_secret_env") if table.get(k) is not None
-        ),
+        secrets_from=tuple(str(table[k]) for k in _SECRET_KEYS if table.get(k) is not None),
+        variables=tuple((v, str(table[k])) for k, v in _SECRET_KEYS.items() if table.get(k) is not None),
     )
 
 
@@ -456,11 +549,43 @@ def _secret(table: dict[str, Any], key: str, where: str, env: Mapping[str, str])
     value = (env.get(variable) or "").strip()
     redact.register_configured(value or None)  # masked from here on, whatever is refused next
     if not value:
+        said = _label(table, key, where, env)
         raise ConfigError(
-            f"The variable that {key} of the {where} names is not set (or is empty): set it where the server "
-            "starts, or check the name in the file."
+            f"{said[0].upper()}{said[1:]} is not set (or is empty): set it where the server starts, or check the name "
+            "in the file."
         )
     return value
+
+
+# A variable's name is no secret, so the sentences name it (ZOMRO_PROD_PASSWORD); but what a *_env key holds may be
+# the secret itself, typed in the wrong place. It is repeated only when it is surely a name:
+# - the environment holds a variable of that name (set, even empty): then it is a name, whatever it looks like;
+# - or it has a name's shape: capitals, digits and '_' (a password or a session id almost never has it: lower case,
+#   punctuation), and none of its '_'-separated words is 16 characters or longer, or holds 3 digits or more. A base32
+#   two-factor secret is 16 or more of A-Z and 2-7 with no '_', which these rules keep out; so is a long random
+#   token in capitals; and a password in capitals with digits (PASSW0RD123).
+# Otherwise the sentence says "the variable that password_env of the account prod names", as before. What is left,
+# a short all-capitals word (HUNTER), reads as a name to anyone: nothing can tell them apart.
+
+
+def _variable_shown(variable: Any, env: Mapping[str, str]) -> str | None:
+    """The name a *_env key holds when a sentence may repeat it (see above), else None."""
+    if not isinstance(variable, str) or _VARIABLE.fullmatch(variable) is None:
+        return None
+    if variable in env:
+        return variable
+    words = variable.split("_")
+    if any(len(w) >= 16 or sum(c.isdigit() for c in w) >= 3 for w in words):
+        return None
+    return variable
+
+
+def _label(table: dict[str, Any], key: str, where: str, env: Mapping[str, str]) -> str:
+    """The variable a *_env key names, for a sentence: by its name when it may be repeated, and the key."""
+    variable = _variable_shown(table.get(key), env)
+    if variable is None:
+        return f"the variable that {key} of the {where} names"
+    return f"{variable} ({key} of the {where})"
 
 
 def _refuse_twins(settings: tuple[Settings, ...], source: str) -> None:
@@ -484,8 +609,45 @@ def _refuse_twins(settings: tuple[Settings, ...], source: str) -> None:
 
 
 def _endpoint(url: str) -> str:
-    """One spelling per endpoint: the host in lower case without a final dot, the default port, no final '/'."""
+    """One spelling per endpoint, so that two spellings of one server are one: its host (see `_host`), its port,
+    written or not (http 80, https 443; the scheme does not tell two servers on one port apart), and its path."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    return f"{_host(parts.hostname or '')}:{port}{_path(parts.path)}"
+
+
+def _host(name: str) -> str:
+    """A host in one spelling: lower case, no final dot, IDNA; an address as its canonical text (127.1 is 127.0.0.1,
+    ::ffff:10.0.0.1 is 10.0.0.1); and every loopback name and address (localhost, 127.0.0.0/8, ::1) as one, since
+    a server on the loopback answers on each of them."""
+    host = name.rstrip(".").lower()
+    with contextlib.suppress(UnicodeError):  # else compared as written
+        host = host.encode("idna").decode("ascii")
+    if host == "localhost":
+        return "loopback"
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if re.fullmatch(r"(0x)?[0-9a-f]+(\.(0x)?[0-9a-f]+){0,3}", host) and any(c.isdigit() for c in host):
+            with contextlib.suppress(OSError):  # older forms a resolver takes as an address: 127.1, 2130706433
+                address = ipaddress.IPv4Address(socket.inet_aton(host))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address is None:
+        return host
+    return "loopback" if address.is_loopback else str(address)
+
+
+def _path(path: str) -> str:
+    """A path in one spelling: decoded, without '.', '..', repeated or final '/', in one case; and without a last
+    `billmgr`, since BILLmanager answers at `/billmgr` as at `/`."""
+    segments: list[str] = []
+    for segment in unquote(path).split("/"):
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment not in ("", "."):
+            segments.append(segment.casefold())
+    if segments and segments[-1] == "billmgr":
+        segments.pop()
+    return "/" + "/".join(segments)

@@ -36,11 +36,11 @@ _SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal
 
 # The settings of one account as the accounts file spells them (see `ApiSettings.name_of`).
 _FILE_KEYS = {
-    "ZOMRO_API_URL": "api_url of account {account}",
-    "ZOMRO_USERNAME": "username of account {account}",
-    "ZOMRO_PASSWORD": "the variable that password_env of account {account} names",
-    "ZOMRO_AUTH_TOKEN": "the variable that token_env of account {account} names",
-    "ZOMRO_TOTP_SECRET": "the variable that totp_secret_env of account {account} names",
+    "ZOMRO_API_URL": "api_url",
+    "ZOMRO_USERNAME": "username",
+    "ZOMRO_PASSWORD": "password_env",
+    "ZOMRO_AUTH_TOKEN": "token_env",
+    "ZOMRO_TOTP_SECRET": "totp_secret_env",
 }
 
 
@@ -60,12 +60,21 @@ class ApiSettings:
     secrets_from: tuple[str, ...] = ()  # the environment variables the secrets were read from (names only)
     problem: str | None = None  # why its credentials cannot be used (only `doctor` and `accounts` load such one)
     source: str | None = None  # the accounts file the account comes from; None: the environment
+    # An account of the accounts file: the variable its *_env key names for each ZOMRO_* secret, such as
+    # ("ZOMRO_PASSWORD", "ZOMRO_PROD_PASSWORD"); names only, and only of variables that are set.
+    variables: tuple[tuple[str, str], ...] = ()
 
     def name_of(self, variable: str) -> str:
         """How a person sets `variable` for this account, for sentences: the variable itself, or, for an account of
-        the accounts file, the key of its table."""
+        the accounts file, the key of its table, with the variable that key names (a variable's name is no secret)."""
         key = _FILE_KEYS.get(variable) if self.source is not None else None
-        return key.format(account=self.account) if key is not None else variable
+        if key is None:
+            return variable
+        where = f"{key} of account {self.account}"
+        if not key.endswith("_env"):
+            return where
+        named = dict(self.variables).get(variable)
+        return f"{named} ({where})" if named is not None else f"the variable that {where} names"
 
     @property
     def auth_kind(self) -> str:
