@@ -6,7 +6,6 @@ import json
 import tempfile
 import time
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -31,6 +30,30 @@ WEB, LEGACY = 5203773, 5203775
 @pytest.fixture
 def two_factor(settings: Settings) -> Settings:
     return settings.but(username=TOTP_USERNAME, totp_secret=TOTP_SECRET)
+
+
+class FakeTime:
+    """The time two-factor codes are computed for, moved on by the waits for the next step instead of passing."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def pause(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """From now on (the simulator checks codes against the real time, within a step either side)."""
+    fake = FakeTime(time.time())
+    monkeypatch.setattr(login, "clock", fake.clock)
+    monkeypatch.setattr(login, "pause", fake.pause)
+    return fake
 
 
 async def test_an_expired_session_is_checked_with_keepalive_before_logging_in_again(
@@ -125,20 +148,28 @@ async def test_an_expired_two_factor_session_logs_in_again_once_with_a_fresh_cod
 
 
 async def test_a_second_login_in_the_same_step_waits_for_a_fresh_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1_000_000.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(login, "clock", lambda: now[0])
-    monkeypatch.setattr(anyio, "sleep", sleep)
+    fake = FakeTime(1_000_000.0)
+    monkeypatch.setattr(login, "clock", fake.clock)
+    monkeypatch.setattr(login, "pause", fake.pause)
     codes = login.TotpCodes(TOTP_SECRET)
     first, second = await codes(), await codes()
     assert first != second
-    assert len(slept) == 1
-    assert slept[0] <= 30.01
+    assert len(fake.waits) == 1
+    assert fake.waits[0] <= 30.01
+
+
+async def test_a_code_another_login_already_used_is_sent_again_once_with_the_next_steps_code(
+    two_factor: Settings, sim: Simulator, era: str, fake_time: FakeTime
+) -> None:
+    async with client_for(two_factor, era) as other:  # another server with the same secret, in the same step
+        ok(await call(other, "list_instances"))
+    async with client_for(two_factor, era) as client:
+        ok(await call(client, "list_instances"))
+        ok(await call(client, "list_rescue_images", instance_id=WEB))  # and it stays logged in
+    used, refused, fresh = (r.fields["qrcode"] for r in sim.calls("totp.confirm"))
+    assert used == refused != fresh
+    assert len(fake_time.waits) == 1  # it waited for the next step to make the new code
+    assert len(sim.calls("auth")) == 2  # the same login's session confirmed, no new login
 
 
 async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(
@@ -151,17 +182,19 @@ async def test_a_two_factor_account_without_its_secret_is_told_what_to_set(
     assert sim.mutating_requests() == []
 
 
-async def test_a_wrong_two_factor_secret_is_a_sentence_and_not_tried_again(
-    two_factor: Settings, sim: Simulator, era: str
+async def test_a_wrong_two_factor_secret_costs_two_codes_then_a_sentence_and_is_not_tried_again(
+    two_factor: Settings, sim: Simulator, era: str, fake_time: FakeTime
 ) -> None:
     wrong = two_factor.but(totp_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     async with client_for(wrong, era) as client:
         first = error(await call(client, "list_instances"))
         second = error(await call(client, "list_instances"))
     assert "refused the two-factor code" in first
+    assert "the next 30-second step's code too" in first
     assert "ZOMRO_TOTP_SECRET" in first
     assert first == second
-    assert len(sim.calls("totp.confirm")) == 1
+    codes = [r.fields["qrcode"] for r in sim.calls("totp.confirm")]
+    assert len(codes) == len(set(codes)) == 2
 
 
 @pytest.mark.e2e

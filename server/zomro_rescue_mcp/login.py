@@ -2,6 +2,11 @@
 
 The refusals a login can meet each get their own sentence (what happened, what to do). The two-factor code is
 computed from ZOMRO_TOTP_SECRET with pyotp at the moment it is sent; neither the secret nor the code is logged.
+
+A refused code is tried once more, with the next 30-second step's code: a one-time code counts once, so a code
+another login already used (another server or command with the same secret, a restart within the step) is
+refused, and the panel's refusal does not say why (Zomro's panel shows every refusal of the code alike). A
+second refusal is final until the server is restarted, so a wrong secret costs two codes, never more.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from . import redact
 from .errors import AuthError, TransportError, TwoFactorError
 from .wire import Doc, error_of, message_of, readable, text_of
 
-__all__ = ["CodeSource", "Exchange", "TotpCodes", "clock", "log_in", "refusal"]
+__all__ = ["CodeSource", "Exchange", "TotpCodes", "clock", "log_in", "pause", "refusal"]
 
 Exchange = Callable[[str, dict[str, str], "str | None"], Awaitable[Doc]]
 """Send one read (function, fields, session) and return its `doc`, errors included."""
@@ -99,19 +104,33 @@ async def log_in(exchange: Exchange, username: str, password: str, code: CodeSou
             f"shown when two-factor was set up (the base32 text under the QR code), so the server can confirm its "
             f"logins; or {token_advice(name)}."
         )
-    fields = {"sok": "ok", "clicked_button": "ok", "qrcode": await code()}  # the panel's confirmation form
-    confirmed = await exchange("totp.confirm", fields, session)
+    confirmed = await _confirm(exchange, session, await code())
     error = error_of(confirmed)
+    retried = error is not None and error.get("$type") not in _SESSION_REFUSALS
+    if retried:
+        log.info("the two-factor code was refused (it may have been used already); once more with the next code")
+        confirmed = await _confirm(exchange, session, await code())  # the next step's: never the same code twice
+        error = error_of(confirmed)
     new_session = _session_of(confirmed)
     if error is not None or new_session is None:
         reason = redact.scrub(message_of(error)) if error is not None else "no session came back"
+        again = ", and the next 30-second step's code too" if retried else ""
         raise TwoFactorError(
-            f"Zomro refused the two-factor code for {username} ({reason}): check {name('ZOMRO_TOTP_SECRET')} and "
-            "that this machine's clock is right. The server will not try again until it is restarted."
+            f"Zomro refused the two-factor code for {username}{again} ({reason}): check "
+            f"{name('ZOMRO_TOTP_SECRET')} and that this machine's clock is right. The server will not try again "
+            "until it is restarted."
         )
     redact.register(new_session)
     log.info("two-factor login confirmed")
     return new_session
+
+
+_SESSION_REFUSALS = frozenset({"auth", "access"})  # the login's session is gone: another code would not help
+
+
+async def _confirm(exchange: Exchange, session: str, code: str) -> Doc:
+    """Send one code with the panel's confirmation form."""
+    return await exchange("totp.confirm", {"sok": "ok", "clicked_button": "ok", "qrcode": code}, session)
 
 
 async def _asks_for_code(exchange: Exchange, session: str) -> bool:
@@ -127,8 +146,13 @@ async def _asks_for_code(exchange: Exchange, session: str) -> bool:
 
 
 def clock() -> float:
-    """The time two-factor codes are computed for (a seam for tests)."""
+    """The time two-factor codes are computed for (a seam for tests, with `pause`)."""
     return time.time()
+
+
+async def pause(seconds: float) -> None:
+    """Wait for the next step's code (a seam for tests: a fake `clock` moves on when it is called)."""
+    await anyio.sleep(seconds)
 
 
 class TotpCodes:
@@ -149,7 +173,7 @@ class TotpCodes:
         now = clock()
         step = int(now // self._totp.interval)
         if step == self._last_step:
-            await anyio.sleep((step + 1) * self._totp.interval - now + 0.01)
+            await pause((step + 1) * self._totp.interval - now + 0.01)
             now = clock()
             step = int(now // self._totp.interval)
         self._last_step = step

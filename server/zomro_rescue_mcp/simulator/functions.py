@@ -262,10 +262,10 @@ def _totp_confirm(account: SimulatedAccount, fields: dict[str, str], session: Se
     import pyotp
 
     code = fields.get("qrcode", "")
-    if "sok" not in fields or not pyotp.TOTP(TOTP_SECRET).verify(code, valid_window=1):
+    # A code presented twice is refused, and in the words of a wrong one (RFC 6238 5.2: a one-time code counts
+    # once). Whether Zomro refuses it, and how, is unknown: the strict guess; the panel shows any refusal alike.
+    if "sok" not in fields or code in account.used_codes or not pyotp.TOTP(TOTP_SECRET).verify(code, valid_window=1):
         raise ApiRefusal("value", "qrcode", "Invalid confirmation code")
-    if code in account.used_codes:  # whether Zomro refuses a code presented twice is unknown; the strict guess
-        raise ApiRefusal("value", "qrcode", "This confirmation code was already used")
     account.used_codes.add(code)
     account._sessions.pop(fields.get("auth", ""), None)
     sid = secrets.token_hex(12)
