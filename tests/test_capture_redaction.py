@@ -73,6 +73,8 @@ def test_a_host_name_on_any_top_level_domain_is_replaced(host: str) -> None:
         "kernel 5.15.0-91 and Debian 12.5",
         "2 GB (5.00 EUR) since 12:30:45",
         "Rocky-Linux-8",
+        "debian-12.5.0-amd64-netinst.iso",
+        "listens on 127.0.0.1 and ::1, mask 255.255.255.0",
     ],
 )
 def test_function_names_and_version_numbers_are_kept(said: str) -> None:

@@ -9,7 +9,8 @@ reported by kind and count, never by value. `serve --simulator --replay FILE` se
 What counts as what:
 - IPv4 and IPv6 addresses and host names anywhere in a text, a sentence's full stop after them or not; a host
   name is two labels or more ending in a top-level domain of letters, whichever (any script, or punycode).
-  Version numbers (`22.04`), amounts and times stay; BILLmanager's dotted function names
+  Version numbers (`22.04`), amounts, times, disk images' file names (`….iso`), loopback addresses and netmasks
+  stay; BILLmanager's dotted function names
   (`instances.fleio.rescue`) stay where the text names a function (`func=…`, "function …") and, for the
   product's own functions, anywhere.
 - Names: the values under name keys (`servername`, `name`, `elname`, `hostname`, `domain`, `rdns_record`,
@@ -208,7 +209,8 @@ class Redactor:
             return self._placeholder("name", found)
         if kind == "host":
             before = match.string[max(0, match.start() - 12) : match.start()]
-            return found if found in _FUNCTIONS or _FUNCTION_CONTEXT.search(before) else self._placeholder(kind, found)
+            kept = found in _FUNCTIONS or _FUNCTION_CONTEXT.search(before) or _is_image_file(found)
+            return found if kept else self._placeholder(kind, found)
         if kind in ("ip4", "ip6"):
             return self._address(found)
         return self._placeholder(kind, found)
@@ -219,9 +221,11 @@ class Redactor:
         if found.endswith(":") and not found.endswith("::"):
             found, tail = found[:-1], ":"  # "at 2001:db8::1: …" — the colon is the sentence's
         try:
-            ipaddress.ip_address(found)
+            address = ipaddress.ip_address(found)
         except ValueError:
             return found + tail
+        if address.is_loopback or address.is_unspecified or _is_netmask(address):
+            return found + tail  # nobody's address: 127.0.0.1, ::, 255.255.255.0
         return self._placeholder("ip", found) + tail
 
     def report(self) -> str:
@@ -231,6 +235,19 @@ class Redactor:
 
 
 _EMAIL_ONLY = re.compile(_EMAIL)
+_IMAGE_FILES = (".iso", ".img", ".raw", ".vmdk", ".vhd", ".vhdx")  # disk images' names; no top-level domain ends so
+
+
+def _is_image_file(name: str) -> bool:
+    return name.lower().endswith(_IMAGE_FILES)
+
+
+def _is_netmask(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """An IPv4 netmask of eight bits or more (ones, then zeros): a setting, not an address."""
+    if address.version != 4 or int(address) < 0xFF000000:
+        return False
+    inverted = ~int(address) & 0xFFFFFFFF
+    return inverted & (inverted + 1) == 0
 
 
 def _documentation_ip(original: str, number: int) -> str:
