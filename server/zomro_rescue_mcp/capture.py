@@ -57,8 +57,8 @@ _MIN_NAME = 3  # a collected name shorter than this is replaced only where it is
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)"  # a sentence's full stop may follow
 _IPV6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?![\w:]|\.\d)"
-# A host name is two labels or more ending in a top-level domain of letters (any, or punycode), not part of a
-# longer dotted word; a full stop after it ends the sentence. Dotted function names are told apart by context.
+# A host name is two labels or more ending in a top-level domain of letters (any script, or punycode), not part
+# of a longer dotted word; a full stop after it ends the sentence. Dotted function names are told apart by context.
 _LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"  # letters of any script, digits, inner hyphens
 _TLD = r"(?:[^\W\d_]{2,63}|xn--[A-Za-z0-9-]{1,59})"
 _HOST = rf"(?<![\w@-])(?<![\w-]\.)(?:{_LABEL}\.)+{_TLD}(?![\w-]|\.[\w-])"
@@ -67,19 +67,7 @@ _ADDRESSES = rf"(?P<ip6>{_IPV6})|(?P<ip4>{_IPV4})|(?P<host>{_HOST})"
 # names a function, and the product's own are kept anywhere.
 _FUNCTION_CONTEXT = re.compile(r"(?:func=|function\s+['\"«]?)$", re.IGNORECASE)
 _FUNCTIONS = frozenset(
-    {
-        "auth",
-        "desktop",
-        "instances",
-        "instances.edit",
-        "instances.filter",
-        "instances.fleio.rescue",
-        "instances.fleio.unrescue",
-        "keepalive",
-        "logon",
-        "totp.confirm",
-        "whoami",
-    }
+    {"instances.edit", "instances.filter", "instances.fleio.rescue", "instances.fleio.unrescue", "totp.confirm"}
 )
 _KINDS = {
     "secret": "secret(s)",
