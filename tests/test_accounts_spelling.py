@@ -61,10 +61,18 @@ def test_account_names_that_differ_only_in_case_are_refused_as_ambiguous(tmp_pat
     assert "differ only in case" in said
 
 
-@pytest.mark.parametrize("spelled", [" none", "none ", "none\n"], ids=repr)
+@pytest.mark.parametrize("spelled", [" none", "none "], ids=repr)
 def test_only_none_exactly_as_written_means_no_file(spelled: str) -> None:
     said = refusal({"ZOMRO_CONFIG": spelled, "ZOMRO_AUTH_TOKEN": "session-0001"})
     assert "does not exist (ZOMRO_CONFIG is taken as written, and it begins or ends with a space)" in said
+
+
+def test_a_line_break_in_zomro_config_is_refused_rather_than_trimmed() -> None:
+    said = refusal({"ZOMRO_CONFIG": "none\n", "ZOMRO_AUTH_TOKEN": "session-0001"})  # as a wrapper's echo leaves it
+    assert said == (
+        "ZOMRO_CONFIG holds a line break or another control character, which the path of an accounts file does not "
+        "need: set it to the path alone."
+    )
 
 
 def test_zomro_config_keeps_its_spaces(tmp_path: Path) -> None:

@@ -146,6 +146,11 @@ def config_path(env: Mapping[str, str]) -> tuple[Path | None, bool]:
             )
         if named == NO_FILE:  # exactly: a wrapper's "None" or " none" is a path that does not exist, not a choice
             return None, True
+        if any(ord(c) < 32 or ord(c) == 127 for c in named):  # it would break the one line of every sentence
+            raise ConfigError(
+                "ZOMRO_CONFIG holds a line break or another control character, which the path of an accounts file "
+                "does not need: set it to the path alone."
+            )
         try:
             return Path(named).absolute(), True
         except OSError:  # no working directory
