@@ -188,3 +188,40 @@ def test_demo_tells_the_whole_story_and_exits_0() -> None:
         "The story is complete",
     ):
         assert step in done.stdout
+
+
+@pytest.mark.parametrize("command", ["enter", "exit"])
+def test_the_help_of_a_change_says_each_simulator_command_starts_a_fresh_one(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "With --simulator, each command starts a fresh simulator" in said
+    assert "--dry-run" in said
+
+
+def test_every_positional_argument_has_its_own_help_and_none_says_as_above() -> None:
+    import argparse
+
+    from zomro_rescue_mcp.cli import _parser
+
+    def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        found = [parser]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found += parsers(child)
+        return found
+
+    positionals, vague = [], []
+    for parser in parsers(_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            if not action.option_strings and not action.help:
+                positionals.append(f"{parser.prog} {action.metavar or action.dest}")
+            if action.help and action.help.strip().lower() in ("as above", "same as above"):
+                vague.append(f"{parser.prog} {action.option_strings or action.dest}")
+    assert (positionals, vague) == ([], [])

@@ -13,7 +13,7 @@ import pytest
 
 from zomro_rescue_mcp import commands
 from zomro_rescue_mcp.cli import main
-from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, Simulator
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, SimImage, Simulator
 
 from .conftest import CONSOLE_SCRIPT
 
@@ -86,7 +86,7 @@ def test_enter_goes_ahead_when_the_person_types_the_id(
     out = capsys.readouterr().out
     [sent] = sim.mutating_requests()
     assert f"rescue root password (shown once): {sent.fields['password']}" in out
-    assert "ACCEPTED: instance 5203773 is rebooting into rescue mode from Ubuntu 22.04" in out
+    assert "EXECUTED: instance 5203773 is rebooting into rescue mode from Ubuntu 22.04" in out
     assert "state: rescued (reached" in out
     assert "next: log in over SSH as root" in out
     assert "`zomro-rescue-mcp exit 5203773`" in out
@@ -137,7 +137,7 @@ def test_a_go_ahead_after_the_preview_expired_sends_nothing_and_says_so(
     assert main(["exit", str(LEGACY)], env=expiring, ask=lambda q: str(LEGACY)) == 3
     captured = capsys.readouterr()
     assert "the preview had expired" in captured.err
-    assert "ACCEPTED" not in captured.out
+    assert "EXECUTED" not in captured.out
     assert sim.mutating_requests() == []
     assert sim.instances[LEGACY].status == "rescued"
 
@@ -346,11 +346,32 @@ def test_an_ambiguous_name_lists_the_candidates_and_exits_2(
     assert sim.mutating_requests() == []
 
 
-def test_a_name_that_matches_nothing_exits_2(
+@pytest.mark.parametrize("command", ["images", "status", "exit"])
+@pytest.mark.parametrize("named", ["no-such-box", "424242"])
+def test_an_unknown_instance_exits_1_whether_named_by_id_or_by_name(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str], command: str, named: str
+) -> None:
+    assert main([command, named, "--yes"] if command == "exit" else [command, named], env=env, ask=never_asked) == 1
+
+
+def test_an_unknown_name_is_said_once_with_the_command_that_lists_instances(
     env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["images", "no-such-box"], env=env, ask=never_asked) == 2
-    assert "No instance is named 'no-such-box'" in capsys.readouterr().err
+    assert main(["images", "no-such-box", "--json"], env=env, ask=never_asked) == 1
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert (document["kind"], document["facts"]["next"]) == ("api.not_found", "instances")
+    assert "No instance is named 'no-such-box'" in captured.err
+    assert "Next: run `zomro-rescue-mcp instances`" in captured.err
+
+
+def test_an_unknown_id_is_said_without_repeating_itself_in_a_parenthesis(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["images", "424242"], env=env, ask=never_asked) == 1
+    said = capsys.readouterr().err
+    assert "Instance 424242 was not found in this Zomro account. Check the id." in said
+    assert "(" not in said
 
 
 @pytest.mark.parametrize(
@@ -371,3 +392,95 @@ def test_each_command_is_read_into_a_typed_command(argv: list[str], expected: co
     from zomro_rescue_mcp.cli import _parser
 
     assert commands.parse_command(_parser().parse_args(argv)) == expected
+
+
+def test_dry_run_prints_the_preview_and_exits_0_without_asking(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "Ubuntu 22.04", "--dry-run"], env=env, ask=never_asked) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("PREVIEW: instance 5203773 will reboot into rescue mode from Ubuntu 22.04")
+    assert "next: nothing was sent; to go ahead, run the same command without --dry-run" in captured.out
+    assert captured.err == ""
+    assert sim.mutating_requests() == []
+
+
+def test_dry_run_with_json_is_the_preview_alone(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", str(LEGACY), "--dry-run", "--json"], env=env, ask=never_asked) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["kind"], document["preview"]["executed"], "result" in document) == ("preview", False, False)
+    assert sim.mutating_requests() == []
+    assert sim.instances[LEGACY].status == "rescued"
+
+
+MCP_WORDS = ("enter_rescue", "exit_rescue", "list_instances", "list_rescue_images", "confirm=", "preview_id=")
+
+
+def test_json_of_a_change_speaks_of_commands_not_tools(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "Ubuntu 22.04", "--yes", "--json"], env=env, ask=never_asked) == 0
+    document = json.loads(capsys.readouterr().out)
+    for part in ("preview", "result"):
+        words = document[part]["summary"] + " " + document[part]["next_step"]
+        assert [w for w in MCP_WORDS if w in words] == [], words
+    assert "`zomro-rescue-mcp exit 5203773`" in document["result"]["next_step"]
+
+
+def test_json_of_a_refusal_names_the_command_to_run_next(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "Ubuntu 22.4", "--yes", "--json"], env=env, ask=never_asked) == 3
+    document = json.loads(capsys.readouterr().out)
+    assert document["facts"]["next"] == "images"
+    assert "run `zomro-rescue-mcp images 5203773`" in document["message"]
+
+
+def test_an_executed_change_reads_executed_in_the_table_and_in_json(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["exit", str(LEGACY), "--yes", "--no-wait"], env=env, ask=never_asked) == 0
+    table = capsys.readouterr().out
+    sim.reset()
+    assert main(["exit", str(LEGACY), "--yes", "--no-wait", "--json"], env=env, ask=never_asked) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert "EXECUTED: instance 5203775 is rebooting from its own disk" in table
+    assert "ACCEPTED" not in table
+    assert (document["kind"], document["result"]["kind"]) == ("executed", "executed")
+
+
+def only_ubuntu_and_debian(sim: Simulator) -> None:
+    sim.images = [
+        SimImage(id="f8f2573f-56c4-44c5-8469-84eee4aa64e7", os="Ubuntu 22.04", zone="pub"),
+        SimImage(id="93878ba5-6b9e-4924-a4be-34edb623f808", os="Debian 12", zone="pub"),
+    ]
+
+
+def test_an_os_family_that_names_one_image_is_accepted(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    only_ubuntu_and_debian(sim)
+    assert main(["enter", str(WEB), "--image", "ubuntu", "--yes", "--no-wait"], env=env, ask=never_asked) == 0
+    [sent] = sim.mutating_requests()
+    assert sent.fields["select_boot"] == "f8f2573f-56c4-44c5-8469-84eee4aa64e7"
+    assert "EXECUTED: instance 5203773 is rebooting into rescue mode from Ubuntu 22.04" in capsys.readouterr().out
+
+
+def test_an_os_family_that_names_several_images_lists_them(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "ubuntu", "--yes"], env=env, ask=never_asked) == 3
+    err = capsys.readouterr().err
+    assert "'ubuntu' fits 3 images offered for instance 5203773" in err
+    for label in ("Ubuntu 22.04", "Ubuntu 20.04", "Ubuntu 23.04"):
+        assert label in err
+    assert sim.mutating_requests() == []
+
+
+def test_a_typo_far_from_any_label_still_gets_the_nearest_names(
+    env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["enter", str(WEB), "--image", "ubunto", "--yes"], env=env, ask=never_asked) == 3
+    assert "Did you mean 'Ubuntu 22.04', 'Ubuntu 20.04' or 'Ubuntu 23.04'?" in capsys.readouterr().err

@@ -118,7 +118,7 @@ async def test_zone_disambiguates_a_shared_label(client: Client, sim: Simulator)
 
 async def test_contradicting_zone_is_refused(client: Client, sim: Simulator) -> None:
     result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", zone="own", confirm=True)
-    assert (kind(result), facts(result)["next"]) == ("invalid.image", "list_images")
+    assert (kind(result), facts(result)["next"]) == ("invalid.image", "list_rescue_images")
     assert "is in zone pub, not own" in error(result)
     assert sim.mutating_requests() == []
 
@@ -126,7 +126,7 @@ async def test_contradicting_zone_is_refused(client: Client, sim: Simulator) -> 
 async def test_unknown_image_is_refused_with_a_suggestion(client: Client, sim: Simulator) -> None:
     result = await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.4", confirm=True)
     assert kind(result) == "invalid.image"
-    assert facts(result) == {"instance_id": WEB, "next": "list_images", "account": "default"}
+    assert facts(result) == {"instance_id": WEB, "next": "list_rescue_images", "account": "default"}
     assert "Did you mean 'Ubuntu 22.04'" in error(result)
     assert sim.mutating_requests() == []
 
@@ -167,7 +167,7 @@ async def test_password_breaking_the_policy_is_refused_before_any_request(
 async def test_already_rescued_instance_is_refused_with_the_next_step(client: Client, sim: Simulator) -> None:
     result = await call(client, "enter_rescue", instance_id=5203775, image="Ubuntu 22.04", confirm=True)
     assert kind(result) == "refused.state"
-    assert facts(result) == {"status": "rescued", "instance_id": 5203775, "next": "exit", "account": "default"}
+    assert facts(result) == {"status": "rescued", "instance_id": 5203775, "next": "exit_rescue", "account": "default"}
     assert sim.instances[5203775].status == "rescued"
 
 

@@ -73,3 +73,41 @@ async def test_invalid_instance_id_is_refused_without_any_request(client: Client
     assert kind(result) == "invalid.arguments"
     assert "instance_id" in error(result)
     assert sim.requests == []
+
+
+DEBIAN_12 = "93878ba5-6b9e-4924-a4be-34edb623f808"
+
+
+async def test_an_os_family_that_names_one_offered_image_is_that_image(client: Client, sim: Simulator) -> None:
+    sim.images = [
+        SimImage(id=UBUNTU_2204, os="Ubuntu 22.04", zone="pub"),
+        SimImage(id=DEBIAN_12, os="Debian 12", zone="pub"),
+    ]
+    data = ok(await call(client, "enter_rescue", instance_id=5203773, image="ubuntu"))
+    assert (data["kind"], data["image"]["id"]) == ("preview", UBUNTU_2204)
+    assert sim.mutating_requests() == []
+
+
+async def test_an_os_family_that_names_several_images_lists_the_candidates(client: Client, sim: Simulator) -> None:
+    result = await call(client, "enter_rescue", instance_id=5203773, image="Ubuntu")
+    said = error(result)
+    assert kind(result) == "invalid.image"
+    assert set(facts(result)["candidates"]) == {
+        UBUNTU_2204,
+        "479c96f1-ccc6-47a2-952c-c9e3bbdc8d07",
+        "92fabac2-69cc-46ad-8439-c377e0c90632",
+    }
+    for label in ("Ubuntu 22.04", "Ubuntu 20.04", "Ubuntu 23.04"):
+        assert label in said
+
+
+async def test_a_typo_far_from_any_label_gets_the_nearest_names(client: Client, sim: Simulator) -> None:
+    result = await call(client, "enter_rescue", instance_id=5203773, image="ubunto")
+    assert (kind(result), facts(result)["next"]) == ("invalid.image", "list_rescue_images")
+    assert "Did you mean 'Ubuntu 22.04', 'Ubuntu 20.04' or 'Ubuntu 23.04'?" in error(result)
+
+
+async def test_a_family_is_a_whole_word_not_any_beginning(client: Client, sim: Simulator) -> None:
+    result = await call(client, "enter_rescue", instance_id=5203773, image="alma")
+    assert kind(result) == "invalid.image"
+    assert "Did you mean 'AlmaLinux 8' or 'AlmaLinux 9'?" in error(result)

@@ -20,7 +20,7 @@ async def test_enter_refuses_an_instance_already_in_rescue(client: Client, sim: 
     result = await call(client, "enter_rescue", instance_id=LEGACY, image="Ubuntu 22.04", confirm=confirm)
     assert (kind(result), facts(result)) == (
         "refused.state",
-        {"status": "rescued", "instance_id": LEGACY, "next": "exit", "account": "default"},
+        {"status": "rescued", "instance_id": LEGACY, "next": "exit_rescue", "account": "default"},
     )
     assert "Next: call exit_rescue(instance_id=5203775) first" in error(result)
     assert sim.mutating_requests() == []

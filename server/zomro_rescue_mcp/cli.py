@@ -75,8 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     api = argparse.ArgumentParser(add_help=False)
     # Also after the command; SUPPRESS keeps a --debug given before it from being reset.
-    api.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="as above")
-    api.add_argument("--simulator", action="store_true", help="use the built-in simulator instead of the API")
+    api.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="log at DEBUG level and show tracebacks"
+    )
+    api.add_argument(
+        "--simulator",
+        action="store_true",
+        help="use the built-in simulator instead of the API (each command starts a fresh one)",
+    )
     api.add_argument(
         "--replay", metavar="FILE", help="with --simulator: simulate the account recorded by `doctor --capture FILE`"
     )
@@ -108,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+INSTANCE_HELP = "the instance: its id, its name or its IP address (as `instances` lists them)"
+FRESH_SIMULATOR = (
+    "With --simulator, each command starts a fresh simulator: what one command changed is gone in the next (an "
+    "instance put into rescue mode by `enter --simulator` is active again for `exit --simulator`; the simulator's "
+    "legacy-1, 5203775, starts in rescue mode). To keep one simulated account across commands, run "
+    "`zomro-rescue-mcp simulator` in another terminal and set ZOMRO_API_URL, ZOMRO_USERNAME and ZOMRO_PASSWORD to "
+    "what it prints."
+)
+
+
 def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """The human CLI on the same operations as the tools (see commands.py)."""
     instances = commands.add_parser("instances", parents=[common], help="list instances (QUERY filters)")
@@ -116,21 +132,39 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     instances.add_argument("--offset", type=_count(0, None), default=0, help="position of the first one (default 0)")
     instances.add_argument("--all", action="store_true", help="print every instance, page after page")
     images = commands.add_parser("images", parents=[common], help="list the rescue images offered for an instance")
-    images.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
-    images.add_argument("--zone", choices=["pub", "own", "shr"])
+    images.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    images.add_argument("--zone", choices=["pub", "own", "shr"], help="only the images of this zone")
     status = commands.add_parser("status", parents=[common], help="show one instance's state")
-    status.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
-    enter = commands.add_parser("enter", parents=[common], help="put an instance into rescue mode")
-    enter.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
-    enter.add_argument("--image", required=True, help="image UUID, OS label or image name")
-    enter.add_argument("--zone", choices=["pub", "own", "shr"])
+    status.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    enter = commands.add_parser(
+        "enter",
+        parents=[common],
+        help="put an instance into rescue mode",
+        description="Put an instance into rescue mode: the preview first, then your go-ahead (type the instance id, "
+        "or --yes), then the request, then the watch until it settles.",
+        epilog=FRESH_SIMULATOR,
+    )
+    enter.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    enter.add_argument(
+        "--image", required=True, help="image UUID, OS label or name, or an OS family naming one (`images` lists them)"
+    )
+    enter.add_argument("--zone", choices=["pub", "own", "shr"], help="the image's zone (inferred from the image)")
     enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
-    enter.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
-    enter.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
-    leave = commands.add_parser("exit", parents=[common], help="take an instance out of rescue mode")
-    leave.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE")
-    leave.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
-    leave.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+    leave = commands.add_parser(
+        "exit",
+        parents=[common],
+        help="take an instance out of rescue mode",
+        description="Take an instance out of rescue mode: the preview first, then your go-ahead (type the instance "
+        "id, or --yes), then the request, then the watch until it settles.",
+        epilog=FRESH_SIMULATOR,
+    )
+    leave.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    for change in (enter, leave):
+        change.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+        change.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+        change.add_argument(
+            "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is sent"
+        )
     doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
     doctor.add_argument(
         "--capture",
@@ -230,13 +264,15 @@ def main(
             return _run_simulator(args.port)
         return _serve(args, env)
     except ZomroError as exc:
-        message = redact.scrub(str(exc))
+        from .printable import printable
+
+        message = printable(redact.scrub(str(exc)))
         if command in HUMAN_COMMANDS:
-            from .render_cli import error_for_people
+            from .render_cli import error_for_people, facts_for_people
 
             message = error_for_people(message, exc.facts, named=several)
             if getattr(args, "json", False):  # a script gets the outcome as data too
-                document = {"kind": exc.kind, "message": message, "facts": exc.facts}
+                document = {"kind": exc.kind, "message": message, "facts": facts_for_people(exc.facts)}
                 print(json.dumps(document, indent=2))  # stdout ok: the CLI's --json output
         print(f"zomro-rescue-mcp: {message}", file=sys.stderr)
         return exc.exit_code

@@ -1,7 +1,8 @@
 """The human CLI: the same operations as the MCP tools, for a person at a terminal or a script (not via MCP).
 
 `enter` and `exit` show the preview first and, without `--yes`, ask the person to type the instance id; with
-no terminal to ask on, they refuse. Tables by default, `--json` for scripts.
+no terminal to ask on, they refuse; with `--dry-run` they show the preview and stop. Tables by default, `--json`
+for scripts; every word is written by render_cli.
 """
 
 from __future__ import annotations
@@ -30,7 +31,17 @@ from .instances import matches
 from .logcontext import for_account
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList, Zone
 from .pipeline import EnterRequest, ExitRequest, Request
-from .render_cli import action_lines, next_line
+from .printable import printable
+from .render_cli import (
+    action_document,
+    action_lines,
+    image_table,
+    instance_table,
+    lines,
+    next_line,
+    row,
+    settled_lines,
+)
 from .rescue import RescueService
 
 __all__ = ["Ask", "run_command", "terminal_ask"]
@@ -76,7 +87,8 @@ class Status:
 
 @dataclass(frozen=True)
 class Change:
-    """`enter INSTANCE --image I [--zone Z] [--password-stdin]` or `exit INSTANCE`, with `--yes` and `--no-wait`."""
+    """`enter INSTANCE --image I [--zone Z] [--password-stdin]` or `exit INSTANCE`, with `--yes`, `--no-wait` and
+    `--dry-run`."""
 
     entering: bool
     instance: str
@@ -85,6 +97,7 @@ class Change:
     image: str = ""
     zone: Zone | None = None
     password_stdin: bool = False
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ def parse_command(args: argparse.Namespace) -> Command:
         image=args.image if entering else "",
         zone=args.zone if entering else None,
         password_stdin=args.password_stdin if entering else False,
+        dry_run=args.dry_run,
     )
 
 
@@ -193,11 +207,13 @@ async def resolve_instance(fleet: Fleet, ref: str, account: str | None) -> tuple
     found = exact or [i for i in listing.instances if matches(i, ref)]
     if len(found) == 1:
         return found[0].account, found[0].id
-    if not found:
+    if not found:  # the same kind (and exit code) as an id the API does not know
         hidden = " (a list filter saved in the Zomro panel may hide it)" if listing.complete is False else ""
-        raise InvalidRequestError(
-            f"No instance is named {ref!r} or has that address{hidden}: `zomro-rescue-mcp instances` lists them.",
-            kind="invalid.arguments",
+        raise ZomroError(
+            f"No instance is named {ref!r} or has that address in this Zomro account{hidden}. Check the name.",
+            kind="api.not_found",
+            next="list_instances",
+            account=account,
         )
     named = fleet.several
     listed = "; ".join(f"{i.id}{f' ({i.account})' if named else ''} {i.name} {i.ip or '-'}" for i in found[:10])
@@ -226,6 +242,10 @@ async def _change(
     """
     instance_id = request.instance_id
     preview = await service.run(request)
+    if command.dry_run:  # the preview is the answer: nothing is asked, nothing is sent
+        show.action(preview)
+        show.change(preview, preview, dry_run=True)
+        return
     show.action(preview)
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview, named=service.named)[0], file=sys.stderr, flush=True)
@@ -272,7 +292,7 @@ def _read_password(stdin: TextIO) -> str:
 
 
 async def _progress(progress: float, total: float | None, message: str) -> None:
-    print(f"  ... {message}", file=sys.stderr, flush=True)
+    print(printable(f"  ... {message}"), file=sys.stderr, flush=True)
 
 
 async def _doctor_all(
@@ -309,31 +329,31 @@ async def _doctor_all(
         code = 2
     else:
         checks["audit"] = f"{audit_log} (writable)"
-    lines: dict[str, dict[str, str]] = {}
+    reports: dict[str, dict[str, str]] = {}
     for settings in checked:
         if settings.api.problem is not None:  # its credentials cannot be used: nothing to log in with
-            lines[settings.api.account] = {**_rails(settings), "api": f"problem: {settings.api.problem}"}
+            reports[settings.api.account] = {**_rails(settings), "api": f"problem: {settings.api.problem}"}
             code = code or 2
             continue
         api = BillmanagerClient(settings, transport=transport)
         try:  # one client per account, so one login (a two-factor code is never sent twice)
             with for_account(settings.api.account):
                 report, failed = await _doctor(settings, api)
-                lines[settings.api.account] = report
+                reports[settings.api.account] = report
                 code = code or failed
                 if command.capture is not None:
                     await _capture(settings, api, command.capture, command.instance)
         finally:
             await api.aclose()
     if as_json:
-        document = {"ready": code == 0, "checks": checks, "accounts": lines}
+        document = {"ready": code == 0, "checks": checks, "accounts": reports}
         print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI
         return code
     for name, value in checks.items():
-        print(f"{name:<10} {value}", file=out)  # stdout ok: the CLI prints for a person
-    for name, report in lines.items():
+        print(lines(f"{name:<10} {value}"), file=out)  # stdout ok: the CLI prints for a person
+    for name, report in reports.items():
         rails = "; ".join(f"{k} {v}" for k, v in report.items() if k != "api")
-        print(f"account {name}: {report['api']}; {rails}", file=out)  # stdout ok: the CLI prints for a person
+        print(lines(f"account {name}: {report['api']}; {rails}"), file=out)  # stdout ok: the CLI prints for a person
     verdict = "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above."
     print(verdict, file=out)  # stdout ok: the CLI prints for a person
     return code
@@ -373,7 +393,7 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
     problems: list[str] = []
     rows: list[dict[str, object]] = []
     widths = (16, 8, 28, 12, 10, 18, 9)
-    lines = [_row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
+    table = [row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
     for settings in accounts.settings:
         if only is not None and settings.api.account != only:
             continue
@@ -396,8 +416,8 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
         )
         if api.problem is not None:
             problems.append(f"account {api.account}: problem: {api.problem}")
-        lines.append(
-            _row(
+        table.append(
+            row(
                 widths,
                 api.account,
                 "yes" if default else "",
@@ -413,8 +433,8 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
         document = {"kind": "accounts", "source": accounts.source, "accounts": rows}
         print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI's --json output
         return 2 if problems else 0
-    lines.append(f"from {accounts.source or 'the environment (ZOMRO_*)'}")
-    print("\n".join([*lines, *problems]), file=out)  # stdout ok: the CLI prints for a person
+    table.append(printable(f"from {accounts.source or 'the environment (ZOMRO_*)'}"))
+    print("\n".join([*table, lines(*problems)] if problems else table), file=out)  # stdout ok: the CLI, for a person
     return 2 if problems else 0
 
 
@@ -428,81 +448,52 @@ async def _capture(settings: Settings, api: BillmanagerClient, path: str, instan
         f"capture: wrote {path} (mode 0600) with {len(recorded.document['answers'])} answers; {recorded.report}. "
         "Read it before you share it."
     )
-    print(said, file=sys.stderr)  # stderr, so stdout stays the doctor's verdict (or its JSON)
+    print(printable(said), file=sys.stderr)  # stderr, so stdout stays the doctor's verdict (or its JSON)
 
 
 class _Printer:
-    """Readable tables for people, JSON for scripts; `named`: several accounts, so rows name theirs."""
+    """Readable tables for people, JSON for scripts (render_cli writes both); `named`: several accounts, so rows name
+    theirs."""
 
     def __init__(self, out: TextIO, *, as_json: bool, named: bool = False) -> None:
         self._out, self._json, self._named = out, as_json, named
 
-    def _emit(self, model: BaseModel, kind: str, lines: list[str]) -> None:
-        text = json.dumps({"kind": kind, **model.model_dump(mode="json")}, indent=2) if self._json else "\n".join(lines)
+    def _emit(self, model: BaseModel, kind: str, text: str) -> None:
+        if self._json:
+            text = json.dumps({"kind": kind, **model.model_dump(mode="json")}, indent=2)
         print(text, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def instances(self, data: InstanceList) -> None:
-        rows = [_instance_row(i, self._named) for i in data.instances]
-        lines = [_head(self._named), *rows] if rows else ["no instances"]
-        if data.next_offset is not None:
-            shown = f"{data.offset + 1}-{data.offset + len(data.instances)}"
-            lines.append(f"{shown} of {data.total}; more with --offset {data.next_offset}, or all with --all")
-        self._emit(data, "instances", lines + data.notes)
+        self._emit(data, "instances", instance_table(data, named=self._named))
 
     def instance(self, data: Instance) -> None:
-        self._emit(data, "instance", [_head(self._named), _instance_row(data, self._named)])
+        self._emit(data, "instance", instance_table(data, named=self._named))
 
     def images(self, data: RescueImageList) -> None:
-        whose = f" of account {data.account}" if self._named else ""
-        head = f"instance {data.instance_id} ({data.name or '?'}){whose} is {data.status or 'in an unknown state'}"
-        widths = (36, 4, 28)
-        rows = [_row(widths, i.id, i.zone, i.os, i.name or "") for i in data.images]
-        self._emit(data, "images", [head, _row(widths, "IMAGE", "ZONE", "OS", "NAME"), *rows, *data.notes])
+        self._emit(data, "images", image_table(data, named=self._named))
 
     def action(self, data: ActionResult) -> None:
-        """A preview, or an accepted request (with a generated password, printed at once); text only."""
+        """A preview, or an executed request (with a generated password, printed at once); text only."""
         if self._json:
             return  # the JSON form is one document at the end: see change()
-        lines = action_lines(data, named=self._named)
-        print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+        said = action_lines(data, named=self._named)
+        print("\n".join(said), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def settled(self, data: ActionResult) -> None:
         if not self._json:
-            lines = [f"state: {data.status or 'unknown'} ({data.wait}, {data.waited_seconds:.0f} s)", *data.notes]
-            print("\n".join(lines), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
+            print(settled_lines(data), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
-    def change(self, preview: ActionResult, final: ActionResult) -> None:
-        """The end of enter/exit: the next step, or one JSON document holding the preview and the result."""
+    def change(self, preview: ActionResult, final: ActionResult, *, dry_run: bool = False) -> None:
+        """The end of enter/exit: the next step, or one JSON document holding the preview and the result (a dry
+        run: the preview alone)."""
         if self._json:
-            document = {
+            document: dict[str, object] = {
                 "kind": final.kind,
-                "preview": preview.model_dump(mode="json"),
-                "result": final.model_dump(mode="json"),
+                "preview": action_document(preview, named=self._named, dry_run=dry_run),
             }
+            if not dry_run:
+                document["result"] = action_document(final, named=self._named)
             print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
         else:
-            said = next_line(final, named=self._named)
+            said = next_line(final, named=self._named, dry_run=dry_run)
             print(said, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
-
-
-_INSTANCE_WIDTHS = (10, 20, 16, 16)
-
-
-def _row(widths: tuple[int, ...], *cells: object) -> str:
-    padded = [str(cell).ljust(width) for cell, width in zip(cells, widths, strict=False)]
-    return "  ".join([*padded, *map(str, cells[len(widths) :])]).rstrip()
-
-
-def _instance_row(i: Instance, named: bool = False) -> str:
-    if named:
-        return _row(_NAMED_WIDTHS, i.id, i.account or "?", i.name, i.ip or "-", i.status or "?", i.os or "-")
-    return _row(_INSTANCE_WIDTHS, i.id, i.name, i.ip or "-", i.status or "?", i.os or "-")
-
-
-_NAMED_WIDTHS = (10, 12, 20, 16, 16)
-
-
-def _head(named: bool) -> str:
-    if named:
-        return _row(_NAMED_WIDTHS, "ID", "ACCOUNT", "NAME", "IP", "STATE", "OS")
-    return _row(_INSTANCE_WIDTHS, "ID", "NAME", "IP", "STATE", "OS")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .printable import printable
+
 if TYPE_CHECKING:
     from mcp import StdioServerParameters
 
@@ -53,7 +55,7 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             _say(f"== {story}\n-> {tool} {json.dumps(arguments)}")
             result = await client.call_tool(tool, arguments, progress_callback=_show_progress)
             if result.is_error:
-                _say("<- error: " + " ".join(getattr(c, "text", "") for c in result.content))
+                _say(printable("<- error: " + " ".join(getattr(c, "text", "") for c in result.content)))
                 return None
             data = dict(result.structured_content or {})
             _say("<- " + _render(tool, data) + "\n")
@@ -71,21 +73,35 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             return 1
         enter = {"instance_id": instance, "image": image}
         leave = {"instance_id": instance}
-        steps: list[tuple[str, str, dict[str, Any]]] = [
-            ("The assistant previews entering rescue (nothing changes yet).", "enter_rescue", enter),
+        changes: list[tuple[str, str, dict[str, Any], str]] = [
             (
-                "The person says yes; the assistant confirms the same action.",
+                "The assistant previews entering rescue (nothing changes yet).",
                 "enter_rescue",
-                {**enter, "confirm": True},
+                enter,
+                "The person says yes; the assistant confirms the action previewed (the image it resolved).",
             ),
-            ("Repairs done; the assistant previews leaving rescue.", "exit_rescue", leave),
-            ("The person says yes; the assistant confirms.", "exit_rescue", {**leave, "confirm": True}),
+            (
+                "Repairs done; the assistant previews leaving rescue.",
+                "exit_rescue",
+                leave,
+                "The person says yes; the assistant confirms.",
+            ),
         ]
-        for story, tool, arguments in steps:
-            if await step(story, tool, arguments) is None:
+        for story, tool, arguments, approved in changes:
+            preview = await step(story, tool, arguments)
+            if preview is None or await step(approved, tool, confirmed(arguments, preview)) is None:
                 return 1
     _say("The story is complete: the instance went into rescue mode and came back.")
     return 0
+
+
+def confirmed(arguments: dict[str, Any], preview: dict[str, Any]) -> dict[str, Any]:
+    """The confirmed call of a preview: its arguments with the image the preview resolved (its id, never the words
+    typed, which could name another image by then), the preview's id when it has one, and confirm=true."""
+    chosen = preview.get("image")
+    image = {"image": str(chosen["id"])} if isinstance(chosen, dict) and chosen.get("id") else {}
+    previewed = {"preview_id": str(preview["preview_id"])} if preview.get("preview_id") else {}
+    return {**arguments, **image, **previewed, "confirm": True}
 
 
 def _pick_instance(listed: dict[str, Any] | None) -> int | None:
@@ -109,18 +125,22 @@ async def _show_progress(progress: float, total: float | None, message: str | No
 
 
 def _render(tool: str, data: dict[str, Any]) -> str:
+    """A tool's result for the person watching; what the API sent (names, labels) is shown escaped, never raw."""
+    return "\n".join(printable(line) for line in _lines(tool, data))
+
+
+def _lines(tool: str, data: dict[str, Any]) -> list[str]:
     if tool == "list_instances":
         rows = [f"   {i['id']}  {i['name']:<10} {i['ip'] or '-':<15} {i['status']}" for i in data.get("instances", [])]
-        return f"{len(rows)} instance(s):\n" + "\n".join(rows)
+        return [f"{len(rows)} instance(s):", *rows]
     if tool == "list_rescue_images":
         rows = [
             f"   {i['id']}  {i['zone']:<3}  {i['os']}" + (f"  ({i['name']})" if i.get("name") else "")
             for i in data.get("images", [])
         ]
-        head = f"instance {data.get('name')} is {data.get('status')}; {len(rows)} images offered:\n"
-        return head + "\n".join(rows)
+        return [f"instance {data.get('name')} is {data.get('status')}; {len(rows)} images offered:", *rows]
     lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
     if data.get("password"):
         lines.append(f"   rescue root password (shown once): {data['password']}")
     lines.append(f"   next: {data.get('next_step', '')}")
-    return "\n".join(lines)
+    return lines

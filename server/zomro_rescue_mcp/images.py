@@ -49,10 +49,22 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list[RescueImage]) -> RescueImage:
-    """Find the one offered image that `wanted` names (UUID, OS label or image name, case-insensitive).
+def _labels(image: RescueImage) -> list[str]:
+    """What a person may call an image: its OS label and its own name, normalised."""
+    return [_norm(image.os), *([_norm(image.name)] if image.name else [])]
 
-    A `zone` narrows the candidates; a zone that contradicts the only match is refused, not overridden.
+
+def _begins(label: str, key: str) -> bool:
+    """`key` is the first word or words of `label` (`ubuntu` of `ubuntu 22.04`, `rocky` of `rocky-linux-9`)."""
+    return label.startswith(key) and (len(label) == len(key) or not label[len(key)].isalnum())
+
+
+def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list[RescueImage]) -> RescueImage:
+    """Find the one offered image that `wanted` names: its UUID, its OS label or image name (case-insensitive),
+    or else the first words of them, such as an OS family (`ubuntu` when one Ubuntu is offered).
+
+    Names that fit several images are refused with the candidates listed; a `zone` narrows the candidates, and a
+    zone that contradicts the only match is refused, not overridden.
     """
     key = _norm(wanted)
     if not key:
@@ -63,7 +75,9 @@ def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list
             next="list_images",
         )
     by_id = [i for i in offered if i.id.casefold() == key]
-    candidates = by_id or [i for i in offered if key in (_norm(i.os), _norm(i.name or ""))]
+    by_name = [i for i in offered if key in _labels(i)]
+    by_family = [i for i in offered if any(_begins(label, key) for label in _labels(i))]
+    candidates = by_id or by_name or by_family
     if not candidates:
         raise InvalidRequestError(
             _not_offered(instance_id, wanted, offered),
@@ -76,8 +90,8 @@ def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list
         if not in_zone:
             zones = ", ".join(sorted({i.zone for i in candidates}))
             raise InvalidRequestError(
-                f"The image {wanted!r} is in zone {zones}, not {zone}: leave zone out (it is inferred from the "
-                "image) or pick an image of that zone.",
+                f"The image {_shown(wanted)!r} is in zone {zones}, not {zone}: leave zone out (it is inferred from "
+                "the image) or pick an image of that zone.",
                 kind="invalid.image",
                 instance_id=instance_id,
                 next="list_images",
@@ -86,10 +100,11 @@ def resolve_image(instance_id: int, wanted: str, zone: str | None, offered: list
     if len(candidates) > 1:
         listed = "; ".join(_describe(i) for i in candidates)
         raise InvalidRequestError(
-            f"The image name {wanted!r} is ambiguous for instance {instance_id}: it matches {listed}. "
-            "Name the one you mean by its UUID.",
+            f"The image name {_shown(wanted)!r} fits {len(candidates)} images offered for instance {instance_id}: "
+            f"{listed}. Name the one you mean by its OS label or UUID.",
             kind="invalid.image",
             instance_id=instance_id,
+            candidates=[i.id for i in candidates],
         )
     return candidates[0]
 
@@ -99,13 +114,41 @@ def _describe(image: RescueImage) -> str:
     return f"{image.os}{name} ({image.zone}, {image.id})"
 
 
+def _shown(wanted: str) -> str:
+    return wanted if len(wanted) <= 80 else wanted[:77] + "..."
+
+
 def _not_offered(instance_id: int, wanted: str, offered: list[RescueImage]) -> str:
-    shown = wanted if len(wanted) <= 80 else wanted[:77] + "..."
-    message = f"No rescue image {shown!r} is offered for instance {instance_id}."
-    labels = sorted({i.os for i in offered} | {i.name for i in offered if i.name})
-    close = difflib.get_close_matches(wanted, labels, n=3, cutoff=0.6)
+    """The refusal of a name that fits no image, with the nearest names: a typo of a label, a name or an OS family
+    (`ubunto` gets the Ubuntu images)."""
+    message = f"No rescue image {_shown(wanted)!r} is offered for instance {instance_id}."
+    close = _nearest(_norm(wanted), offered)
     if close:
-        message += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+        message += " Did you mean " + _either([repr(c) for c in close]) + "?"
     elif _UUID.fullmatch(wanted.strip()):
         message += " That UUID is not among the images offered now."
     return message
+
+
+_SUGGESTED = 4  # names offered at most in one refusal
+
+
+def _nearest(key: str, offered: list[RescueImage]) -> list[str]:
+    """The offered labels and names nearest to `key`, compared with each whole label and name, and with the first
+    word of each (the OS family), case-insensitively; at most _SUGGESTED, the nearest first."""
+    shown: dict[str, list[str]] = {}  # a normalised form -> the names as offered that it stands for
+    for image in offered:
+        for name in (image.os, *([image.name] if image.name else [])):
+            label = _norm(name)
+            shown.setdefault(label, []).append(name)
+            family = re.split(r"[^0-9a-z]+", label, maxsplit=1)[0]
+            if family and family != label:
+                shown.setdefault(family, []).append(name)
+    names: list[str] = []
+    for match in difflib.get_close_matches(key, list(shown), n=_SUGGESTED, cutoff=0.6):
+        names += [n for n in shown[match] if n not in names]
+    return names[:_SUGGESTED]
+
+
+def _either(quoted: list[str]) -> str:
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

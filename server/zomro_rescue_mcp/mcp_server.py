@@ -29,7 +29,7 @@ from .models import ActionResult, EnterRescueResult, ExitRescueResult, InstanceL
 from .outcomes import FACTS_META, KIND_META
 from .pipeline import EnterRequest, ExitRequest
 from .prompts import rescue_workflow
-from .render_model import error_for_model, render_for_model
+from .render_model import error_for_model, facts_for_model, render_for_model
 
 __all__ = ["INSTRUCTIONS", "build_server"]
 
@@ -123,7 +123,7 @@ def failure(sentence: str, kind: str, facts: dict[str, Any] | None = None, *, na
     """An error result: the sentence for the model, and the outcome's kind and facts in `_meta`."""
     meta: dict[str, Any] = {KIND_META: kind}
     if facts:
-        meta[FACTS_META] = facts
+        meta[FACTS_META] = facts_for_model(facts)  # `next` as the tool to call
     text = error_for_model(sentence, facts or {}, named=named)
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True, _meta=meta)
 

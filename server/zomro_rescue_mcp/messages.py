@@ -5,6 +5,7 @@ Each says what happened and what to do next. Nothing here talks to the API.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from . import redact
@@ -181,12 +182,21 @@ class _Budget:
         return value
 
 
+def _aside(api_message: str, sentence: str) -> str:
+    """The API's own words in parentheses, unless the sentence already says them (every word of them is in it)."""
+    words = set(re.findall(r"\w+", api_message.casefold()))
+    if not words or words <= set(re.findall(r"\w+", sentence.casefold())):
+        return ""
+    return f" ({api_message})"
+
+
 def instance_not_found(instance_id: int, exc: NotFoundError) -> NotFoundError:
     """Name the instance when the API says the object (`elid`) is missing; other misses stay as they are."""
     if exc.err_object != "elid":
         return exc
+    said = f"Instance {instance_id} was not found in this Zomro account"
     return NotFoundError(
-        f"Instance {instance_id} was not found in this Zomro account ({exc.api_message}). Check the id.",
+        f"{said}{_aside(exc.api_message, said)}. Check the id.",
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,
@@ -221,8 +231,9 @@ def explain_refusal(instance_id: int, exc: ApiError, *, entering: bool) -> ApiEr
     if advice is None:
         return exc
     action = "put instance {} into rescue mode" if entering else "take instance {} out of rescue mode"
+    said = f"Zomro refused to {action.format(instance_id)}; nothing was changed: {advice}."
     return type(exc)(
-        f"Zomro refused to {action.format(instance_id)} ({exc.api_message}); nothing was changed: {advice}.",
+        f"Zomro refused to {action.format(instance_id)}{_aside(exc.api_message, said)}; nothing was changed: {advice}.",
         err_type=exc.err_type,
         err_object=exc.err_object,
         api_message=exc.api_message,

@@ -1,6 +1,7 @@
 """Words for the model: the text content of each tool result, compact (one line per item, no nulls), with the next
 step in terms of tool calls. The structured content carries the same outcome as data; every character here is
-paid for in every conversation, so nothing is repeated that the model does not need.
+paid for in every conversation, so nothing is repeated that the model does not need. Text from the API (names,
+labels, answers) is shown escaped, never raw: every line written here goes through `printable`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from .models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+from .printable import printable
 
-__all__ = ["error_for_model", "render_for_model"]
+__all__ = ["error_for_model", "facts_for_model", "render_for_model"]
 
 _HEAD = {"preview": "PREVIEW (nothing changed)", "executed": "EXECUTED", "refused.preview_required": "PREVIEW"}
 
@@ -24,6 +26,22 @@ _STEPS = {
     "exit": "call exit_rescue{args} first (preview, the person's yes, then confirm=true)",
     "account": "name the account with `account` (list_instances shows each instance's account)",
 }
+# The tool each next step calls (naming the account is done with list_instances, which shows each instance's).
+_TOOLS = {
+    "list_instances": "list_instances",
+    "list_images": "list_rescue_images",
+    "enter": "enter_rescue",
+    "exit": "exit_rescue",
+    "account": "list_instances",
+}
+
+
+def facts_for_model(facts: dict[str, Any]) -> dict[str, Any]:
+    """A failure's facts as the model gets them: `next` names the tool to call."""
+    step = facts.get("next")
+    if step is None:
+        return facts
+    return {**facts, "next": _TOOLS.get(str(step), str(step))}
 
 
 def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False) -> str:
@@ -34,12 +52,17 @@ def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False
         sentence = f"[account {account}] {sentence}"  # the sentence does not say which account it is about
     step = _STEPS.get(str(facts.get("next")))
     if step is None:
-        return sentence
+        return printable(sentence)
     instance = facts.get("instance_id")
     args = ", ".join(
         [*([f"instance_id={instance}"] if instance else []), *([f"account={account!r}"] if account else [])]
     )
-    return f"{sentence} Next: {step.format(args=f'({args})' if args else '')}."
+    return printable(f"{sentence} Next: {step.format(args=f'({args})' if args else '')}.")
+
+
+def _lines(lines: list[str]) -> str:
+    """The text content: one line each, none of them broken or coloured by what the API sent."""
+    return "\n".join(printable(line) for line in lines)
 
 
 def render_for_model(result: BaseModel, *, named: bool = False) -> str:
@@ -71,7 +94,7 @@ def _instances(data: InstanceList, named: bool) -> str:
     if data.complete is False:
         head += "; the list is NOT complete (see note)"
     rows = [_instance(i, named) for i in data.instances]
-    return "\n".join([head, *rows, *(f"note: {n}" for n in data.notes)])
+    return _lines([head, *rows, *(f"note: {n}" for n in data.notes)])
 
 
 def _images(data: RescueImageList, named: bool) -> str:
@@ -80,7 +103,7 @@ def _images(data: RescueImageList, named: bool) -> str:
         who += f" (account {data.account})"
     lines = [f"{who}: {data.status or 'state unknown'}", f"{len(data.images)} image(s) (id | zone | os | name):"]
     lines += [" | ".join([i.id, i.zone, i.os, *([i.name] if i.name else [])]) for i in data.images]
-    return "\n".join(lines + [f"note: {n}" for n in data.notes])
+    return _lines(lines + [f"note: {n}" for n in data.notes])
 
 
 def _action(data: ActionResult, named: bool) -> str:
@@ -95,4 +118,4 @@ def _action(data: ActionResult, named: bool) -> str:
         )
     lines += [f"note: {n}" for n in data.notes if n != data.next_step]
     lines.append(f"next: {data.next_step}")
-    return "\n".join(lines)
+    return _lines(lines)
