@@ -58,7 +58,7 @@ def test_each_table_is_an_account_with_its_own_credentials_and_guard_rails(tmp_p
         "Prod-Passw0rd",
     )
     assert (prod.guard_rails.require_approval, prod.guard_rails.allowed_instances) == (
-        True,
+        "always",
         frozenset({5203773, 5203774}),
     )
     assert (staging.api.api_url, staging.api.auth_token) == ("https://staging.example.com/", "staging-session-0001")
@@ -270,8 +270,8 @@ def test_a_file_may_not_take_the_environments_single_account_variables_for_its_s
 def test_a_zero_in_the_environment_never_lowers_an_accounts_guard_rail(tmp_path: Path) -> None:
     accounts = load(write(tmp_path, TWO), ZOMRO_READ_ONLY="0", ZOMRO_REQUIRE_APPROVAL="0")
     assert [(s.guard_rails.read_only, s.guard_rails.require_approval) for s in accounts.settings] == [
-        (False, True),
-        (True, False),
+        (False, "always"),
+        (True, "never"),
     ]
 
 
@@ -289,7 +289,7 @@ def test_read_only_in_the_environment_makes_every_account_read_only(tmp_path: Pa
 
 def test_approval_in_the_environment_applies_to_every_account(tmp_path: Path) -> None:
     accounts = load(write(tmp_path, TWO), ZOMRO_REQUIRE_APPROVAL="1")
-    assert [s.guard_rails.require_approval for s in accounts.settings] == [True, True]
+    assert [s.guard_rails.require_approval for s in accounts.settings] == ["always", "always"]
 
 
 def test_the_shared_settings_come_from_the_environment(tmp_path: Path) -> None:

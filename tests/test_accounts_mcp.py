@@ -91,8 +91,8 @@ async def enter(client: Client, account: str | None, instance_id: int = WEB, **m
     arguments: dict[str, Any] = {"instance_id": instance_id, "image": UBUNTU, **more}
     if account is not None:
         arguments["account"] = account
-    ok(await client.call_tool("enter_rescue", arguments))
-    return await client.call_tool("enter_rescue", {**arguments, "confirm": True})
+    preview = ok(await client.call_tool("enter_rescue", arguments))
+    return await client.call_tool("enter_rescue", {**arguments, "confirm": True, "preview_id": preview["preview_id"]})
 
 
 async def test_list_instances_without_an_account_lists_every_account_naming_each(client: Client) -> None:
@@ -121,8 +121,12 @@ async def test_the_same_id_in_two_accounts_is_never_mixed_up(
     data = ok(await enter(client, "staging"))
     assert (data["account"], data["executed"]) == ("staging", True)
     assert (staging.instances[WEB].status, sim.instances[WEB].status) == ("rescued", "active")
-    ok(await call(client, "exit_rescue", instance_id=LEGACY, account="prod"))
-    ok(await call(client, "exit_rescue", instance_id=LEGACY, account="prod", confirm=True))
+    preview = ok(await call(client, "exit_rescue", instance_id=LEGACY, account="prod"))
+    ok(
+        await call(
+            client, "exit_rescue", instance_id=LEGACY, account="prod", confirm=True, preview_id=preview["preview_id"]
+        )
+    )
     assert (sim.instances[LEGACY].status, staging.instances[LEGACY].status) == ("active", "rescued")
 
 
@@ -249,8 +253,9 @@ async def test_progress_messages_name_the_account(client: Client, sim: Simulator
         messages.append(message or "")
 
     arguments = {"instance_id": WEB, "image": UBUNTU, "account": "staging"}
-    ok(await client.call_tool("enter_rescue", arguments))
-    ok(await client.call_tool("enter_rescue", {**arguments, "confirm": True}, progress_callback=progress))
+    preview = ok(await client.call_tool("enter_rescue", arguments))
+    confirmed = {**arguments, "confirm": True, "preview_id": preview["preview_id"]}
+    ok(await client.call_tool("enter_rescue", confirmed, progress_callback=progress))
     assert messages
     assert all(m.startswith("account staging: ") for m in messages)
 
@@ -315,7 +320,7 @@ async def test_approval_is_asked_only_on_the_account_that_requires_it(
 ) -> None:
     asked: list[str] = []
     person = approving_person(asked)
-    accounts = two_accounts(tmp_path, api_url, prod="require_approval = true")
+    accounts = two_accounts(tmp_path, api_url, prod="require_approval = true", staging="require_approval = false")
     async with client_for(accounts, era, elicitation_callback=person) as client:
         ok(await enter(client, "staging"))
         assert asked == []
@@ -323,6 +328,20 @@ async def test_approval_is_asked_only_on_the_account_that_requires_it(
     assert len(asked) == 1
     assert asked[0].startswith("Approve this action? On account prod: Instance 5203773")  # which of the two
     assert (sim.instances[WEB].status, staging.instances[WEB].status) == ("rescued", "rescued")
+
+
+async def test_approval_auto_asks_on_every_account_of_a_client_that_can_ask(
+    tmp_path: Path, api_url: str, sim: Simulator, staging: SimulatedAccount, era: str
+) -> None:
+    asked: list[str] = []
+    accounts = two_accounts(tmp_path, api_url, prod='require_approval = "auto"')
+    async with client_for(accounts, era, elicitation_callback=approving_person(asked)) as client:
+        ok(await enter(client, "staging"))
+        ok(await enter(client, "prod"))
+    assert [a.split(":")[0] for a in asked] == [
+        "Approve this action? On account staging",
+        "Approve this action? On account prod",
+    ]
 
 
 async def test_a_confirmed_change_without_its_account_asks_nobody_and_reads_nothing(
@@ -386,8 +405,9 @@ async def test_the_whole_story_runs_on_two_accounts_side_by_side(
     assert entered["prod"]["password"] != entered["staging"]["password"]
     assert (sim.instances[WEB].status, staging.instances[WEB].status) == ("rescued", "rescued")
     for account, other in (("staging", sim), ("prod", staging)):
-        ok(await call(client, "exit_rescue", instance_id=WEB, account=account))
-        left = ok(await call(client, "exit_rescue", instance_id=WEB, account=account, confirm=True))
+        preview = ok(await call(client, "exit_rescue", instance_id=WEB, account=account))
+        confirmed = {"instance_id": WEB, "account": account, "confirm": True, "preview_id": preview["preview_id"]}
+        left = ok(await client.call_tool("exit_rescue", confirmed))
         assert (left["account"], left["status"]) == (account, "active")
         if account == "staging":
             assert other.instances[WEB].status == "rescued"  # prod's instance with the same id is still in rescue
@@ -421,11 +441,11 @@ async def test_two_accounts_over_http_each_session_naming_its_account(
     try:
         arguments = {"instance_id": LEGACY, "account": "staging"}
         async with http_client(url, era) as first:
-            ok(await call(first, "exit_rescue", **arguments))  # the preview, in one session
+            preview = ok(await call(first, "exit_rescue", **arguments))  # the preview, in one session
         async with http_client(url, era) as second:
             refused = await call(second, "exit_rescue", instance_id=LEGACY, confirm=True)
             assert kind(refused) == "refused.account_required"
-            done = ok(await call(second, "exit_rescue", **arguments, confirm=True))  # confirmed in another
+            done = ok(await call(second, "exit_rescue", **arguments, confirm=True, preview_id=preview["preview_id"]))
         health = httpx2.get(f"{url}healthz", timeout=10).json()
     finally:
         stop()

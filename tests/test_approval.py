@@ -41,7 +41,7 @@ class Person:
 
 @pytest.fixture
 def approving(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    return settings.but(require_approval="always", audit_log=str(tmp_path / "audit.jsonl"))
 
 
 def audit_records(settings: Settings) -> list[dict[str, Any]]:
@@ -62,6 +62,77 @@ async def test_typing_the_right_id_lets_the_request_through(approving: Settings,
     assert list(question.requested_schema["properties"]) == ["instance_id"]
     assert len(sim.mutating_requests()) == 1
     assert audit_records(approving)[-1]["approval"] == "accepted"
+    assert data["approved_by"] == "person (elicitation)"
+    assert [r["approved_by"] for r in audit_records(approving)[-2:]] == ["person (elicitation)"] * 2
+
+
+@pytest.fixture
+def auto(settings: Settings, tmp_path: Path) -> Settings:
+    """The default: ask wherever the client can."""
+    return settings.but(require_approval="auto", audit_log=str(tmp_path / "audit.jsonl"))
+
+
+async def test_auto_asks_a_client_that_can_ask(auto: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept", WEB)
+    async with client_for(auto, era, elicitation_callback=person) as client:
+        data = ok(await client.call_tool("enter_rescue", ENTER))
+    assert len(person.asked) == 1
+    assert data["approved_by"] == "person (elicitation)"
+
+
+async def test_auto_refuses_what_the_person_declined(auto: Settings, sim: Simulator, era: str) -> None:
+    async with client_for(auto, era, elicitation_callback=Person("decline")) as client:
+        message = error(await client.call_tool("enter_rescue", ENTER))
+    assert "Nothing was sent: the person declined the approval" in message
+    assert sim.mutating_requests() == []
+
+
+async def test_auto_serves_a_client_that_cannot_ask_on_its_confirm_and_says_so(
+    auto: Settings, sim: Simulator, era: str
+) -> None:
+    async with client_for(auto, era) as client:
+        data = ok(await client.call_tool("enter_rescue", ENTER))
+    assert data["executed"] is True
+    assert data["approved_by"] == "assistant (confirm)"
+    assert any("this client cannot ask the person" in note for note in data["notes"])
+    record = audit_records(auto)[-1]
+    assert (record["approval"], record["approved_by"]) == ("cannot_ask", "assistant (confirm)")
+
+
+async def test_never_asks_nobody_and_says_approval_is_off(settings: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept", WEB)
+    async with client_for(settings.but(require_approval="never"), era, elicitation_callback=person) as client:
+        data = ok(await client.call_tool("enter_rescue", ENTER))
+    assert person.asked == []
+    assert data["approved_by"] == "assistant (confirm)"
+    assert any("approval is off (ZOMRO_REQUIRE_APPROVAL)" in note for note in data["notes"])
+
+
+async def test_the_state_is_read_again_after_the_person_answers(approving: Settings, sim: Simulator, era: str) -> None:
+    class Late(Person):
+        async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+            sim.instances[WEB].status = "error"  # the instance broke while the question was open
+            return await super().__call__(context, params)
+
+    async with client_for(approving, era, elicitation_callback=Late("accept", WEB)) as client:
+        result = await client.call_tool("enter_rescue", ENTER)
+    assert result.is_error
+    assert result.meta is not None
+    assert result.meta["zomro/kind"] == "refused.state"
+    assert sim.mutating_requests() == []
+
+
+async def test_the_person_is_asked_only_about_a_call_that_carries_its_preview_id(
+    approving: Settings, sim: Simulator, era: str
+) -> None:
+    person = Person("accept", WEB)
+    async with client_for(approving.but(require_preview=True), era, elicitation_callback=person) as client:
+        unpreviewed = ok(await client.call_tool("enter_rescue", ENTER))
+        assert person.asked == []
+        preview = ok(await client.call_tool("enter_rescue", {**ENTER, "confirm": False}))
+        executed = ok(await client.call_tool("enter_rescue", {**ENTER, "preview_id": preview["preview_id"]}))
+    assert (unpreviewed["kind"], executed["executed"]) == ("refused.preview_required", True)
+    assert len(person.asked) == 1
 
 
 @pytest.mark.parametrize(
@@ -191,7 +262,7 @@ async def test_the_id_with_spaces_around_it_approves(approving: Settings, sim: S
 @pytest.mark.parametrize("answer", list(Approval))
 def test_each_typed_answer_is_recorded_as_its_word(answer: Approval) -> None:
     assert answer.word == answer.value
-    assert answer.approves is (answer in (Approval.NOT_REQUIRED, Approval.ACCEPTED))
+    assert answer.approves is (answer in (Approval.NOT_REQUIRED, Approval.ACCEPTED, Approval.CANNOT_ASK))
 
 
 @pytest.mark.parametrize("answer", [a for a in Approval if not a.approves])

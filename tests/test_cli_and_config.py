@@ -121,7 +121,7 @@ def test_guard_rails_and_timing_are_read_from_the_environment() -> None:
     assert (settings.timing.wait_seconds, settings.timing.poll_interval) == (0.0, 1.5)
     assert settings.guard_rails.read_only is True
     assert settings.guard_rails.allowed_instances == frozenset({5203773, 5203774, 5203775})
-    assert settings.guard_rails.require_approval is True
+    assert settings.guard_rails.require_approval == "always"
 
 
 def test_the_read_only_flag_overrides_the_environment() -> None:

@@ -71,7 +71,7 @@ def test_unset_guard_rails_keep_their_defaults() -> None:
         settings.guard_rails.read_only,
         settings.guard_rails.require_approval,
         settings.guard_rails.require_preview,
-    ) == (False, False, True)
+    ) == (False, "auto", True)
     assert settings.guard_rails.audit_log is None
 
 

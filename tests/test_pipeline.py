@@ -15,8 +15,7 @@ import pytest
 
 from zomro_rescue_mcp.cli import main
 from zomro_rescue_mcp.config import Settings
-from zomro_rescue_mcp.models import EnterRescueResult, RescueImage
-from zomro_rescue_mcp.pipeline import RESCUE, EnterRequest, ExitRequest, Preview, PreviewCache
+from zomro_rescue_mcp.pipeline import RESCUE, EnterRequest, ExitRequest
 from zomro_rescue_mcp.simulator import Simulator
 
 from .conftest import client_for, ok
@@ -44,21 +43,28 @@ def api_calls(sim: Simulator) -> Counter[str]:
     return Counter(f"{r.func}{' (mutating)' if r.mutating else ''}" for r in sim.requests)
 
 
-async def test_a_confirmed_enter_with_approval_reads_the_form_and_the_state_once(
+async def test_a_confirmed_enter_with_approval_reads_everything_again_after_the_answer(
     settings: Settings, sim: Simulator, tmp_path: Path
 ) -> None:
-    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
-    async with client_for(approving, "legacy", elicitation_callback=approve) as client:
+    approving = settings.but(require_approval="always", audit_log=str(tmp_path / "audit.jsonl"))
+    seen_when_asked: list[tuple[int, int]] = []
+
+    async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        seen_when_asked.append((form_reads(sim), state_reads(sim)))
+        return await approve(context, params)
+
+    async with client_for(approving, "legacy", elicitation_callback=person) as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is True
-    assert (form_reads(sim), state_reads(sim)) == (1, 1)  # the approval question's preview is the body's
+    assert seen_when_asked == [(1, 1)]  # the question's own preview
+    assert (form_reads(sim), state_reads(sim)) == (2, 2)  # and the body's, read after the person answered
     assert len(sim.mutating_requests()) == 1
 
 
-async def test_a_confirmed_exit_with_approval_reads_the_state_once(
+async def test_a_confirmed_exit_with_approval_reads_the_state_again_after_the_answer(
     settings: Settings, sim: Simulator, tmp_path: Path
 ) -> None:
-    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+    approving = settings.but(require_approval="always", audit_log=str(tmp_path / "audit.jsonl"))
 
     async def person(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"instance_id": str(LEGACY)})
@@ -66,16 +72,18 @@ async def test_a_confirmed_exit_with_approval_reads_the_state_once(
     async with client_for(approving, "legacy", elicitation_callback=person) as client:
         data = ok(await client.call_tool("exit_rescue", {"instance_id": LEGACY, "confirm": True, "wait": False}))
     assert data["executed"] is True
-    assert state_reads(sim) == 1
+    assert state_reads(sim) == 2
 
 
-async def test_the_modern_era_previews_once_per_round_trip(settings: Settings, sim: Simulator, tmp_path: Path) -> None:
-    """The second round re-runs the resolver (the state may have changed meanwhile); the body reuses its preview."""
-    approving = settings.but(require_approval=True, audit_log=str(tmp_path / "audit.jsonl"))
+async def test_the_modern_era_reads_again_in_each_round_and_after_the_answer(
+    settings: Settings, sim: Simulator, tmp_path: Path
+) -> None:
+    """The second round re-runs the resolver (the state may have changed meanwhile), and the body reads again."""
+    approving = settings.but(require_approval="always", audit_log=str(tmp_path / "audit.jsonl"))
     async with client_for(approving, "auto", elicitation_callback=approve) as client:
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert data["executed"] is True
-    assert (form_reads(sim), state_reads(sim)) == (2, 2)
+    assert (form_reads(sim), state_reads(sim)) == (3, 3)
 
 
 def test_the_cli_enter_makes_the_calls_of_an_mcp_preview_and_confirmation(
@@ -89,33 +97,12 @@ def test_the_cli_enter_makes_the_calls_of_an_mcp_preview_and_confirmation(
 
     async def preview_then_confirm() -> dict[str, Any]:
         async with client_for(settings.but(require_preview=True), "legacy") as client:
-            ok(await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04"}))
-            return ok(await client.call_tool("enter_rescue", ENTER))
+            preview = ok(await client.call_tool("enter_rescue", {"instance_id": WEB, "image": "Ubuntu 22.04"}))
+            return ok(await client.call_tool("enter_rescue", {**ENTER, "preview_id": preview["preview_id"]}))
 
     assert anyio.run(preview_then_confirm)["executed"] is True
     assert by_cli == api_calls(sim)
     assert by_cli[f"{RESCUE} (mutating)"] == 1
-
-
-def _preview(instance_id: int = WEB) -> Preview[EnterRescueResult]:
-    image = RescueImage(id="ubuntu-22", zone="pub", os="Ubuntu 22.04")
-    result = EnterRescueResult(
-        instance_id=instance_id, executed=False, image=image, password_plan="generated", summary="s", next_step="n"
-    )
-    return Preview(EnterRequest(instance_id, "Ubuntu 22.04"), result, None, image, "generated")
-
-
-def test_a_kept_preview_is_used_once() -> None:
-    cache = PreviewCache(ttl=60)
-    cache.put("call", _preview())
-    assert cache.take("call") is not None
-    assert cache.take("call") is None
-
-
-def test_a_kept_preview_expires() -> None:
-    cache = PreviewCache(ttl=0)
-    cache.put("call", _preview())
-    assert cache.take("call") is None
 
 
 def test_requests_are_equal_only_with_the_same_password_and_never_show_it() -> None:

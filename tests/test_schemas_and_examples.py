@@ -129,6 +129,7 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
     audit = tmp_path / "audit.jsonl"
     done = subprocess.run(
         [sys.executable, str(script), "web-1", "--command", f"{CONSOLE_SCRIPT} serve --simulator", "--yes"],
+        input="5203773\n5203773\n",  # the person types the instance id for the server's two approval questions
         capture_output=True,
         text=True,
         timeout=120,
@@ -148,6 +149,8 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
         (r["tool"], r["confirmed"]) for r in map(json.loads, audit.read_text().splitlines()) if r["phase"] != "outcome"
     ]
     assert steps == [("enter_rescue", False), ("enter_rescue", True), ("exit_rescue", False), ("exit_rescue", True)]
+    approvals = [r["approved_by"] for r in map(json.loads, audit.read_text().splitlines()) if r["phase"] == "outcome"]
+    assert approvals == ["person (elicitation)"] * 2
 
 
 ADD_SH = ROOT / "examples" / "claude-code" / "add.sh"

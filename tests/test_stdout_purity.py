@@ -73,8 +73,12 @@ def test_every_stdout_line_is_json_rpc(api_url: str, sim: Simulator) -> None:
         )
         ask({"method": "notifications/initialized"})
         ask({"id": 1, "method": "tools/list"})
+        preview_id = None
         for number, (tool, arguments) in enumerate(CALLS, start=2):
+            if arguments.get("confirm"):  # the confirmed call carries its preview's id
+                arguments = {**arguments, "preview_id": preview_id}
             ask({"id": number, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+            preview_id = (json.loads(lines[-1])["result"].get("structuredContent") or {}).get("preview_id")
         server.stdin.close()
         lines.extend(server.stdout.readlines())
         stderr = server.stderr.read()

@@ -7,6 +7,10 @@ import json
 import pytest
 from mcp import Client
 
+from zomro_rescue_mcp.simulator import Simulator
+
+from .conftest import ok
+
 pytestmark = [pytest.mark.anyio, pytest.mark.both_eras]  # listing and schemas are the protocol
 
 EXPECTED_ANNOTATIONS = {
@@ -54,7 +58,7 @@ async def test_input_schemas_require_a_positive_instance_id_and_default_to_previ
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools["list_instances"].input_schema["properties"]) == {"query", "limit", "offset", "account"}
     for tool in tools.values():  # every tool may name its account, none requires it (the server decides)
-        assert tool.input_schema["properties"]["account"]["anyOf"][0]["type"] == "string"
+        assert tool.input_schema["properties"]["account"]["type"] == "string"  # optional: absent means none
         assert "account" not in tool.input_schema.get("required", [])
     for tool in (t for name, t in tools.items() if name != "list_instances"):
         props = tool.input_schema["properties"]
@@ -71,8 +75,14 @@ async def test_input_schemas_require_a_positive_instance_id_and_default_to_previ
         assert wait["default"] is True
     enter = tools["enter_rescue"].input_schema
     assert enter["required"] == ["instance_id", "image"]
-    zone = enter["properties"]["zone"]["anyOf"][0]
+    zone = enter["properties"]["zone"]
     assert zone["enum"] == ["pub", "own", "shr"]
+    assert enter["properties"]["preview_id"]["type"] == "string"
+
+
+async def test_an_optional_argument_sent_as_null_is_still_accepted(client: Client, sim: Simulator) -> None:
+    data = ok(await client.call_tool("list_rescue_images", {"instance_id": 5203773, "zone": None, "account": None}))
+    assert data["images"]
 
 
 async def test_every_tool_has_an_output_schema(client: Client) -> None:

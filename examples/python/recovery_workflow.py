@@ -7,7 +7,8 @@
 It finds the instance, lists the images, previews entering rescue mode, asks you (or takes --yes), enters,
 prints the login, then, when you say so, previews leaving rescue mode and leaves it the same way. The stdio
 server gets your ZOMRO_* settings; the HTTP token is read from ZOMRO_MCP_TOKEN, never from the command line.
-If the server requires approval (ZOMRO_REQUIRE_APPROVAL), its question is asked here, on the terminal.
+Each confirmed call carries the preview_id of its preview. The server asks for approval through this client
+(ZOMRO_REQUIRE_APPROVAL=auto, the default, or 1): its question is asked here, on the terminal.
 With several accounts (an accounts file), the instance is looked for in every account (or the one --account
 names) and each call carries the account it was found in, as a confirmed change must.
 """
@@ -74,7 +75,9 @@ async def workflow(client: Client, name: str, image: str, assume_yes: bool, acco
     if not approved("Enter rescue mode?", assume_yes):
         print("Nothing was changed.")
         return
-    done = await call(client, "enter_rescue", **target, image=preview["image"]["id"], confirm=True)
+    # The confirmed call carries the image the preview resolved and the preview's id: only that preview confirms.
+    image_id, preview_id = preview["image"]["id"], preview["preview_id"]
+    done = await call(client, "enter_rescue", **target, image=image_id, confirm=True, preview_id=preview_id)
     print(f"DONE: {done['summary']}")
     if done.get("password"):
         print(f"root password (shown once): {done['password']}")
@@ -83,7 +86,7 @@ async def workflow(client: Client, name: str, image: str, assume_yes: bool, acco
     print(f"PREVIEW: {leaving['summary']}")
     if not approved("Repairs done: leave rescue mode?", assume_yes):
         return
-    back = await call(client, "exit_rescue", **target, confirm=True)
+    back = await call(client, "exit_rescue", **target, confirm=True, preview_id=leaving["preview_id"])
     print(f"DONE: {back['summary']}")
     print(json.dumps({"instance": instance["id"], "final_state": back["status"]}))
 

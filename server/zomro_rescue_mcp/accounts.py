@@ -11,7 +11,7 @@ The file is TOML, found at ZOMRO_CONFIG or `$XDG_CONFIG_HOME/zomro-rescue-mcp/co
     totp_secret_env = "PROD_TOTP"        # optional, two-factor accounts
     read_only = true                     # optional guard rails, per account
     allowed_instances = [5203773]
-    require_approval = true
+    require_approval = true              # true: always ask; false: never; "auto" (default): where the client can
 
     [accounts.staging]
     token_env = "STAGING_TOKEN"
@@ -39,7 +39,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import redact
-from .config import DEFAULT_API_URL, Settings, check_token, check_url, parse_instance_id, totp_secret_of
+from .config import (
+    DEFAULT_API_URL,
+    ApprovalMode,
+    Settings,
+    check_token,
+    check_url,
+    parse_instance_id,
+    totp_secret_of,
+)
 from .errors import ConfigError
 
 __all__ = ["ACCOUNT_KEYS", "NO_FILE", "Accounts", "config_path", "load_accounts"]
@@ -396,7 +404,9 @@ def _from_document(
     if default is not None and (not isinstance(default, str) or default not in tables):
         names = ", ".join(tables)
         raise ConfigError(f"default_account in {source} must be the name of one of its accounts: {names}.")
-    floors = frozenset(k for k in ("read_only", "require_approval") if getattr(shared.guard_rails, k))
+    floors = frozenset(
+        k for k, on in (("read_only", shared.guard_rails.read_only), ("require_approval", _always(shared))) if on
+    )
     return Accounts(settings, default, source, floors)
 
 
@@ -448,7 +458,7 @@ def _account(
     username = _text(table, "username", where)
     rails = {
         "read_only": _bool(table, "read_only", where) or shared.guard_rails.read_only,
-        "require_approval": _bool(table, "require_approval", where) or shared.guard_rails.require_approval,
+        "require_approval": _approval(table, where, shared),
         "allowed_instances": _ids(table, where),
     }
     base = shared.but(account=name, source=source, **rails)
@@ -511,6 +521,25 @@ def _bool(table: dict[str, Any], key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key} of the {where} must be true or false (without quotes).")
     return value
+
+
+def _always(shared: Settings) -> bool:
+    return shared.guard_rails.require_approval == "always"
+
+
+def _approval(table: dict[str, Any], where: str, shared: Settings) -> ApprovalMode:
+    """An account's require_approval: true (always ask), false (never), "auto"; absent: the environment's.
+    ZOMRO_REQUIRE_APPROVAL=1 is a floor: every account then asks."""
+    if "require_approval" not in table or _always(shared):
+        if "require_approval" in table and table["require_approval"] != "auto":
+            _bool(table, "require_approval", where)  # still refused when malformed
+        return shared.guard_rails.require_approval
+    value = table["require_approval"]
+    if value == "auto":
+        return "auto"
+    if not isinstance(value, bool):
+        raise ConfigError(f'require_approval of the {where} must be true, false or "auto".')
+    return "always" if value else "never"
 
 
 def _ids(table: dict[str, Any], where: str) -> frozenset[int] | None:

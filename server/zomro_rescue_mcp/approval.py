@@ -5,11 +5,12 @@ request goes ahead only when approval is not required or the person approved. As
 protocol, `Asker` (pose the question, read the reply), with two implementations:
 - `TerminalAsker`, the human CLI's: the person types the instance id at the terminal (or `--yes`).
 - `ElicitationAsker`, the MCP server's (ZOMRO_REQUIRE_APPROVAL, or an account's require_approval): the SDK's
-  resolver pattern (`Resolve` + `Elicit`) asks before the tool body runs, in both protocol eras, and only for a
-  confirmed request on an account that requires approval, that validates and was previewed. A client that
-  cannot ask is refused, never waved through. In the modern era the answer returns inside a sealed
-  `request_state`; `ApprovalLedger` makes each count once, so a replay is refused. The preview computed to
-  decide whether to ask is handed to the same call's tool body.
+  resolver pattern (`Resolve` + `Elicit`) asks before the tool body runs, in both protocol eras, for a confirmed
+  request that validates and carries the preview_id that confirms it. With `auto` (the default) a client that
+  declared form elicitation is asked and one that did not is served on preview_id + confirm (`CANNOT_ASK`, said in
+  the result); with `always` a client that cannot ask is refused, never waved through; `never` never asks. In the
+  modern era the answer returns inside a sealed `request_state`; `ApprovalLedger` makes each count once, so a
+  replay is refused. The tool body reads the state again after the answer.
 
 The audit trail records `Approval.word` (its historical strings). MCP is imported only by the MCP asker.
 """
@@ -21,15 +22,16 @@ import enum
 import hashlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from .audit import ApprovalWord
 from .errors import PolicyRefusedError, ZomroError
-from .pipeline import AnyPreview, EnterRequest, ExitRequest, PreviewCache, Request, request_digest
+from .models import ApprovedBy
+from .pipeline import EnterRequest, ExitRequest, Request
 
 if TYPE_CHECKING:
     from mcp.server.elicitation import ElicitationResult
@@ -44,9 +46,11 @@ __all__ = [
     "Approval",
     "ApprovalForm",
     "ApprovalLedger",
+    "AskedBy",
     "Asker",
     "ElicitationAsker",
     "TerminalAsker",
+    "approved_by",
     "judge",
     "require",
 ]
@@ -65,7 +69,8 @@ class Approval(enum.Enum):
     UNSUPPORTED = "unsupported"  # required, but there is no way to ask (client without elicitation, no terminal)
     NOT_ASKED = "not_asked"  # the request did not validate, so nobody was asked
     REPLAYED = "replayed"  # an answer already used for an earlier request
-    PREVIEW_FIRST = "preview_first"  # the action was not previewed, so nobody was asked yet
+    PREVIEW_FIRST = "preview_first"  # the call carries no preview_id that confirms it, so nobody was asked yet
+    CANNOT_ASK = "cannot_ask"  # approval is "auto" and this client cannot ask: served on preview_id + confirm
 
     @property
     def word(self) -> ApprovalWord:
@@ -75,7 +80,7 @@ class Approval(enum.Enum):
     @property
     def approves(self) -> bool:
         """Whether a confirmed request may go ahead on this answer."""
-        return self in (Approval.NOT_REQUIRED, Approval.ACCEPTED)
+        return self in (Approval.NOT_REQUIRED, Approval.ACCEPTED, Approval.CANNOT_ASK)
 
 
 _WORDS: dict[Approval, ApprovalWord] = {
@@ -88,7 +93,17 @@ _WORDS: dict[Approval, ApprovalWord] = {
     Approval.NOT_ASKED: "not_asked",
     Approval.REPLAYED: "replayed",
     Approval.PREVIEW_FIRST: "preview_first",
+    Approval.CANNOT_ASK: "cannot_ask",
 }
+
+AskedBy = Literal["elicitation", "terminal"]
+
+
+def approved_by(approval: Approval, asked_by: AskedBy = "elicitation") -> ApprovedBy:
+    """Who approved a change that goes ahead: the person (where they were asked), or the confirm flag alone."""
+    if approval is Approval.ACCEPTED:
+        return "person (terminal)" if asked_by == "terminal" else "person (elicitation)"
+    return "assistant (confirm)"
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,8 @@ def require(instance_id: int, answer: Answer | Approval, *, where: str = "ZOMRO_
         f"({where}), but this client cannot ask for it (no form elicitation)",
         Approval.NOT_ASKED: "the request could not be validated, so the person was not asked to approve it",
         Approval.REPLAYED: "this approval was already used for an earlier request; each approval counts once",
-        Approval.PREVIEW_FIRST: "the action was not previewed first, so the person was not asked to approve it",
+        Approval.PREVIEW_FIRST: "the call carries no preview_id of the latest preview of this action, so the person "
+        "was not asked to approve it",
     }
     advice = (
         "Use a client that supports elicitation, or ask the operator."
@@ -224,13 +240,13 @@ Resolver = Callable[..., Awaitable[Any]]
 class ElicitationAsker:
     """The MCP server's asker: a resolver per tool poses the question through form elicitation.
 
-    The resolver validates the request with a preview (neither audited nor counted by the preview rule) and
-    keeps it for the same call's tool body (`take_preview`), so the body does not read everything again.
+    The resolver validates the request with a preview (neither audited nor issued an id) and asks only when the
+    call carries the preview_id that confirms it. The tool body reads everything again after the answer, so what
+    is sent rests on the state seen after the person answered, not before the question.
     """
 
     def __init__(self, *, ttl: float = APPROVAL_TTL) -> None:
         self.ledger = ApprovalLedger(ttl)
-        self.previews = PreviewCache(ttl)
 
     def pose(self, instance_id: int, summary: str) -> "Elicit[ApprovalForm]":
         from mcp.server.mcpserver.resolve import Elicit
@@ -261,16 +277,11 @@ class ElicitationAsker:
             return Approval.REPLAYED
         return approval
 
-    def take_preview(self, ctx: "Context[Any, Any]", request: Request) -> AnyPreview | None:
-        """The preview this call's resolver computed, if it did (and it is still fresh); used once."""
-        preview = self.previews.take(_call_key(ctx, request))
-        return preview if preview is not None and preview.request == request else None
-
     async def _decide(
-        self, confirm: bool, ctx: "Context[Any, Any]", request: Request, account: str | None
+        self, confirm: bool, ctx: "Context[Any, Any]", request: Request, account: str | None, preview_id: str | None
     ) -> "Approval | Elicit[ApprovalForm]":
-        """Ask only for a confirmed request, on an account that requires approval, that validates and was
-        previewed; else say why not."""
+        """Ask only for a confirmed request whose account asks (always, or auto with a client that can), that
+        validates and carries the preview_id that confirms it; else say why not."""
         if not confirm:
             return Approval.NOT_REQUIRED
         fleet: Fleet = ctx.request_context.lifespan_context
@@ -278,17 +289,16 @@ class ElicitationAsker:
             service = fleet.for_change(request, account, confirm=True)
         except ZomroError:
             return Approval.NOT_ASKED  # the tool body meets the same refusal and records it in the audit trail
-        if not service.require_approval:
+        if service.require_approval == "never":
             return Approval.NOT_REQUIRED
         if not _can_ask(ctx):
-            return Approval.UNSUPPORTED
+            return Approval.UNSUPPORTED if service.require_approval == "always" else Approval.CANNOT_ASK
         try:
             preview = await fleet.preview(request, account)
         except ZomroError:
             return Approval.NOT_ASKED
-        self.previews.put(_call_key(ctx, request), preview)
-        if not service.previewed(preview.result):
-            return Approval.PREVIEW_FIRST  # the tool body answers with the preview; nobody is asked yet
+        if service.preview_problem(preview.result, preview_id, getattr(request, "password", None)) is not None:
+            return Approval.PREVIEW_FIRST  # the tool body refuses it by the preview rule; nobody is asked
         summary = preview.result.summary
         if service.named:  # the same id may be an instance of another account: say which one is meant
             summary = f"On account {service.account}: {summary}"
@@ -307,10 +317,12 @@ class ElicitationAsker:
             zone: Zone | None,
             password: str | None,
             confirm: bool,
+            preview_id: str | None,
             account: str | None,
             ctx: Context[Any, Any],
         ) -> Approval | Elicit[ApprovalForm]:
-            return await self._decide(confirm, ctx, EnterRequest(instance_id, image, zone, password), account)
+            request = EnterRequest(instance_id, image, zone, password)
+            return await self._decide(confirm, ctx, request, account, preview_id)
 
         return approve_enter
 
@@ -320,9 +332,9 @@ class ElicitationAsker:
         from mcp.server.mcpserver.resolve import Elicit
 
         async def approve_exit(
-            instance_id: int, confirm: bool, account: str | None, ctx: Context[Any, Any]
+            instance_id: int, confirm: bool, preview_id: str | None, account: str | None, ctx: Context[Any, Any]
         ) -> Approval | Elicit[ApprovalForm]:
-            return await self._decide(confirm, ctx, ExitRequest(instance_id), account)
+            return await self._decide(confirm, ctx, ExitRequest(instance_id), account, preview_id)
 
         return approve_exit
 
@@ -331,8 +343,3 @@ def _can_ask(ctx: "Context[Any, Any]") -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
-def _call_key(ctx: "Context[Any, Any]", request: Request) -> Hashable:
-    """One tool call: its session, its request id, and its arguments (digested: a password is never kept)."""
-    return (id(ctx.session), str(ctx.request_id), request_digest(request, getattr(request, "password", None)))

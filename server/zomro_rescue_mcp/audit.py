@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from . import redact
 from .errors import ApiError, ConfigError, OutcomeUnknownError, PolicyRefusedError, ZomroError
-from .models import RescueImage
+from .models import ApprovedBy, PreviewRefusal, RescueImage
 
 __all__ = ["ApprovalWord", "Attempt", "AuditTrail"]
 
@@ -46,6 +46,7 @@ ApprovalWord = Literal[
     "not_asked",
     "replayed",
     "preview_first",
+    "cannot_ask",
 ]
 log = logging.getLogger("zomro_rescue_mcp.audit")
 
@@ -234,10 +235,21 @@ class Attempt:
             "zone": None,
             "confirmed": confirmed,
             "approval": approval,
+            "approved_by": None,
+            "preview_refusal": None,
         }
 
     def image(self, image: RescueImage) -> None:
         self._fields.update(image_id=image.id, zone=image.zone)
+
+    def approved(self, by: ApprovedBy) -> None:
+        """Who approved the change about to be sent (recorded in the intent line and the outcome)."""
+        self._fields["approved_by"] = by
+
+    def refused_preview(self, reason: PreviewRefusal) -> None:
+        """A confirmed call the preview rule refused, and why (nothing was sent)."""
+        self._fields["preview_refusal"] = reason
+        self.unsent = "preview_required"
 
     def before_send(self) -> None:
         """Write the intent line; a confirmed request whose record cannot be written is refused (fail closed)."""
@@ -247,7 +259,8 @@ class Attempt:
             log.error("audit trail not writable (%s); request %s refused", exc.strerror, self.request_id)
             raise PolicyRefusedError(
                 f"The request was refused and nothing was sent: the audit trail {self._trail.path} cannot be "
-                f"written ({exc.strerror}). Ask the operator to fix ZOMRO_AUDIT_LOG."
+                f"written ({exc.strerror}). Ask the operator to fix ZOMRO_AUDIT_LOG.",
+                kind="refused.audit",
             ) from None
         self.sent = True
 

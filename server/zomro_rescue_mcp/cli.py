@@ -49,7 +49,8 @@ guard rails:
   ZOMRO_ALLOWED_INSTANCES  comma-separated instance ids; every other id is refused before any API call
   ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret;
                            a regular file of this user or a new one (no device, pipe, socket, folder, symlink)
-  ZOMRO_REQUIRE_APPROVAL   1: a confirmed enter/exit also asks the person to type the instance id
+  ZOMRO_REQUIRE_APPROVAL   auto (default): a confirmed enter/exit asks the person to type the instance id
+                           wherever the client can; 1: always, refusing clients that cannot; 0: never
   ZOMRO_REQUIRE_PREVIEW    on by default: a confirmed enter/exit runs only after this server previewed
                            the same action; false turns that off
   ZOMRO_PREVIEW_TTL        seconds a preview stays usable for its confirmation (default 600)
@@ -368,7 +369,7 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             settings.api.auth_kind,
             "on" if rails.read_only else "off",
             "on" if rails.allowed_instances is not None else "off",
-            "on" if rails.require_approval else "off",
+            {"always": "on", "auto": "auto", "never": "off"}[rails.require_approval],
         )
     if app is None:
         server.run()

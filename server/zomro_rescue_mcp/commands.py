@@ -250,7 +250,7 @@ async def _change(
     if as_json and not command.yes:  # the person must see what they approve, even when stdout is for a script
         print(action_lines(preview, named=service.named)[0], file=sys.stderr, flush=True)
     asker = TerminalAsker(
-        ask, yes=command.yes, required=service.require_approval, where=service.where("require_approval")
+        ask, yes=command.yes, required=service.require_approval == "always", where=service.where("require_approval")
     )
     answer = asker.approve(instance_id, preview.summary)
     if not answer.approval.approves:
@@ -259,7 +259,14 @@ async def _change(
         request = replace(request, image=preview.image.id)  # the image previewed, whatever name was typed
     accepted: ActionResult | None = None
     try:
-        result = await service.run(request, confirm=True, wait=False, approval=answer.approval)
+        result = await service.run(
+            request,
+            confirm=True,
+            preview_id=preview.preview_id,
+            wait=False,
+            approval=answer.approval,
+            asked_by="terminal",
+        )
         _require_executed(result)
         accepted = result
         show.action(result)
@@ -274,11 +281,17 @@ async def _change(
 
 
 def _require_executed(result: ActionResult) -> None:
-    """The go-ahead came after the preview stopped counting (ZOMRO_PREVIEW_TTL): nothing was sent."""
+    """The preview rule refused the go-ahead (the preview expired, or the action changed since): nothing was sent."""
     if not result.executed:
+        why = (
+            "the preview had expired (ZOMRO_PREVIEW_TTL) before the go-ahead"
+            if result.preview_refusal == "expired"
+            else "what the command would do changed after its preview was shown"
+            if result.preview_refusal == "different"
+            else "the preview no longer confirms this action (another preview of the instance was given since)"
+        )
         raise PolicyRefusedError(
-            "Nothing was sent: the preview had expired (ZOMRO_PREVIEW_TTL) before the go-ahead. Run the command "
-            "again to see a fresh preview.",
+            f"Nothing was sent: {why}. Run the command again to see a fresh preview.",
             kind="refused.preview_required",
             instance_id=result.instance_id,
         )
@@ -369,7 +382,7 @@ def _rails(settings: Settings) -> dict[str, str]:
         "auth": settings.api.auth_kind or "-",
         "read-only": "on" if rails.read_only else "off",
         "allowlist": allowlist,
-        "approval": "on" if rails.require_approval else "off",
+        "approval": {"always": "on", "auto": "auto", "never": "off"}[rails.require_approval],
     }
 
 
@@ -425,7 +438,7 @@ def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str 
                 api.auth_kind or "-",
                 "on" if rails.read_only else "off",
                 ",".join(map(str, allowed)) if allowed else "all",
-                "on" if rails.require_approval else "off",
+                {"always": "on", "auto": "auto", "never": "off"}[rails.require_approval],
                 ", ".join(api.secrets_from) or "-",
             )
         )

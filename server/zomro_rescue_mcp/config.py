@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from . import redact
@@ -18,12 +18,14 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_API_URL",
     "ApiSettings",
+    "ApprovalMode",
     "GuardRails",
     "HttpSettings",
     "Settings",
     "Timing",
     "check_token",
     "check_url",
+    "parse_approval",
     "parse_instance_id",
     "totp_secret_of",
 ]
@@ -85,6 +87,11 @@ class ApiSettings:
         return "+".join(kinds)
 
 
+ApprovalMode = Literal["auto", "always", "never"]
+"""ZOMRO_REQUIRE_APPROVAL: auto = ask the person wherever the client can (form elicitation), else serve on the
+preview_id and confirm; always (1) = ask, and refuse a client that cannot; never (0) = never ask."""
+
+
 @dataclass(frozen=True)
 class GuardRails:
     """What the operator allows: read-only, the allowlist, the audit trail, approval and the preview rule."""
@@ -92,7 +99,7 @@ class GuardRails:
     read_only: bool = False
     allowed_instances: frozenset[int] | None = None  # None: every instance of the account
     audit_log: str | None = None
-    require_approval: bool = False
+    require_approval: ApprovalMode = "auto"
     require_preview: bool = True  # a confirmed change only after the same server previewed the same action
     preview_ttl: float = 600.0  # seconds a preview stays valid for its confirmed call
 
@@ -192,8 +199,11 @@ class Settings:
             audit_log=read.guard(
                 "ZOMRO_AUDIT_LOG", empty="set it to the path of the audit file, or unset it to keep none"
             ),
-            require_approval=_flag(
-                "ZOMRO_REQUIRE_APPROVAL", read.guard("ZOMRO_REQUIRE_APPROVAL", empty=f"{flag} (off)")
+            require_approval=parse_approval(
+                "ZOMRO_REQUIRE_APPROVAL",
+                read.guard(
+                    "ZOMRO_REQUIRE_APPROVAL", empty="set it to auto, 1 or 0, or unset it for the default (auto)"
+                ),
             ),
             require_preview=_flag(
                 "ZOMRO_REQUIRE_PREVIEW", read.guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{flag} (on)"), default=True
@@ -285,6 +295,16 @@ def _flag(name: str, raw: str | None, *, default: bool = False) -> bool:
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}.")
+
+
+def parse_approval(name: str, raw: str | None) -> ApprovalMode:
+    """auto (the default), or 1/0 and their spellings as for every flag (1: always ask; 0: never ask)."""
+    if raw is None or raw.lower() == "auto":
+        return "auto"
+    try:
+        return "always" if _flag(name, raw) else "never"
+    except ConfigError:
+        raise ConfigError(f"{name} must be auto, 1 or 0 (true/false, yes/no, on/off), not {raw!r}.") from None
 
 
 def totp_secret_of(raw: str | None, where: str = "ZOMRO_TOTP_SECRET") -> str | None:

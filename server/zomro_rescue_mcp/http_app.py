@@ -108,7 +108,7 @@ def health(settings: Settings | Accounts) -> dict[str, Any]:
         "accounts": len(rails),
         "read_only": all(r.read_only for r in rails),
         "allowlist": all(r.allowed_instances is not None for r in rails),
-        "approval": all(r.require_approval for r in rails),
+        "approval": all(r.require_approval == "always" for r in rails),
         "audit": shared.guard_rails.audit_log is not None,
         "token_required": shared.http.mcp_token is not None,
     }

@@ -36,12 +36,12 @@ __all__ = ["INSTRUCTIONS", "build_server"]
 log = logging.getLogger("zomro_rescue_mcp.server")
 
 INSTRUCTIONS = """\
-Takes a Zomro Cloud VPS into rescue mode (it reboots from a rescue image with its own disk attached, for \
-repair) and back. Workflow: list_instances (name -> id, state) -> list_rescue_images -> enter_rescue with \
-confirm=false (the preview) -> show it to the person and get their yes -> the same call with confirm=true -> \
-hand over the login -> later exit_rescue the same way. Never confirm without the person's yes to that exact \
-preview. A generated password is shown once: give it to the person. If a result says the outcome is unknown, \
-do not retry: ask the person to check the instance."""
+Zomro Cloud VPS rescue mode: the instance reboots from a rescue image with its own disk attached, for repair. \
+Workflow: list_instances -> list_rescue_images -> enter_rescue with confirm=false (the preview; it returns a \
+preview_id) -> show it to the person and get their yes -> the same call with confirm=true and that preview_id \
+(the latest preview's; used once) -> hand over the login -> later exit_rescue the same way. A generated password \
+is shown once: give it to the person. If a result says the outcome is unknown, do not retry: ask the person to \
+check the instance."""
 
 
 def _ascii_id(value: Any) -> Any:
@@ -58,6 +58,14 @@ Confirm = Annotated[
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
 Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
+PreviewId = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="With confirm=true: the preview_id the person approved.",
+    ),
+]
 ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
 AccountArg = Annotated[
     str | None,
@@ -141,10 +149,13 @@ async def _answer(work: Awaitable[BaseModel], *, named: bool) -> CallToolResult:
     """
     try:
         result = await work
+        meta: dict[str, Any] = {KIND_META: _kind_of(result)}
+        if isinstance(result, ActionResult) and result.preview_refusal is not None:
+            meta[FACTS_META] = {"instance_id": result.instance_id, "reason": result.preview_refusal}
         return CallToolResult(
             content=[TextContent(type="text", text=render_for_model(result, named=named))],
             structured_content=result.model_dump(mode="json"),
-            _meta={KIND_META: _kind_of(result)},
+            _meta=meta,
         )
     except ZomroError as exc:
         return failure(redact.scrub(str(exc)), exc.kind, exc.facts, named=named)
@@ -200,7 +211,7 @@ def instructions(accounts: Accounts | Settings) -> str:
     if rails.allowed_instances is not None:
         ids = ", ".join(str(i) for i in sorted(rails.allowed_instances))
         notes.append(f"Only these instances may be touched: {ids}; other ids are refused.")
-    if rails.require_approval and not rails.read_only:
+    if rails.require_approval == "always" and not rails.read_only:
         notes.append(
             "Every confirmed request also asks the person, through the client, to type the instance id to approve it."
         )
@@ -220,7 +231,11 @@ def _accounts_note(accounts: Accounts) -> str:
                 if rails.allowed_instances is not None
                 else []
             ),
-            *(["the person approves each change"] if rails.require_approval and not rails.read_only else []),
+            *(
+                ["the person approves each change"]
+                if rails.require_approval == "always" and not rails.read_only
+                else []
+            ),
         ]
         lines.append(f"- {settings.api.account}" + (f" ({'; '.join(marks)})" if marks else ""))
     default = (
@@ -312,11 +327,24 @@ def build_server(
 
 
 def _compact(schema: Any) -> Any:
-    """An input schema without pydantic's generated titles: the model reads tools/list in every conversation.
+    """An input schema as short as it can be said: the model reads tools/list in every conversation.
 
-    Only the advertised schema changes; arguments are still validated by the pydantic model behind it.
+    Pydantic's generated titles go, and an optional argument (`X | None = None`) is advertised as `X`, not as
+    `anyOf: [X, null]` with a null default: leaving it out means the same. Only the advertised schema changes;
+    arguments are still validated by the pydantic model behind it (an explicit null is still accepted).
     """
     if isinstance(schema, dict):
+        options = schema.get("anyOf")
+        if (
+            isinstance(options, list)
+            and len(options) == 2
+            and {"type": "null"} in options
+            and "default" in schema
+            and schema["default"] is None
+        ):
+            kept = next(o for o in options if o != {"type": "null"})
+            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+            return _compact({**kept, **rest})
         return {k: _compact(v) for k, v in schema.items() if k != "title"}
     if isinstance(schema, list):
         return [_compact(v) for v in schema]
@@ -349,20 +377,20 @@ def _register_changes(mcp: RescueMCPServer, *, named: bool) -> None:
         zone: ZoneArg = None,
         password: Annotated[str | None, Field(max_length=200)] = None,
         confirm: Confirm = False,
+        preview_id: PreviewId = None,
         wait: Wait = True,
         account: AccountArg = None,
     ) -> Annotated[CallToolResult, EnterRescueResult]:
-        request = EnterRequest(instance_id, image, zone, password)
         return await _answer(
             _fleet(ctx).run(
-                request,
+                EnterRequest(instance_id, image, zone, password),
                 account,
                 confirm=confirm,
+                preview_id=preview_id,
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
-                previewed=asker.take_preview(ctx, request),  # the approval question's: no second preview
             ),
             named=named,
         )
@@ -377,20 +405,20 @@ def _register_changes(mcp: RescueMCPServer, *, named: bool) -> None:
         ctx: Context[Fleet, Any],
         approval: Annotated[ElicitationResult[Any], Resolve(approve_exit)],
         confirm: Confirm = False,
+        preview_id: PreviewId = None,
         wait: Wait = True,
         account: AccountArg = None,
     ) -> Annotated[CallToolResult, ExitRescueResult]:
-        request = ExitRequest(instance_id)
         return await _answer(
             _fleet(ctx).run(
-                request,
+                ExitRequest(instance_id),
                 account,
                 confirm=confirm,
+                preview_id=preview_id,
                 wait=wait,
                 on_progress=ctx.report_progress,
                 approval=asker.outcome(approval, instance_id, ctx),
                 delivered=_delivery_check(ctx),
-                previewed=asker.take_preview(ctx, request),
             ),
             named=named,
         )

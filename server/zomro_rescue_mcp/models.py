@@ -8,10 +8,12 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "ActionResult",
+    "ApprovedBy",
     "EnterRescueResult",
     "ExitRescueResult",
     "Instance",
     "InstanceList",
+    "PreviewRefusal",
     "RescueImage",
     "RescueImageList",
     "WaitOutcome",
@@ -20,6 +22,8 @@ __all__ = [
 
 Zone = Literal["pub", "own", "shr"]
 WaitOutcome = Literal["reached", "error_state", "timed_out", "not_waited", "unwatchable"]
+PreviewRefusal = Literal["missing", "unknown", "expired", "superseded", "different"]
+ApprovedBy = Literal["person (elicitation)", "person (terminal)", "assistant (confirm)"]
 
 _STATUS = (
     "The instance's state as Zomro reports it, lower-cased: active, stopped, rescued, error …, or transitional "
@@ -106,7 +110,8 @@ class ActionResult(BaseModel):
     kind: Literal["preview", "executed", "refused.preview_required"] = Field(
         default="preview",
         description="preview = nothing was changed; executed = Zomro accepted the request; refused.preview_required "
-        "= confirmed without this server's preview of the same action, so this is that preview and nothing was sent.",
+        "= confirmed without the preview_id of this server's latest preview of the same action: nothing was sent, "
+        "and this shows what would happen (see preview_refusal); call the preview and show it to the person.",
     )
     instance_id: int
     account: str | None = Field(default=None, description=_ACCOUNT)
@@ -124,6 +129,21 @@ class ActionResult(BaseModel):
     waited_seconds: float = Field(default=0.0, description="How long the server watched the instance.")
     notes: list[str] = Field(default_factory=list, description="Anything the person should know.")
     api_reply: dict[str, Any] | None = Field(default=None, description="The API's answer to the executed request.")
+    preview_id: str | None = Field(
+        default=None,
+        description="Set on a preview: pass it with confirm=true, after the person approved this preview, to make "
+        "exactly this change (once, within ZOMRO_PREVIEW_TTL; a newer preview of the instance replaces it).",
+    )
+    preview_refusal: PreviewRefusal | None = Field(
+        default=None,
+        description="Why a confirmed call was refused by the preview rule (kind refused.preview_required): "
+        "missing, unknown, expired, superseded, or different (from the action its preview showed).",
+    )
+    approved_by: ApprovedBy | None = Field(
+        default=None,
+        description="Who approved an executed change: 'person (elicitation)' (asked through the client), "
+        "'person (terminal)' (typed at the CLI), or 'assistant (confirm)' (the confirm flag alone: nobody was asked).",
+    )
 
 
 class EnterRescueResult(ActionResult):

@@ -7,12 +7,7 @@ CLI and approval all reach them through it. Reads only, except `Pipeline.execute
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
 
@@ -49,10 +44,8 @@ __all__ = [
     "ExitRequest",
     "Pipeline",
     "Preview",
-    "PreviewCache",
     "Request",
     "Settled",
-    "request_digest",
 ]
 
 RESCUE = "instances.fleio.rescue"
@@ -319,36 +312,3 @@ class Pipeline:
                 "Zomro's list did not include the instance's state; Zomro decides whether the request is possible."
             ]
         return instance, []
-
-
-def request_digest(*parts: object) -> str:
-    """A fixed-length key for a call's identity and arguments (a password in them is never kept as text)."""
-    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
-
-
-class PreviewCache:
-    """Previews computed while deciding whether to ask for approval, kept for the same call's tool body.
-
-    Short-lived and used once: the body takes the preview its own call's resolver computed instead of reading
-    everything again. A missing or expired entry only means the body computes the preview itself.
-    """
-
-    def __init__(self, ttl: float, capacity: int = 256) -> None:
-        self._ttl = ttl
-        self._capacity = capacity
-        self._kept: OrderedDict[Hashable, tuple[float, AnyPreview]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, key: Hashable, preview: AnyPreview) -> None:
-        with self._lock:
-            self._kept.pop(key, None)
-            self._kept[key] = (time.monotonic(), preview)
-            while len(self._kept) > self._capacity:
-                self._kept.popitem(last=False)
-
-    def take(self, key: Hashable) -> AnyPreview | None:
-        with self._lock:
-            kept = self._kept.pop(key, None)
-        if kept is None or time.monotonic() - kept[0] > self._ttl:
-            return None
-        return kept[1]

@@ -1,62 +1,137 @@
-"""The preview rule: a confirmed change runs only after this server previewed the same action, a short while before.
+"""The preview rule: a confirmed change runs only with the `preview_id` of the latest preview of that instance.
 
-"The same action" is the account and the instance, and for entering rescue mode also the resolved image, its zone
-and the password plan (given, generated or none). A preview counts once. The ledger belongs to the server, so a
-preview in one MCP session or protocol era lets the same action be confirmed in another (of the same account).
-ZOMRO_REQUIRE_PREVIEW=false turns it off.
+Every preview (`confirm=false`) is issued an opaque, random id (128 bits). The id is bound to what the person was
+shown: the account, the instance, the action, and for entering rescue mode the resolved image's id, zone and label
+and the password plan (for a given password, a keyed digest of its value, never the value). A confirmed call is
+sent only when it carries the id of the latest preview of its instance in its account, not older than
+ZOMRO_PREVIEW_TTL, bound to the same action as the confirmed call resolves to now; the id is then used up. A newer
+preview of the instance supersedes the older ones. Otherwise nothing is sent, and the reason is one of
+`PreviewRefusal`. A refused confirm is issued no id: only a preview is.
+
+The ledger belongs to the server, so a preview in one MCP session or protocol era confirms in another.
+ZOMRO_REQUIRE_PREVIEW=false turns the rule off (there is then no ledger, and no id).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
-from .models import ActionResult, EnterRescueResult
+from .models import ActionResult, EnterRescueResult, PreviewRefusal
 
-__all__ = ["PREVIEW_FIRST", "PreviewKey", "PreviewLedger", "preview_key"]
+__all__ = ["PREVIEW_FIRST", "PreviewLedger", "PreviewRefusal", "PreviewScope", "refusal_sentence"]
 
-PreviewKey = tuple[str, ...]
+PreviewScope = tuple[str, int]  # (account, instance id): a newer preview in the scope supersedes the older ones
 
 PREVIEW_FIRST = (
-    "This is the preview, and nothing was sent: this server changes an instance only after its own preview of the "
-    "same action. Show it to the person; after they approve, confirm again with the same arguments."
+    "Nothing was sent. Call the tool with confirm=false (the preview), show the preview to the person, and only "
+    "after they approve that exact action call it again with confirm=true and the preview_id it returned."
 )
 
+_REASONS: dict[PreviewRefusal, str] = {
+    "missing": "this confirmed call carries no preview_id, and this server changes an instance only with the "
+    "preview_id of its latest preview",
+    "unknown": "its preview_id was not issued by this server, or was already used (each preview confirms one change)",
+    "expired": "its preview is older than ZOMRO_PREVIEW_TTL allows",
+    "superseded": "a newer preview of this instance was given since, so only that newest preview can be confirmed",
+    "different": "it differs from the action its preview showed (instance, action, image, zone, label or password)",
+}
 
-def preview_key(result: ActionResult) -> PreviewKey:
-    """What makes two calls the same action."""
-    account = result.account or ""
-    if isinstance(result, EnterRescueResult):
-        return ("enter", account, str(result.instance_id), result.image.id, result.image.zone, result.password_plan)
-    return ("exit", account, str(result.instance_id))
+
+def refusal_sentence(reason: PreviewRefusal) -> str:
+    """Why a confirmed call was refused, and what to do, in one sentence for any audience."""
+    return f"Nothing was sent: {_REASONS[reason]}. {PREVIEW_FIRST.removeprefix('Nothing was sent. ')}"
+
+
+@dataclass(frozen=True)
+class _Issued:
+    scope: PreviewScope
+    binding: str
+    at: float
 
 
 class PreviewLedger:
-    """The previews this server gave, each usable once within `ttl` seconds; at most `capacity` are kept."""
+    """The preview ids this server issued, each usable once within `ttl` seconds; at most `capacity` are kept."""
 
-    def __init__(self, ttl: float, capacity: int = 1024) -> None:
+    def __init__(self, ttl: float, capacity: int = 4096) -> None:
         self._ttl = ttl
         self._capacity = capacity
-        self._given: OrderedDict[PreviewKey, float] = OrderedDict()
+        self._key = secrets.token_bytes(32)  # keys the binding's digests: a given password is never kept as text
+        self._issued: OrderedDict[str, _Issued] = OrderedDict()
+        self._latest: dict[PreviewScope, str] = {}
         self._lock = threading.Lock()
 
-    def record(self, key: PreviewKey) -> None:
-        """Remember a preview just given (the newest replaces an older one of the same action)."""
-        with self._lock:
-            self._given.pop(key, None)
-            self._given[key] = time.monotonic()
-            while len(self._given) > self._capacity:
-                self._given.popitem(last=False)
+    def binding(self, result: ActionResult, password: str | None = None) -> str:
+        """A keyed digest of what the preview showed (and `password`, the given one, if any)."""
+        parts: list[str] = ["exit" if not isinstance(result, EnterRescueResult) else "enter"]
+        parts += [result.account or "", str(result.instance_id)]
+        if isinstance(result, EnterRescueResult):
+            image = result.image
+            parts += [image.id, image.zone, image.os, image.name or "", result.password_plan, password or ""]
+        text = "\x00".join(parts).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, text, hashlib.sha256).hexdigest()
 
-    def take(self, key: PreviewKey) -> bool:
-        """Use up the preview of this action; False when there is none, or it is older than the ttl."""
-        with self._lock:
-            given = self._given.pop(key, None)
-        return given is not None and time.monotonic() - given <= self._ttl
+    @staticmethod
+    def scope(result: ActionResult) -> PreviewScope:
+        return (result.account or "", result.instance_id)
 
-    def has(self, key: PreviewKey) -> bool:
-        """Whether a usable preview of this action exists (it is not used up)."""
+    def issue(self, result: ActionResult, password: str | None = None) -> str:
+        """A new id for a preview just shown; it supersedes every earlier preview of the same instance."""
+        preview_id = "pv_" + secrets.token_urlsafe(16)  # 128 random bits
+        issued = _Issued(self.scope(result), self.binding(result, password), time.monotonic())
         with self._lock:
-            given = self._given.get(key)
-        return given is not None and time.monotonic() - given <= self._ttl
+            self._prune(issued.at)
+            self._issued[preview_id] = issued
+            self._latest[issued.scope] = preview_id
+            while len(self._issued) > self._capacity:
+                dropped, old = self._issued.popitem(last=False)
+                if self._latest.get(old.scope) == dropped:
+                    del self._latest[old.scope]
+        return preview_id
+
+    def check(self, preview_id: str | None, result: ActionResult, password: str | None = None) -> PreviewRefusal | None:
+        """Why `preview_id` cannot confirm the action `result` resolves to now, or None when it can (not used up)."""
+        binding = self.binding(result, password)
+        with self._lock:
+            return self._judge(preview_id, self.scope(result), binding)
+
+    def take(self, preview_id: str | None, result: ActionResult, password: str | None = None) -> PreviewRefusal | None:
+        """`check`, and on success use the id up, so it confirms exactly one change."""
+        binding = self.binding(result, password)
+        scope = self.scope(result)
+        with self._lock:
+            reason = self._judge(preview_id, scope, binding)
+            if reason is None and preview_id is not None:
+                del self._issued[preview_id]
+                if self._latest.get(scope) == preview_id:
+                    del self._latest[scope]
+            return reason
+
+    def _judge(self, preview_id: str | None, scope: PreviewScope, binding: str) -> PreviewRefusal | None:
+        if not preview_id:
+            return "missing"
+        issued = self._issued.get(preview_id)
+        if issued is None:
+            return "unknown"
+        if time.monotonic() - issued.at > self._ttl:
+            return "expired"
+        if issued.scope != scope or not hmac.compare_digest(issued.binding, binding):
+            return "different"
+        if self._latest.get(scope) != preview_id:
+            return "superseded"
+        return None
+
+    def _prune(self, now: float) -> None:
+        """Forget ids long past their ttl (an expired one is still told apart from an unknown one for a while)."""
+        while self._issued:
+            oldest_id, oldest = next(iter(self._issued.items()))
+            if now - oldest.at <= 4 * self._ttl:
+                return
+            del self._issued[oldest_id]
+            if self._latest.get(oldest.scope) == oldest_id:
+                del self._latest[oldest.scope]

@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from typing import Any, TypedDict, TypeVar, Unpack, cast, overload
 
-from .approval import Answer, Approval, require
+from .approval import Answer, Approval, AskedBy, approved_by, require
 from .audit import Attempt, AuditTrail
 from .billmanager import BillmanagerClient
-from .config import Settings
+from .config import ApprovalMode, Settings
 from .errors import PolicyRefusedError, StateConflictError, ZomroError
 from .instances import fetch_listing, find_instance, matches
 from .models import (
@@ -30,7 +30,7 @@ from .models import (
     Zone,
 )
 from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
-from .previews import PREVIEW_FIRST, PreviewLedger, preview_key
+from .previews import PREVIEW_FIRST, PreviewLedger, PreviewRefusal, refusal_sentence
 from .watch import ProgressFn
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
@@ -48,9 +48,10 @@ class RunOptions(TypedDict, total=False):
     confirm: bool  # False (default): the preview only
     wait: bool  # True (default): watch the accepted request settle
     on_progress: ProgressFn | None
-    approval: Approval  # the person's answer, when the operator requires approval
+    approval: Approval  # the person's answer, or why they were not asked
+    asked_by: AskedBy  # where the person was asked (elicitation by default)
+    preview_id: str | None  # the id of the latest preview of this instance, for a confirmed call
     delivered: DeliveryCheck | None  # whether the caller is still there to receive the result
-    previewed: AnyPreview | None  # this request's preview, computed earlier in the same call
 
 
 _ENVIRONMENT = {
@@ -77,7 +78,7 @@ class RescueService:
         poll_interval: float = 3.0,
         read_only: bool = False,
         allowed_instances: frozenset[int] | None = None,
-        require_approval: bool = False,
+        require_approval: ApprovalMode = "auto",
         audit: AuditTrail | None = None,
         previews: PreviewLedger | None = None,
         where: Mapping[str, str] | None = None,
@@ -188,9 +189,10 @@ class RescueService:
     async def run(self, request: Request, **options: Unpack[RunOptions]) -> EnterRescueResult | ExitRescueResult:
         """The pipeline with its guard rails: preview → the preview rule → approval → execute once → settle.
 
-        `approval` is what the person answered when the operator requires approval. `previewed` is a preview of
-        this very request already computed in this call (the approval question's); without it, it is computed.
-        `delivered` says whether the caller is still there to receive the result (an HTTP client may hang up).
+        A preview is issued a `preview_id`; a confirmed call must carry the one of the latest preview of its
+        instance (see previews.py), and its state is read afresh, after the person answered. `approval` is what the
+        person answered, or why they were not asked; `asked_by` where they were asked. `delivered` says whether the
+        caller is still there to receive the result (an HTTP client may hang up).
         """
         confirm = options.get("confirm", False)
         approval = options.get("approval", Approval.NOT_REQUIRED)
@@ -207,11 +209,9 @@ class RescueService:
     async def _run(
         self, attempt: Attempt, request: Request, confirm: bool, approval: Approval, options: RunOptions
     ) -> EnterRescueResult | ExitRescueResult:
-        given = options.get("previewed")
-        # the same call's preview, of this account: no second one
-        reuse = given is not None and given.request == request and given.result.account == self.account
+        # Always read afresh: a confirmed call acts on the state seen now, after the person answered.
         if isinstance(request, EnterRequest):
-            entering = cast(Preview[EnterRescueResult], given) if reuse else await self._preview(request)
+            entering = await self._preview(request)
             attempt.image(entering.result.image)
             return await self._decide(
                 attempt,
@@ -221,7 +221,7 @@ class RescueService:
                 options,
                 lambda: self._pipeline.execute_enter(request, entering, attempt.request_id),
             )
-        leaving = cast(Preview[ExitRescueResult], given) if reuse else await self._preview(request)
+        leaving = await self._preview(request)
         return await self._decide(
             attempt,
             leaving,
@@ -240,16 +240,61 @@ class RescueService:
         options: RunOptions,
         send: Callable[[], Awaitable[Accepted]],
     ) -> Accepted:
-        """The preview rule, then approval, then send once, then (unless told not to) the watch."""
-        answer = self._gate(preview.result, confirm=confirm)
-        if answer is not None:
-            attempt.unsent = "preview_required" if confirm else "preview"
-            return answer
+        """The preview (issued its id), or: the preview rule, approval, send once, then (unless told not to) watch."""
+        password = getattr(preview.request, "password", None)
+        if not confirm:
+            return self._issue(preview.result, password)
+        if self._previews is not None:
+            reason = self._previews.take(options.get("preview_id"), preview.result, password)
+            if reason is not None:
+                attempt.refused_preview(reason)
+                return self._refused(preview.result, reason)
         require(preview.request.instance_id, approval, where=self._where["require_approval"])
+        by = approved_by(approval, options.get("asked_by", "elicitation"))
+        attempt.approved(by)
         attempt.before_send()
-        accepted = await send()
+        sent: Accepted = await send()
         attempt.accepted = True
+        accepted = sent.model_copy(update={"approved_by": by, "notes": [*sent.notes, *self._approval_notes(approval)]})
         return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
+
+    def _issue(self, preview: Accepted, password: str | None) -> Accepted:
+        """A preview shown to the caller: with the rule on, it gets the id its confirmed call must carry."""
+        if self._previews is None:
+            return preview
+        preview_id = self._previews.issue(preview, password)
+        return preview.model_copy(
+            update={
+                "preview_id": preview_id,
+                "next_step": f"{preview.next_step} Pass preview_id={preview_id!r} with confirm=true.",
+            }
+        )
+
+    def _refused(self, preview: Accepted, reason: PreviewRefusal) -> Accepted:
+        """What would happen, refused by the preview rule: no id is issued, so only a new preview can lead on."""
+        step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
+        return preview.model_copy(
+            update={
+                "kind": "refused.preview_required",
+                "preview_refusal": reason,
+                "preview_id": None,
+                "next_step": step,
+                "notes": [*preview.notes, refusal_sentence(reason)],
+            }
+        )
+
+    def _approval_notes(self, approval: Approval) -> list[str]:
+        """What an approval that was not a person's means, for the person reading the result."""
+        if approval is Approval.CANNOT_ASK:
+            return [
+                "Nobody was asked through the client: this client cannot ask the person (it declared no form "
+                "elicitation), so this change rests on the assistant having shown the preview and had the person's "
+                "yes."
+            ]
+        if approval is Approval.NOT_REQUIRED and self.require_approval == "never":
+            where = self._where["require_approval"]
+            return [f"The person was not asked through the client: approval is off ({where})."]
+        return []
 
     @overload
     async def preview(self, request: EnterRequest) -> Preview[EnterRescueResult]: ...
@@ -291,31 +336,11 @@ class RescueService:
             on_progress = _naming(self.account, on_progress)
         return await self._pipeline.settle(accepted, on_progress)
 
-    def _gate(self, preview: Accepted, *, confirm: bool) -> Accepted | None:
-        """The preview rule: the answer to give now (the preview), or None when the confirmed call may go ahead.
-
-        A preview given to a person is remembered (the approval question's own validation never reaches here).
-        A confirmed call without its preview gets the preview as its answer, which then counts as one.
-        """
-        if not confirm:
-            if self._previews is not None:
-                self._previews.record(preview_key(preview))
-            return preview
-        if self._previews is None or self._previews.take(preview_key(preview)):
+    def preview_problem(self, preview: ActionResult, preview_id: str | None, password: str | None) -> str | None:
+        """Why `preview_id` cannot confirm this preview's action (without using it up), or None when it can."""
+        if self._previews is None:
             return None
-        self._previews.record(preview_key(preview))
-        step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
-        return preview.model_copy(
-            update={
-                "kind": "refused.preview_required",
-                "next_step": step,
-                "notes": [*preview.notes, PREVIEW_FIRST],
-            }
-        )
-
-    def previewed(self, preview: ActionResult) -> bool:
-        """Whether this action was previewed (and the preview not used up), or the rule is off."""
-        return self._previews is None or self._previews.has(preview_key(preview))
+        return self._previews.check(preview_id, preview, password)
 
     def where(self, rail: str) -> str:
         """Where this account's guard rail is set (a variable, or a key of the accounts file), for sentences."""
