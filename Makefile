@@ -29,6 +29,12 @@ test: $(STAMP)
 conformance: $(STAMP)
 	PYTHON=$(abspath $(BIN)/python) bash tools/conformance/run.sh
 
+# The rescue VM the rescue-system tests boot (QEMU, the Debian cloud kernel, a small Debian rescue root), built from
+# Debian's packages into a cache outside the checkout; installs what it needs as root. See docs/development.md.
+.PHONY: rescue-vm
+rescue-vm:
+	bash tools/rescue-vm/build.sh
+
 # Speed and memory beside the SDK floor and the API floor; prints one table (see benchmarks/RESULTS.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
