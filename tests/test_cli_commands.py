@@ -232,7 +232,7 @@ def test_doctor_tells_the_mode_and_checks_the_account(
     assert "config     environment (one account, named default)" in out
     assert f"audit      {audit} (writable)" in out
     assert "account default: ok: logged in, 1 instance(s) visible; endpoint http://127.0.0.1:" in out
-    assert "; allowlist 5203773; approval off" in out
+    assert "; allowlist 5203773; approval auto" in out  # the default: asked wherever the client can
     assert DEMO_PASSWORD not in out
 
 
