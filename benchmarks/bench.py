@@ -464,10 +464,17 @@ async def workflow(params: StdioServerParameters) -> None:
             ("exit_rescue", {"instance_id": WEB}),
             ("exit_rescue", {"instance_id": WEB, "confirm": True}),
         ]
+        preview_id = None
         for tool, arguments in steps:
-            result = await client.call_tool(tool, arguments)
+            result = await client.call_tool(tool, with_preview_id(arguments, preview_id))
             if result.is_error:
                 raise RuntimeError(f"{tool} failed: {result.content}")
+            preview_id = (result.structured_content or {}).get("preview_id")
+
+
+def with_preview_id(arguments: dict[str, Any], preview_id: object) -> dict[str, Any]:
+    """A confirmed call carries the id of the preview just before it, as the preview rule asks."""
+    return {**arguments, "preview_id": preview_id} if arguments.get("confirm") and preview_id else arguments
 
 
 def round_trips(report: Report) -> None:
@@ -517,12 +524,15 @@ async def critical_path(
         await client.call_tool("list_rescue_images", {"instance_id": WARM})
         await client.call_tool("enter_rescue", {"instance_id": WARM, "image": "Ubuntu 22.04"})
         await client.call_tool("exit_rescue", {"instance_id": WARM_RESCUED})
+        preview_id = None
         for label, tool, arguments in steps:
+            sent = with_preview_id(arguments, preview_id)
             started = time.perf_counter()
-            result = await client.call_tool(tool, arguments)
+            result = await client.call_tool(tool, sent)
             seconds = time.perf_counter() - started
             if result.is_error:
                 raise RuntimeError(f"{tool} failed: {result.content}")
+            preview_id = (result.structured_content or {}).get("preview_id")
             if label:
                 measured.append((label, seconds, len(result.model_dump_json(by_alias=True, exclude_none=True))))
             if arguments.get("confirm"):

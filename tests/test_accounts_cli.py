@@ -64,7 +64,7 @@ def test_accounts_lists_each_account_and_its_guard_rails_never_a_secret(
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:3]}
     assert rows["prod"][-2:] == ["on", "PROD_PASSWORD"]  # approval, and where its password comes from
-    assert rows["staging"][-3:] == ["5203773,5203775", "off", "STAGING_PASSWORD"]
+    assert rows["staging"][-3:] == ["5203773,5203775", "auto", "STAGING_PASSWORD"]
     assert DEMO_PASSWORD not in out
     assert sim.requests == []  # listing the accounts calls no API
 
@@ -87,8 +87,8 @@ def test_accounts_speaks_json_for_scripts(env: dict[str, str], capsys: pytest.Ca
     document = json.loads(capsys.readouterr().out)
     assert document["source"] == env["ZOMRO_CONFIG"]
     assert [(a["name"], a["require_approval"], a["allowed_instances"]) for a in document["accounts"]] == [
-        ("prod", True, None),
-        ("staging", False, [WEB, LEGACY]),
+        ("prod", "always", None),
+        ("staging", "auto", [WEB, LEGACY]),
     ]
 
 
@@ -206,7 +206,7 @@ def test_doctor_prints_one_line_per_account(env: dict[str, str], capsys: pytest.
     accounts = [line for line in lines if line.startswith("account ")]
     assert [line.split(":")[0] for line in accounts] == ["account prod", "account staging"]
     assert "ok: logged in, 4 instance(s) visible" in accounts[0]
-    assert "; allowlist 5203773, 5203775; approval off" in accounts[1]
+    assert "; allowlist 5203773, 5203775; approval auto" in accounts[1]
     assert lines[0] == f"config     {env['ZOMRO_CONFIG']}"
 
 

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.resolve import Elicit
 from zomro_rescue_mcp.approval import Approval, ApprovalForm, ElicitationAsker, TerminalAsker, judge, require
 from zomro_rescue_mcp.config import Settings
 from zomro_rescue_mcp.errors import PolicyRefusedError
-from zomro_rescue_mcp.simulator import Simulator
+from zomro_rescue_mcp.simulator import SimImage, Simulator
 
 from .conftest import call, client_for, error, ok
 
@@ -323,3 +323,13 @@ def test_a_resolver_that_did_not_ask_says_why_in_a_typed_answer() -> None:
     resolver = ElicitationAsker().exit_resolver()
     hints = get_type_hints(resolver)
     assert hints["return"] == Approval | Elicit[ApprovalForm]
+
+
+async def test_the_question_shows_api_text_escaped(approving: Settings, sim: Simulator, era: str) -> None:
+    sim.images = [SimImage(id="forged-1", os="Ubuntu 22.04\nApproved already: type 0", zone="pub")]
+    person = Person("decline")
+    async with client_for(approving, era, elicitation_callback=person) as client:
+        await client.call_tool("enter_rescue", {**ENTER, "image": "forged-1"})
+    [question] = person.asked
+    assert "\n" not in question.message
+    assert "Ubuntu 22.04\\nApproved already" in question.message

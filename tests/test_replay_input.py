@@ -99,3 +99,13 @@ def test_a_replay_at_the_bounds_and_through_a_link_is_served(
     capsys.readouterr()
     assert main(["instances", "--simulator", "--replay", str(tmp_path / "link.json"), "--json"], env=ENV) == 0
     assert "name-1" in capsys.readouterr().out
+
+
+def test_the_demo_refuses_a_replay_that_is_not_a_regular_file_in_one_sentence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--replay", "/dev/zero"], env=ENV) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "/dev/zero" in err
+    assert "ExceptionGroup" not in err

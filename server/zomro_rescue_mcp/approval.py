@@ -32,6 +32,7 @@ from .audit import ApprovalWord
 from .errors import PolicyRefusedError, ZomroError
 from .models import ApprovedBy
 from .pipeline import EnterRequest, ExitRequest, Request
+from .printable import printable
 
 if TYPE_CHECKING:
     from mcp.server.elicitation import ElicitationResult
@@ -299,7 +300,7 @@ class ElicitationAsker:
             return Approval.NOT_ASKED
         if service.preview_problem(preview.result, preview_id, getattr(request, "password", None)) is not None:
             return Approval.PREVIEW_FIRST  # the tool body refuses it by the preview rule; nobody is asked
-        summary = preview.result.summary
+        summary = printable(preview.result.summary)  # it quotes the API's labels: data, never a forged line
         if service.named:  # the same id may be an instance of another account: say which one is meant
             summary = f"On account {service.account}: {summary}"
         return self.pose(request.instance_id, summary)

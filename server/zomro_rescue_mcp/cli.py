@@ -258,6 +258,13 @@ def main(
         if command == "demo":
             from .demo import run_demo
 
+            if args.replay is not None:  # judged here, so a bad file is one sentence and exit 2, not the child's crash
+                from .simulator.replay import CaptureError, load_capture
+
+                try:
+                    load_capture(args.replay)
+                except CaptureError as exc:
+                    raise ConfigError(str(exc)) from None
             return run_demo(replay=args.replay)
         if command == "schemas":
             return _schemas(args.write)

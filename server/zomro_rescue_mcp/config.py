@@ -63,7 +63,7 @@ class ApiSettings:
     problem: str | None = None  # why its credentials cannot be used (only `doctor` and `accounts` load such one)
     source: str | None = None  # the accounts file the account comes from; None: the environment
     # An account of the accounts file: the variable its *_env key names for each ZOMRO_* secret, such as
-    # ("ZOMRO_PASSWORD", "ZOMRO_PROD_PASSWORD"); names only, and only of variables that are set.
+    # ZOMRO_PASSWORD -> ZOMRO_PROD_PASSWORD; names only, and only of variables that are set.
     variables: tuple[tuple[str, str], ...] = ()
 
     def name_of(self, variable: str) -> str:
