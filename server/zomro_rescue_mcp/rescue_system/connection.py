@@ -262,8 +262,11 @@ class RescueConnection:
             async with asyncio.timeout(secs + self.limits.kill_after_s + self.limits.grace_s):
                 proc = await self._conn.create_process(command, encoding=None)
                 try:
-                    proc.stdin.write(_wrap(script).encode())
-                    proc.stdin.write_eof()
+                    try:
+                        proc.stdin.write(_wrap(script).encode())
+                        proc.stdin.write_eof()
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # it stopped reading early (e.g. no `timeout`): its output and status still say why
                     (out, out_cut), (err, err_cut) = await asyncio.gather(
                         _drain(proc.stdout, max_output or self.limits.max_output_bytes, on_line),
                         _drain(proc.stderr, self.limits.max_stderr_bytes, None),
