@@ -216,6 +216,11 @@ class RescueVM:
         return f"RescueVM(host={self.host!r}, port={self.port}, disks={[str(d) for d in self.disks]!r})"
 
     @property
+    def pid(self) -> int | None:
+        """QEMU's process id while the VM runs."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def console_log(self) -> Path | None:
         """The serial console of the current boot (kernel and init messages, sshd's log), while the VM runs."""
         return None if self._folder is None else self._folder / f"console-{self._boots}.log"
