@@ -22,7 +22,13 @@ demo: $(STAMP)
 # 3 workers on 2 cores: tests spend much of their time waiting on processes. PYTHONDONTWRITEBYTECODE is cleared so
 # that each worker reads the tests' cached bytecode (and assertion rewrites) instead of compiling them again.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 -m "not vm"
+
+# The tests on the real rescue VM (marker vm, set by tests/rescue_system/conftest.py), once `make rescue-vm` has
+# built it; they skip with the reason where it is missing (fail under CI=true). 2 workers: each test boots a QEMU.
+.PHONY: test-vm
+test-vm: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 -m vm tests/rescue_system
 
 # External MCP clients against the real server: the MCP Inspector CLI over stdio and the official
 # conformance suite over HTTP (pinned npm packages in tools/conformance, installed there on first use).

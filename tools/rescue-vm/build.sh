@@ -45,6 +45,10 @@ die() {
     exit 1
 }
 
+needs_root() {
+    [[ $(id -u) == 0 ]] || die "building the rescue VM needs root (mmdebstrap in root mode, device files): run it as root"
+}
+
 # --- the host's packages ------------------------------------------------------------------------------------
 APT_UPDATED=0
 apt_update_once() {
@@ -65,7 +69,18 @@ if ((${#missing[@]})); then
     say "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-[[ $(id -u) == 0 ]] || die "building the rescue root needs root (mmdebstrap in root mode); run it as root"
+
+fresh() { # fresh NAME: NAME exists and was built by this VERSION
+    [[ -s "$CACHE/$1" && -f "$CACHE/$1.stamp" && "$(cat "$CACHE/$1.stamp")" == "$VERSION" ]]
+}
+all_fresh() {
+    fresh vmlinuz && fresh initrd.img && fresh rescue-root.img && fresh debian-root.tar &&
+        [[ "$(head -1 "$CACHE/VERSION" 2>/dev/null)" == "zomro-rescue-vm $VERSION" ]]
+}
+if all_fresh; then # nothing to do (and nothing to write: the cache may be another user's)
+    say "ready in $CACHE (built already)"
+    exit 0
+fi
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -73,10 +88,6 @@ flock 9 # one build at a time per cache
 
 WORK="$(mktemp -d "$CACHE/.build.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-
-fresh() { # fresh NAME: NAME exists and was built by this VERSION
-    [[ -s "$CACHE/$1" && -f "$CACHE/$1.stamp" && "$(cat "$CACHE/$1.stamp")" == "$VERSION" ]]
-}
 publish() { # publish FILE NAME: move a finished artifact into the cache, then its stamp
     mv -f "$1" "$CACHE/$2"
     echo "$VERSION" >"$CACHE/$2.stamp"
@@ -119,6 +130,7 @@ built_kernel_release() { # the release the cache's kernel was built from
 # The kernel, its initramfs and the rescue root (which holds the kernel's modules) are built together, from one
 # kernel package.
 if ! fresh vmlinuz || ! fresh initrd.img || ! fresh rescue-root.img || [[ -z "$(built_kernel_release)" ]]; then
+    needs_root
     rm -f "$CACHE"/vmlinuz.stamp "$CACHE"/initrd.img.stamp "$CACHE"/rescue-root.img.stamp
     unpack_kernel
     modules="$KERNEL_DIR/lib/modules/$kernel_release/kernel"
@@ -251,6 +263,7 @@ fi
 
 # --- the Debian root for the instance disks ------------------------------------------------------------------------
 if ! fresh debian-root.tar; then
+    needs_root
     say "mmdebstrap of the Debian root for test disks"
     mmdebstrap --quiet --variant=minbase --include=usr-is-merged,openssh-server,passwd "${SLIM[@]}" "$SUITE" "$WORK/debian-root.tar"
     publish "$WORK/debian-root.tar" debian-root.tar
