@@ -10,7 +10,7 @@ import sys
 
 from mcp.server.mcpserver import MCPServer
 
-from zomro_rescue_mcp.models import RescueImage, RescueImageList
+from zomro_rescue_mcp.operations.models import RescueImage, RescueImageList
 
 server = MCPServer("bare")
 IMAGES = [

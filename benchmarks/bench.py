@@ -506,9 +506,9 @@ async def critical_path(
 ) -> list[tuple[str, float, int]]:
     """Each labelled call's wall time and result size on a warm session (the login is not counted); `accounts`
     above 1: the server has that many accounts (first, second …) on the simulator's logins, the first the default."""
-    from zomro_rescue_mcp.accounts import Accounts
-    from zomro_rescue_mcp.config import Settings
-    from zomro_rescue_mcp.mcp_server import build_server
+    from zomro_rescue_mcp.mcp_server.server import build_server
+    from zomro_rescue_mcp.settings.accounts import Accounts
+    from zomro_rescue_mcp.settings.config import Settings
 
     settings = Settings(api_url=url, username=USERNAME, password=PASSWORD, timeout=10.0, wait_seconds=0)
     names = ["first", "second", "third", "fourth"][:accounts]
@@ -598,8 +598,8 @@ def critical_round_trips(report: Report, repeats: int) -> None:
 
 async def model_reading(url: str) -> tuple[int, int]:
     """What the model reads: tools/list (descriptions, input schemas, instructions) and 16 images as text."""
-    from zomro_rescue_mcp.config import Settings
-    from zomro_rescue_mcp.mcp_server import build_server
+    from zomro_rescue_mcp.mcp_server.server import build_server
+    from zomro_rescue_mcp.settings.config import Settings
 
     settings = Settings(api_url=url, username=USERNAME, password=PASSWORD, timeout=10.0)
     async with Client(build_server(settings), mode="legacy", cache=None) as client:

@@ -11,7 +11,7 @@ import sys
 
 import uvicorn
 
-from zomro_rescue_mcp.http_limits import listen
+from zomro_rescue_mcp.mcp_server.http_limits import listen
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Simulator
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
-from zomro_rescue_mcp.accounts import Accounts
-from zomro_rescue_mcp.config import Settings
-from zomro_rescue_mcp.mcp_server import build_server
+from zomro_rescue_mcp.mcp_server.server import build_server
+from zomro_rescue_mcp.settings.accounts import Accounts
+from zomro_rescue_mcp.settings.config import Settings
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Behaviour, Simulator, run_on_loopback
 
 # The console script installed beside the interpreter running the tests (the venv's bin/).

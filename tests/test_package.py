@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import zomro_rescue_mcp
-from zomro_rescue_mcp import errors
+from zomro_rescue_mcp.core import errors
 
 
 def test_the_package_exports_only_its_version() -> None:

@@ -75,7 +75,7 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
     )
     [wheel] = wheels.glob("zomro_rescue_mcp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator/__init__.py", "zomro_rescue_mcp/http_app.py"}
+    expected = {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator/__init__.py", "zomro_rescue_mcp/mcp_server/http_app.py"}
     assert expected <= names
 
     fresh = tmp_path / "fresh"

@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from zomro_rescue_mcp import __version__
-from zomro_rescue_mcp.config import Settings
+from zomro_rescue_mcp.settings.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = json.loads((ROOT / "server.json").read_text(encoding="utf-8"))

@@ -1,5 +1,5 @@
 """`python -m zomro_rescue_mcp` is the `zomro-rescue-mcp` command."""
 
-from .cli import main
+from .cli.app import main
 
 raise SystemExit(main())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import OutcomeUnknownError, ZomroError
+from ..core.errors import OutcomeUnknownError, ZomroError
 
 __all__ = [
     "CommandOutcomeUnknownError",

@@ -268,7 +268,7 @@ class Simulator(SimulatedAccount):
 
 def run_on_loopback(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve ``sim.app`` with uvicorn in a daemon thread; return its base URL and a function that stops it."""
-    from ..loopback import serve_on_loopback
+    from ..mcp_server.loopback import serve_on_loopback
 
     sim._stopping.clear()
     return serve_on_loopback(sim.app, host=host, port=port, on_stop=sim._stopping.set)

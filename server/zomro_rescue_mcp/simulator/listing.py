@@ -7,13 +7,10 @@ filter with `instances.filter`, and reads `instances.edit` only for a few detail
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from .account_data import AccountData
 from .answers import JSON, ok, one_or_many, text
 from .state import Session, SimInstance
-
-if TYPE_CHECKING:
-    from .functions import SimulatedAccount
 
 __all__ = ["FILTER_FIELDS", "edit", "instance_filter", "listing", "row"]
 
@@ -51,7 +48,7 @@ def _passes(instance: SimInstance, saved: dict[str, str]) -> bool:
     return all(checks[name](value) for name, value in saved.items() if value and name in checks)
 
 
-def listing(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
+def listing(account: AccountData, fields: dict[str, str], session: Session) -> JSON:
     p_cnt = int(fields["p_cnt"]) if fields.get("p_cnt", "").isdigit() and int(fields["p_cnt"]) > 0 else 100
     p_num = int(fields["p_num"]) if fields.get("p_num", "").isdigit() and int(fields["p_num"]) > 0 else 1
     if account.max_page_size is not None:
@@ -71,14 +68,14 @@ def listing(account: SimulatedAccount, fields: dict[str, str], session: Session)
     return {"doc": doc}
 
 
-def instance_filter(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
+def instance_filter(account: AccountData, fields: dict[str, str], session: Session) -> JSON:
     if "sok" in fields:  # what the panel sends to set it; the product never does
         account.saved_filter = {name: fields.get(name, "") for name in FILTER_FIELDS}
         return ok()
     return {"doc": {name: text(account.saved_filter.get(name, "")) for name in FILTER_FIELDS}}
 
 
-def edit(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
+def edit(account: AccountData, fields: dict[str, str], session: Session) -> JSON:
     instance = account.instance(fields)
     if "sok" in fields:
         return ok("func=instances")

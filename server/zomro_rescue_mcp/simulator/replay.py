@@ -12,7 +12,7 @@ import os
 import stat
 from typing import Any
 
-from ..wire import as_list, text_of
+from ..wire.answers import as_list, text_of
 from .functions import FILTER_FIELDS, SimulatedAccount
 from .state import SimImage, SimInstance
 

@@ -7,13 +7,10 @@ Evidence: the article and Zomro's panel (fields, zones, the password policy, JSO
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING
 
+from .account_data import AccountData
 from .answers import JSON, ApiRefusal, ok, one_or_many, text
 from .state import Session, SimInstance
-
-if TYPE_CHECKING:
-    from .functions import SimulatedAccount
 
 __all__ = ["rescue", "unrescue"]
 
@@ -36,7 +33,7 @@ def _password_acceptable(password: str) -> bool:
     )
 
 
-def rescue(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
+def rescue(account: AccountData, fields: dict[str, str], session: Session) -> JSON:
     instance = account.instance(fields)
     if "sok" not in fields:
         return _rescue_form(account, instance)
@@ -60,7 +57,7 @@ def rescue(account: SimulatedAccount, fields: dict[str, str], session: Session) 
     return ok("func=instances")
 
 
-def _rescue_form(account: SimulatedAccount, instance: SimInstance) -> JSON:
+def _rescue_form(account: AccountData, instance: SimInstance) -> JSON:
     present = [image.zone for image in account.images]
     zones = [z for z in _ZONE_ORDER if z in present]
     zones += [z for z in dict.fromkeys(present) if z not in _ZONE_ORDER]
@@ -80,7 +77,7 @@ def _rescue_form(account: SimulatedAccount, instance: SimInstance) -> JSON:
     return {"doc": {"elid": text(instance.id), "select_boot": text(default), "slist": slist}}
 
 
-def unrescue(account: SimulatedAccount, fields: dict[str, str], session: Session) -> JSON:
+def unrescue(account: AccountData, fields: dict[str, str], session: Session) -> JSON:
     instance = account.instance(fields)  # executes without sok, as the article documents and the panel sends it
     if instance.status in _BUSY_STATES:
         raise ApiRefusal("value", "runningoperation", "Another operation is running on this instance")

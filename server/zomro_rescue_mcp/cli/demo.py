@@ -1,0 +1,146 @@
+"""`zomro-rescue-mcp demo`: the whole rescue story, told by the real server over stdio to the official client.
+
+The server runs as a subprocess on its built-in simulator; every call and result is printed for a person.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..core.printable import printable
+
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
+
+__all__ = ["run_demo"]
+
+INSTANCE = 5203773
+
+
+def run_demo(*, replay: str | None = None) -> int:
+    """Run the story; 0 when every step gave the expected kind of result. `replay`: on a captured account."""
+    return anyio.run(_story, replay)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)  # stdout ok: the demo is for a person, not a stdio server
+
+
+async def _story(replay: str | None) -> int:
+    from mcp import StdioServerParameters
+
+    args = ["-m", "zomro_rescue_mcp", "serve", "--simulator"] + (["--replay", replay] if replay else [])
+    # The story's one account: ZOMRO_CONFIG=none keeps an accounts file of the person's out of it.
+    env = {"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1", "ZOMRO_CONFIG": "none"}
+    return await _tell(StdioServerParameters(command=sys.executable, args=args, env=env), replay)
+
+
+async def _tell(params: StdioServerParameters, replay: str | None) -> int:
+    from mcp import Client
+
+    async with Client(params) as client:
+        source = f"the account recorded in {replay}" if replay else "the built-in simulator"
+        _say(
+            f"Connected to {client.server_info.name if client.server_info else 'server'} "
+            f"(MCP {client.protocol_version}) running on {source}.\n"
+        )
+        tools = await client.list_tools()
+        _say("Tools: " + ", ".join(t.name for t in tools.tools) + "\n")
+
+        async def step(story: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+            _say(f"== {story}\n-> {tool} {json.dumps(arguments)}")
+            result = await client.call_tool(tool, arguments, progress_callback=_show_progress)
+            if result.is_error:
+                _say(printable("<- error: " + " ".join(getattr(c, "text", "") for c in result.content)))
+                return None
+            data = dict(result.structured_content or {})
+            _say("<- " + _render(tool, data) + "\n")
+            return data
+
+        query = {} if replay else {"query": "web-1"}
+        listed = await step("The person: my web server won't boot. The assistant looks it up.", "list_instances", query)
+        instance = _pick_instance(listed) if replay else INSTANCE
+        if listed is None or instance is None:
+            _say("No instance here can enter rescue mode (active or stopped), so the story stops.")
+            return 1
+        offered = await step("Which rescue images can it use?", "list_rescue_images", {"instance_id": instance})
+        image = _pick_image(offered) if replay else "ubuntu 22.04"
+        if offered is None or image is None:
+            return 1
+        enter = {"instance_id": instance, "image": image}
+        leave = {"instance_id": instance}
+        changes: list[tuple[str, str, dict[str, Any], str]] = [
+            (
+                "The assistant previews entering rescue (nothing changes yet).",
+                "enter_rescue",
+                enter,
+                "The person says yes; the assistant confirms the action previewed (the image it resolved).",
+            ),
+            (
+                "Repairs done; the assistant previews leaving rescue.",
+                "exit_rescue",
+                leave,
+                "The person says yes; the assistant confirms.",
+            ),
+        ]
+        for story, tool, arguments, approved in changes:
+            preview = await step(story, tool, arguments)
+            if preview is None or await step(approved, tool, confirmed(arguments, preview)) is None:
+                return 1
+    _say("The story is complete: the instance went into rescue mode and came back.")
+    return 0
+
+
+def confirmed(arguments: dict[str, Any], preview: dict[str, Any]) -> dict[str, Any]:
+    """The confirmed call of a preview: its arguments with the image the preview resolved (its id, never the words
+    typed, which could name another image by then), the preview's id when it has one, and confirm=true."""
+    chosen = preview.get("image")
+    image = {"image": str(chosen["id"])} if isinstance(chosen, dict) and chosen.get("id") else {}
+    previewed = {"preview_id": str(preview["preview_id"])} if preview.get("preview_id") else {}
+    return {**arguments, **image, **previewed, "confirm": True}
+
+
+def _pick_instance(listed: dict[str, Any] | None) -> int | None:
+    """The first instance that can enter rescue mode."""
+    for row in (listed or {}).get("instances", []):
+        if row.get("status") in ("active", "stopped"):
+            return int(row["id"])
+    return None
+
+
+def _pick_image(offered: dict[str, Any] | None) -> str | None:
+    """A public Linux image if there is one (its login is plain SSH), else the first image offered."""
+    images = (offered or {}).get("images", [])
+    linux = [i for i in images if i.get("zone") == "pub" and "windows" not in str(i.get("os")).lower()]
+    chosen = (linux or images or [None])[0]
+    return str(chosen["id"]) if chosen else None
+
+
+async def _show_progress(progress: float, total: float | None, message: str | None) -> None:
+    _say(f"   ... {message or progress}")
+
+
+def _render(tool: str, data: dict[str, Any]) -> str:
+    """A tool's result for the person watching; what the API sent (names, labels) is shown escaped, never raw."""
+    return "\n".join(printable(line) for line in _lines(tool, data))
+
+
+def _lines(tool: str, data: dict[str, Any]) -> list[str]:
+    if tool == "list_instances":
+        rows = [f"   {i['id']}  {i['name']:<10} {i['ip'] or '-':<15} {i['status']}" for i in data.get("instances", [])]
+        return [f"{len(rows)} instance(s):", *rows]
+    if tool == "list_rescue_images":
+        rows = [
+            f"   {i['id']}  {i['zone']:<3}  {i['os']}" + (f"  ({i['name']})" if i.get("name") else "")
+            for i in data.get("images", [])
+        ]
+        return [f"instance {data.get('name')} is {data.get('status')}; {len(rows)} images offered:", *rows]
+    lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
+    if data.get("password"):
+        lines.append(f"   rescue root password (shown once): {data['password']}")
+    lines.append(f"   next: {data.get('next_step', '')}")
+    return lines

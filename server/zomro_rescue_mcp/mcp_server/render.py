@@ -1,0 +1,121 @@
+"""Words for the model: the text content of each tool result, compact (one line per item, no nulls), with the next
+step in terms of tool calls. The structured content carries the same outcome as data; every character here is
+paid for in every conversation, so nothing is repeated that the model does not need. Text from the API (names,
+labels, answers) is shown escaped, never raw: every line written here goes through `printable`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..core.printable import printable
+from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+
+__all__ = ["error_for_model", "facts_for_model", "render_for_model"]
+
+_HEAD = {"preview": "PREVIEW (nothing changed)", "executed": "EXECUTED", "refused.preview_required": "PREVIEW"}
+
+
+_STEPS = {
+    "list_instances": "call list_instances to see the instances and their states",
+    "list_images": "call list_rescue_images{args} to see the images offered now",
+    "enter": "call enter_rescue{args} (preview first)",
+    "exit": "call exit_rescue{args} first (preview, the person's yes, then confirm=true)",
+    "account": "name the account with `account` (list_instances shows each instance's account)",
+}
+# The tool each next step calls (naming the account is done with list_instances, which shows each instance's).
+_TOOLS = {
+    "list_instances": "list_instances",
+    "list_images": "list_rescue_images",
+    "enter": "enter_rescue",
+    "exit": "exit_rescue",
+    "account": "list_instances",
+}
+
+
+def facts_for_model(facts: dict[str, Any]) -> dict[str, Any]:
+    """A failure's facts as the model gets them: `next` names the tool to call."""
+    step = facts.get("next")
+    if step is None:
+        return facts
+    return {**facts, "next": _TOOLS.get(str(step), str(step))}
+
+
+def error_for_model(sentence: str, facts: dict[str, Any], *, named: bool = False) -> str:
+    """An error's sentence and, when it has one, its next step as a tool call; `named` (several accounts are
+    configured): the account it is about leads."""
+    account = facts.get("account") if named else None
+    if account is not None and not re.search(rf"\b[Aa]ccount {re.escape(str(account))}(?![\w.@-])", sentence):
+        sentence = f"[account {account}] {sentence}"  # the sentence does not say which account it is about
+    step = _STEPS.get(str(facts.get("next")))
+    if step is None:
+        return printable(sentence)
+    instance = facts.get("instance_id")
+    args = ", ".join(
+        [*([f"instance_id={instance}"] if instance else []), *([f"account={account!r}"] if account else [])]
+    )
+    return printable(f"{sentence} Next: {step.format(args=f'({args})' if args else '')}.")
+
+
+def _lines(lines: list[str]) -> str:
+    """The text content: one line each, none of them broken or coloured by what the API sent."""
+    return "\n".join(printable(line) for line in lines)
+
+
+def render_for_model(result: BaseModel, *, named: bool = False) -> str:
+    """The text content of a tool result; `named` (several accounts are configured): it names their accounts."""
+    if isinstance(result, InstanceList):
+        return _instances(result, named)
+    if isinstance(result, RescueImageList):
+        return _images(result, named)
+    if isinstance(result, ActionResult):
+        return _action(result, named)
+    return result.model_dump_json(exclude_none=True)
+
+
+def _instance(i: Instance, named: bool = False) -> str:
+    parts = [str(i.id), *([i.account or "?"] if named else []), i.name, i.ip or "-", i.status or "state unknown"]
+    if i.item_status and i.item_status.lower() != "active":
+        parts.append(f"billing: {i.item_status}")
+    if i.os:
+        parts.append(i.os)
+    return " | ".join(parts)
+
+
+def _instances(data: InstanceList, named: bool) -> str:
+    shown = f"{data.offset + 1}-{data.offset + len(data.instances)}" if data.instances else "none"
+    columns = "id | account | name | ip | state | os" if named else "id | name | ip | state | os"
+    head = f"{data.total} instance(s) match; shown {shown} ({columns})"
+    if data.next_offset is not None:
+        head += f"; more: offset={data.next_offset}"
+    if data.complete is False:
+        head += "; the list is NOT complete (see note)"
+    rows = [_instance(i, named) for i in data.instances]
+    return _lines([head, *rows, *(f"note: {n}" for n in data.notes)])
+
+
+def _images(data: RescueImageList, named: bool) -> str:
+    who = f"instance {data.instance_id}" + (f" {data.name}" if data.name else "")
+    if named:
+        who += f" (account {data.account})"
+    lines = [f"{who}: {data.status or 'state unknown'}", f"{len(data.images)} image(s) (id | zone | os | name):"]
+    lines += [" | ".join([i.id, i.zone, i.os, *([i.name] if i.name else [])]) for i in data.images]
+    return _lines(lines + [f"note: {n}" for n in data.notes])
+
+
+def _action(data: ActionResult, named: bool) -> str:
+    where = f" [account {data.account}]" if named else ""
+    lines = [f"{_HEAD[data.kind]}{where}: {data.summary}"]
+    if isinstance(data, EnterRescueResult) and data.password:
+        lines.append(f"password (generated, shown only this once; give it to the person): {data.password}")
+    if data.executed:
+        lines.append(
+            f"state: {data.status_before or 'unknown'} -> {data.status or 'unknown'}; wait: {data.wait}"
+            + (f" after {data.waited_seconds:.0f} s" if data.waited_seconds else "")
+        )
+    lines += [f"note: {n}" for n in data.notes if n != data.next_step]
+    lines.append(f"next: {data.next_step}")
+    return _lines(lines)

@@ -1,0 +1,63 @@
+"""The rescue_workflow prompt: listed, and it walks the assistant through the safe sequence."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+from zomro_rescue_mcp.settings.accounts import Accounts
+from zomro_rescue_mcp.settings.config import Settings
+
+from ..conftest import client_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def prompt_text(client: Client, instance: str) -> str:
+    result = await client.get_prompt("rescue_workflow", {"instance": instance})
+    return "\n".join(getattr(message.content, "text", "") for message in result.messages)
+
+
+@pytest.mark.both_eras
+async def test_the_prompt_is_listed_with_its_argument(client: Client) -> None:
+    [prompt] = (await client.list_prompts()).prompts
+    assert prompt.name == "rescue_workflow"
+    assert prompt.arguments is not None
+    assert [(a.name, a.required) for a in prompt.arguments] == [("instance", True)]
+
+
+async def test_the_prompt_walks_the_safe_sequence_in_order(client: Client) -> None:
+    text = await prompt_text(client, "web-1")
+    steps = [
+        "list_instances",
+        "list_rescue_images",
+        "confirm=false",
+        "says yes",
+        "confirm=true",
+        "password",
+        "fsck",
+        "/etc/fstab",
+        "exit_rescue",
+    ]
+    positions = [text.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert '"web-1"' in text
+    assert "Never set confirm=true on your own" in text
+
+
+async def test_in_read_only_mode_the_prompt_does_not_offer_changes(settings: Settings, era: str) -> None:
+    async with client_for(settings.but(read_only=True), era) as client:
+        text = await prompt_text(client, "db-1")
+    assert "read-only" in text
+    assert "confirm=true" not in text
+
+
+async def test_with_one_account_the_prompt_says_nothing_of_accounts(client: Client) -> None:
+    assert "account" not in await prompt_text(client, "web-1")
+
+
+async def test_with_several_accounts_the_prompt_carries_the_account_along(settings: Settings, era: str) -> None:
+    several = Accounts((settings.but(account="prod"), settings.but(account="staging")))
+    async with client_for(several, era) as client:
+        text = await prompt_text(client, "web-1")
+    assert "pass it as `account` in every call that follows" in text
