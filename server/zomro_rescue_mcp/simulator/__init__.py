@@ -13,6 +13,8 @@ preview/submit/unrescue functions, and injectable edge faults. By concern:
     rescue.py     the rescue form, its submit and unrescue
     front.py      HTTP: request recording, faults, long-operation pages, latency
     replay.py     an account built from a support capture (`doctor --capture`)
+    rescue_vm.py  a real rescue system: the rescue VM under QEMU (`RescueVM`; imported on its own, not from here)
+    vm_cache.py   where `make rescue-vm` builds it, whether it can run here, and which accelerator boots it
 """
 
 from .front import Fault, RecordedRequest, Simulator, run_on_loopback

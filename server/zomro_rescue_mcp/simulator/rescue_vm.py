@@ -13,12 +13,12 @@ written through, as an instance's disk is.
 
 KVM is used when it boots the VM (on some hosts /dev/kvm opens but the guest never starts: it is tried for a short
 while, then TCG, and the verdict is remembered in the cache); else TCG, pure emulation, a few seconds slower.
-Nothing here prints: logs go to the `logging` module (stdout is JSON-RPC in stdio mode).
+Nothing here prints: logs go to the `logging` module (stdout is JSON-RPC in stdio mode). Where the VM is built and
+whether it can run here: vm_cache.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import os
@@ -36,12 +36,29 @@ import anyio
 import anyio.abc
 import asyncssh
 
-logger = logging.getLogger(__name__)
+from .vm_cache import (
+    CACHE_VERSION,
+    RESCUE_ROOT_UUID,
+    RescueVMError,
+    RescueVMUnavailable,
+    check_available,
+    kvm_usable,
+    remember_accel,
+    remembered_accel,
+    vm_cache,
+)
 
-CACHE_VERSION = 1  # the VERSION tools/rescue-vm/build.sh writes; a cache of another version must be rebuilt
-RESCUE_ROOT_UUID = "5e5c0e00-0000-4000-8000-00000000c0de"  # the rescue root's filesystem UUID (build.sh's ROOT_UUID)
-QEMU = "qemu-system-x86_64"
-BUILD_HINT = "run `make rescue-vm` (as root: it installs QEMU and builds the rescue VM from Debian's packages)"
+__all__ = [
+    "CACHE_VERSION",
+    "RESCUE_ROOT_UUID",
+    "RescueVM",
+    "RescueVMError",
+    "RescueVMUnavailable",
+    "check_available",
+    "vm_cache",
+]
+
+logger = logging.getLogger(__name__)
 
 KVM_PROBE_SECONDS = 15.0  # a working KVM has the guest up in about a second; a broken one hangs
 BOOT_SECONDS = 120.0  # TCG on 2 busy cores; an idle machine boots in 5 to 10 s
@@ -50,76 +67,6 @@ _READY = b"zomro-rescue: ready"
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]*")
 _KERNEL_ARGS = "console=ttyS0 panic=-1 quiet"
 _CPU = {"kvm": "host,-arch-capabilities", "tcg": "max"}  # KVM here refuses to set IA32_ARCH_CAPABILITIES
-
-_accel_verdict: str | None = None  # "kvm" or "tcg", once auto has decided in this process
-
-
-class RescueVMError(Exception):
-    """The rescue VM did not boot, or stopped; str() is a sentence saying what happened and what to do."""
-
-
-class RescueVMUnavailable(RescueVMError):
-    """The rescue VM cannot run on this machine (no QEMU, or the image is not built); str() is the reason."""
-
-
-def vm_cache() -> Path:
-    """The folder `tools/rescue-vm/build.sh` builds into (ZOMRO_RESCUE_VM_CACHE, else under the XDG cache)."""
-    explicit = os.environ.get("ZOMRO_RESCUE_VM_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "zomro-rescue-mcp" / "rescue-vm"
-
-
-def check_available() -> Path:
-    """The QEMU binary, once QEMU and a built cache of this version are there; else `RescueVMUnavailable`."""
-    qemu = shutil.which(QEMU)
-    if qemu is None:
-        raise RescueVMUnavailable(f"QEMU ({QEMU}) is not installed: {BUILD_HINT}.")
-    cache = vm_cache()
-    missing = [name for name in ("vmlinuz", "initrd.img", "rescue-root.img") if not (cache / name).is_file()]
-    if missing:
-        raise RescueVMUnavailable(
-            f"The rescue VM is not built ({', '.join(missing)} missing in {cache}): {BUILD_HINT}."
-        )
-    try:
-        first = (cache / "VERSION").read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError):
-        first = ""
-    if first != f"zomro-rescue-vm {CACHE_VERSION}":
-        raise RescueVMUnavailable(f"The rescue VM in {cache} was built by another version of its script: {BUILD_HINT}.")
-    return Path(qemu)
-
-
-def _kvm_usable() -> bool:
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
-
-
-def _probe_key(qemu: Path) -> str:
-    """What a KVM verdict depends on: this QEMU, this host kernel, the built VM."""
-    info = qemu.stat()
-    version = (vm_cache() / "VERSION").read_text(encoding="utf-8").replace("\n", " ").strip()
-    return f"{qemu} {info.st_size} {info.st_mtime_ns} | {os.uname().release} | {version}"
-
-
-def _remembered_accel(qemu: Path) -> str | None:
-    try:
-        key, verdict = (vm_cache() / "accel-verdict").read_text(encoding="utf-8").splitlines()[:2]
-    except (OSError, ValueError):
-        return None
-    return verdict if key == _probe_key(qemu) and verdict in _CPU else None
-
-
-def _remember_accel(qemu: Path, verdict: str) -> None:
-    global _accel_verdict
-    _accel_verdict = verdict
-    with contextlib.suppress(OSError):  # best effort: a cache another user built may not be writable
-        (vm_cache() / "accel-verdict").write_text(f"{_probe_key(qemu)}\n{verdict}\n", encoding="utf-8")
 
 
 def _private_file(path: Path, data: bytes) -> None:
@@ -259,13 +206,12 @@ class RescueVM:
     # --- booting ---------------------------------------------------------------------------------------------
 
     async def _boot(self, qemu: Path) -> None:
-        global _accel_verdict
         fixed_port = self.port != 0
         if self._accel != "auto":
             choices = [self._accel]
         else:
-            verdict = _accel_verdict or _remembered_accel(qemu)
-            choices = [verdict] if verdict else (["kvm", "tcg"] if _kvm_usable() else ["tcg"])
+            verdict = remembered_accel(qemu)
+            choices = [verdict] if verdict else (["kvm", "tcg"] if kvm_usable() else ["tcg"])
         for accel in choices:
             probing = self._accel == "auto" and len(choices) > 1 and accel == "kvm"
             for _attempt in range(1 if fixed_port else 3):
@@ -283,16 +229,13 @@ class RescueVM:
                         ) from None
                     if probing:
                         logger.info("KVM did not boot the rescue VM (%s); using TCG", failed)
-                        _remember_accel(qemu, "tcg")
+                        remember_accel(qemu, "tcg")
                         break
                     if not fixed_port:
                         self.port = 0
                     raise RescueVMError(str(failed)) from None
-                if self._accel == "auto":
-                    if probing:
-                        _remember_accel(qemu, "kvm")
-                    else:
-                        _accel_verdict = accel
+                if probing:
+                    remember_accel(qemu, "kvm")
                 return
             else:
                 raise RescueVMError(f"No free port on {self.host} could be forwarded to the rescue VM: try again.")
@@ -333,6 +276,9 @@ class RescueVM:
             "-device", "virtio-net-pci,netdev=net0",
             *fw_cfg,
         ]  # fmt: skip
+        setpriv = shutil.which("setpriv")  # util-linux: QEMU gets SIGTERM if this process dies without stopping it
+        if setpriv is not None:
+            command = [setpriv, "--pdeathsig", "TERM", "--", *command]
         started = time.monotonic()
         with errors.open("wb") as stderr:
             self._process = await anyio.open_process(
