@@ -12,6 +12,7 @@ The audit trail records `Approval.word` (its historical strings).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -19,7 +20,7 @@ from ..core.errors import PolicyRefusedError
 from .audit import ApprovalWord
 from .models import ApprovedBy
 
-__all__ = ["Answer", "Approval", "AskedBy", "Asker", "approved_by", "judge", "require"]
+__all__ = ["Answer", "Approval", "AskedBy", "Asker", "approved_by", "judge", "notes_on", "require"]
 
 
 class Approval(enum.Enum):
@@ -120,3 +121,15 @@ class Asker(Protocol):
     def read(self, reply: Any, instance_id: int) -> Answer:
         """What the reply means for the request."""
         ...
+
+
+def notes_on(approval: Approval, mode: str, where: Mapping[str, str]) -> list[str]:
+    """What an approval that was not a person's means, for the person reading the result."""
+    if approval is Approval.CANNOT_ASK:
+        return [
+            "Nobody was asked through the client: this client cannot ask the person (it declared no form "
+            "elicitation), so this change rests on the assistant having shown the preview and had the person's yes."
+        ]
+    if approval is Approval.NOT_REQUIRED and mode == "never":
+        return [f"The person was not asked through the client: approval is off ({where['require_approval']})."]
+    return []

@@ -21,10 +21,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .models import ActionResult, EnterRescueResult, PreviewRefusal
 
-__all__ = ["PREVIEW_FIRST", "PreviewLedger", "PreviewRefusal", "PreviewScope", "refusal_sentence"]
+__all__ = ["PREVIEW_FIRST", "PreviewLedger", "PreviewRefusal", "PreviewScope", "issue", "refusal_sentence", "refused"]
+
+Shown = TypeVar("Shown", bound=ActionResult)
 
 PreviewScope = tuple[str, int]  # (account, instance id): a newer preview in the scope supersedes the older ones
 
@@ -46,6 +49,32 @@ _REASONS: dict[PreviewRefusal, str] = {
 def refusal_sentence(reason: PreviewRefusal) -> str:
     """Why a confirmed call was refused, and what to do, in one sentence for any audience."""
     return f"Nothing was sent: {_REASONS[reason]}. {PREVIEW_FIRST.removeprefix('Nothing was sent. ')}"
+
+
+def issue(ledger: PreviewLedger | None, preview: Shown, password: str | None) -> Shown:
+    """A preview shown to the caller: with the rule on, it gets the id its confirmed call must carry."""
+    if ledger is None:
+        return preview
+    preview_id = ledger.issue(preview, password)
+    return preview.model_copy(
+        update={
+            "preview_id": preview_id,
+            "next_step": f"{preview.next_step} Pass preview_id={preview_id!r} with confirm=true.",
+        }
+    )
+
+
+def refused(preview: Shown, reason: PreviewRefusal, next_step: str) -> Shown:
+    """What would happen, refused by the preview rule: no id is issued, so only a new preview can lead on."""
+    return preview.model_copy(
+        update={
+            "kind": "refused.preview_required",
+            "preview_refusal": reason,
+            "preview_id": None,
+            "next_step": next_step,
+            "notes": [*preview.notes, refusal_sentence(reason)],
+        }
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, TypedDict, TypeVar, Unpack, cast, overload
 from ..core.errors import PolicyRefusedError, StateConflictError, ZomroError
 from ..settings.config import ApprovalMode, Settings
 from ..wire.billmanager import BillmanagerClient
-from .approval import Answer, Approval, AskedBy, approved_by, require
+from .approval import Answer, Approval, AskedBy, approved_by, notes_on, require
 from .audit import Attempt, AuditTrail
 from .instances import fetch_listing, find_instance, matches
 from .models import (
@@ -30,7 +30,7 @@ from .models import (
     Zone,
 )
 from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
-from .previews import PREVIEW_FIRST, PreviewLedger, PreviewRefusal, refusal_sentence
+from .previews import PREVIEW_FIRST, PreviewLedger, issue, refused
 from .watch import ProgressFn
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
@@ -243,58 +243,22 @@ class RescueService:
         """The preview (issued its id), or: the preview rule, approval, send once, then (unless told not to) watch."""
         password = getattr(preview.request, "password", None)
         if not confirm:
-            return self._issue(preview.result, password)
+            return issue(self._previews, preview.result, password)
         if self._previews is not None:
             reason = self._previews.take(options.get("preview_id"), preview.result, password)
             if reason is not None:
                 attempt.refused_preview(reason)
-                return self._refused(preview.result, reason)
+                step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
+                return refused(preview.result, reason, step)
         require(preview.request.instance_id, approval, where=self._where["require_approval"])
         by = approved_by(approval, options.get("asked_by", "elicitation"))
         attempt.approved(by)
         attempt.before_send()
         sent: Accepted = await send()
         attempt.accepted = True
-        accepted = sent.model_copy(update={"approved_by": by, "notes": [*sent.notes, *self._approval_notes(approval)]})
+        notes = [*sent.notes, *notes_on(approval, self.require_approval, self._where)]
+        accepted = sent.model_copy(update={"approved_by": by, "notes": notes})
         return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
-
-    def _issue(self, preview: Accepted, password: str | None) -> Accepted:
-        """A preview shown to the caller: with the rule on, it gets the id its confirmed call must carry."""
-        if self._previews is None:
-            return preview
-        preview_id = self._previews.issue(preview, password)
-        return preview.model_copy(
-            update={
-                "preview_id": preview_id,
-                "next_step": f"{preview.next_step} Pass preview_id={preview_id!r} with confirm=true.",
-            }
-        )
-
-    def _refused(self, preview: Accepted, reason: PreviewRefusal) -> Accepted:
-        """What would happen, refused by the preview rule: no id is issued, so only a new preview can lead on."""
-        step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
-        return preview.model_copy(
-            update={
-                "kind": "refused.preview_required",
-                "preview_refusal": reason,
-                "preview_id": None,
-                "next_step": step,
-                "notes": [*preview.notes, refusal_sentence(reason)],
-            }
-        )
-
-    def _approval_notes(self, approval: Approval) -> list[str]:
-        """What an approval that was not a person's means, for the person reading the result."""
-        if approval is Approval.CANNOT_ASK:
-            return [
-                "Nobody was asked through the client: this client cannot ask the person (it declared no form "
-                "elicitation), so this change rests on the assistant having shown the preview and had the person's "
-                "yes."
-            ]
-        if approval is Approval.NOT_REQUIRED and self.require_approval == "never":
-            where = self._where["require_approval"]
-            return [f"The person was not asked through the client: approval is off ({where})."]
-        return []
 
     @overload
     async def preview(self, request: EnterRequest) -> Preview[EnterRescueResult]: ...

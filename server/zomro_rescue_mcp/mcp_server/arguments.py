@@ -1,0 +1,65 @@
+"""The tools' arguments as the model reads them in tools/list: their types, bounds and words, said as shortly as
+they can be (the model reads tools/list in every conversation)."""
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from ..operations.models import Zone
+from ..settings.config import parse_instance_id
+
+__all__ = ["ACCOUNT_NAME", "AccountArg", "Confirm", "InstanceId", "PreviewId", "Wait", "ZoneArg", "compact"]
+
+
+def _ascii_id(value: Any) -> Any:
+    """A text id is ASCII digits only: '١٢', '²', '+5' or '1_000' are not instance ids."""
+    if isinstance(value, str) and parse_instance_id(value) is None:
+        raise ValueError("an instance id is a number written in ASCII digits, such as 5203773")
+    return value
+
+
+InstanceId = Annotated[int, Field(ge=1, description="Instance id, e.g. 5203773."), BeforeValidator(_ascii_id)]
+ZoneArg = Annotated[Zone | None, Field(description="pub, own (the account's) or shr (shared).")]
+Confirm = Annotated[
+    bool,
+    Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
+]  # strict: only a JSON true executes, never "true", 1 or "yes"
+Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
+PreviewId = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="With confirm=true: the preview_id the person approved.",
+    ),
+]
+ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
+AccountArg = Annotated[
+    str | None,
+    Field(pattern=ACCOUNT_NAME, description="Account (as listed); omit for the default. A confirmed change names it."),
+]
+
+
+def compact(schema: Any) -> Any:
+    """An input schema as short as it can be said: the model reads tools/list in every conversation.
+
+    Pydantic's generated titles go, and an optional argument (`X | None = None`) is advertised as `X`, not as
+    `anyOf: [X, null]` with a null default: leaving it out means the same. Only the advertised schema changes;
+    arguments are still validated by the pydantic model behind it (an explicit null is still accepted).
+    """
+    if isinstance(schema, dict):
+        options = schema.get("anyOf")
+        if (
+            isinstance(options, list)
+            and len(options) == 2
+            and {"type": "null"} in options
+            and "default" in schema
+            and schema["default"] is None
+        ):
+            kept = next(o for o in options if o != {"type": "null"})
+            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+            return compact({**kept, **rest})
+        return {k: compact(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [compact(v) for v in schema]
+    return schema

@@ -1,0 +1,170 @@
+"""The tools: their descriptions and annotations, written for a language model, over plain operations.
+
+Annotations here are evaluated when the tools are defined (no `from __future__ import annotations`): the approval
+parameters name resolvers that exist only once `register_changes` runs.
+"""
+
+from typing import Annotated, Any
+
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import Resolve
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from ..operations.fleet import Fleet
+from ..operations.models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList
+from ..operations.pipeline import EnterRequest, ExitRequest
+from ..settings.accounts import Accounts
+from .arguments import ACCOUNT_NAME, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
+from .elicitation import ElicitationAsker
+from .prompts import rescue_workflow
+from .results import answer, delivery_check
+
+__all__ = ["register_changes", "register_reads"]
+
+INSTANCES_DESCRIPTION = """\
+List instances: id, name, IP, state, billing, OS (read-only). query matches id, name or IP. Paged: pass \
+next_offset as offset. complete=false: a filter saved in the Zomro panel hides some."""
+
+LIST_DESCRIPTION = """\
+The rescue images offered for an instance now, and its state (read-only). Call before enter_rescue."""
+
+ENTER_DESCRIPTION = """\
+Put an instance into rescue mode: it reboots from the image (id, OS label or name from list_rescue_images) with \
+its disk attached; its services are down until exit_rescue. confirm=false previews. password (optional): \
+8-48 chars, upper, lower, digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; a public image without one gets \
+a generated one, shown once. A wait that ends first is not a failure: never resend."""
+
+EXIT_DESCRIPTION = """\
+Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
+
+
+def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
+    return ctx.request_context.lifespan_context
+
+
+def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=read_only,
+        destructive_hint=not read_only,
+        idempotent_hint=idempotent,
+        open_world_hint=True,
+    )
+
+
+def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) -> None:
+    """The tools that only read, and the prompt."""
+
+    @mcp.tool(
+        name="list_instances",
+        description=INSTANCES_DESCRIPTION,
+        annotations=_annotations("List instances", read_only=True, idempotent=True),
+    )
+    async def list_instances(
+        ctx: Context[Fleet, Any],
+        query: Annotated[str | None, Field(max_length=200)] = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+        offset: Annotated[int, Field(ge=0)] = 0,
+        account: Annotated[
+            str | None, Field(pattern=ACCOUNT_NAME, description="Only this account's; omit for every account.")
+        ] = None,
+    ) -> Annotated[CallToolResult, InstanceList]:
+        return await answer(_fleet(ctx).list_instances(query, limit=limit, offset=offset, account=account), named=named)
+
+    @mcp.tool(
+        name="list_rescue_images",
+        description=LIST_DESCRIPTION,
+        annotations=_annotations("List rescue images", read_only=True, idempotent=True),
+    )
+    async def list_rescue_images(
+        instance_id: InstanceId, ctx: Context[Fleet, Any], zone: ZoneArg = None, account: AccountArg = None
+    ) -> Annotated[CallToolResult, RescueImageList]:
+        return await answer(_fleet(ctx).list_images(instance_id, zone, account), named=named)
+
+    @mcp.prompt(
+        name="rescue_workflow",
+        title="Rescue a server that does not boot",
+        description="Walks through finding the instance, choosing an image, the person's approval, entering "
+        "rescue mode, the repair (mount, fsck, logs, /etc/fstab) and leaving rescue mode.",
+    )
+    def rescue_workflow_prompt(
+        instance: Annotated[
+            str, Field(max_length=200, description="The server as the person names it: a name, IP or id.")
+        ],
+    ) -> str:
+        return rescue_workflow(instance, read_only=not accounts.can_change, several=accounts.several)
+
+
+def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
+    """The two tools that change an instance; absent from tools/list when every account is read-only."""
+    asker = ElicitationAsker()
+    approve_enter = asker.enter_resolver()
+    approve_exit = asker.exit_resolver()
+
+    @mcp.tool(
+        name="enter_rescue",
+        description=ENTER_DESCRIPTION,
+        annotations=_annotations("Enter rescue mode", read_only=False, idempotent=False),
+    )
+    async def enter_rescue(
+        instance_id: InstanceId,
+        image: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="Image id, OS label or name.",
+            ),
+        ],
+        ctx: Context[Fleet, Any],
+        approval: Annotated[ElicitationResult[Any], Resolve(approve_enter)],
+        zone: ZoneArg = None,
+        password: Annotated[str | None, Field(max_length=200)] = None,
+        confirm: Confirm = False,
+        preview_id: PreviewId = None,
+        wait: Wait = True,
+        account: AccountArg = None,
+    ) -> Annotated[CallToolResult, EnterRescueResult]:
+        return await answer(
+            _fleet(ctx).run(
+                EnterRequest(instance_id, image, zone, password),
+                account,
+                confirm=confirm,
+                preview_id=preview_id,
+                wait=wait,
+                on_progress=ctx.report_progress,
+                approval=asker.outcome(approval, instance_id, ctx),
+                delivered=delivery_check(ctx),
+            ),
+            named=named,
+        )
+
+    @mcp.tool(
+        name="exit_rescue",
+        description=EXIT_DESCRIPTION,
+        annotations=_annotations("Exit rescue mode", read_only=False, idempotent=True),
+    )
+    async def exit_rescue(
+        instance_id: InstanceId,
+        ctx: Context[Fleet, Any],
+        approval: Annotated[ElicitationResult[Any], Resolve(approve_exit)],
+        confirm: Confirm = False,
+        preview_id: PreviewId = None,
+        wait: Wait = True,
+        account: AccountArg = None,
+    ) -> Annotated[CallToolResult, ExitRescueResult]:
+        return await answer(
+            _fleet(ctx).run(
+                ExitRequest(instance_id),
+                account,
+                confirm=confirm,
+                preview_id=preview_id,
+                wait=wait,
+                on_progress=ctx.report_progress,
+                approval=asker.outcome(approval, instance_id, ctx),
+                delivered=delivery_check(ctx),
+            ),
+            named=named,
+        )
