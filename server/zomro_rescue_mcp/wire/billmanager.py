@@ -1,4 +1,4 @@
-"""The BILLmanager wire: form-encoded POSTs, sessions, bounded `{"doc": …}` answers, errors as exceptions.
+"""The BILLmanager wire: form-encoded POSTs, sessions, bounded `{"doc": …}` answers, errors raised (see failures.py).
 
 Knows nothing of rescue or MCP. Two entry points make the safety rule explicit: `read()` may retry a transient
 failure; `mutate()` sends once and turns a lost answer into `OutcomeUnknownError`. A refused session is renewed
@@ -20,16 +20,7 @@ import httpx2
 
 from .. import __version__
 from ..core import redact
-from ..core.errors import (
-    ApiError,
-    AuthError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    TransportError,
-    ZomroError,
-)
-from ..settings.config import DEFAULT_API_URL as DEFAULT
+from ..core.errors import AuthError, TransportError
 from ..settings.config import Settings
 from .answers import (
     MAX_ANSWER_BYTES,
@@ -38,12 +29,11 @@ from .answers import (
     as_list,
     depth_exceeds,
     error_of,
-    field_message,
     long_url,
     message_of,
-    readable,
     text_of,
 )
+from .failures import api_error, cause, denied, lost, refused_after_login, status_error
 from .login import TotpCodes, log_in
 
 __all__ = ["BillmanagerClient", "Doc", "as_list", "text_of"]
@@ -52,7 +42,6 @@ log = logging.getLogger("zomro_rescue_mcp.api")
 
 _SESSION_REFUSALS = ("access", "auth")
 _MUTATION_ANSWER_BYTES = 8 * MAX_ANSWER_BYTES  # an accepted change is read further before it is called unknown
-_IP_BLOCKED = (403, 460)  # Zomro's edge: the client IP is (temporarily) blocked
 _DENIAL_MEMORY = 300.0  # seconds a denial proven by a fresh login is remembered
 
 
@@ -125,8 +114,8 @@ class BillmanagerClient:
         if error is None:
             return doc
         if error.get("$type") in _SESSION_REFUSALS:
-            raise _refused_after_login(func, error) if renewed else _denied(func, error)
-        raise _api_error(func, error)
+            raise refused_after_login(func, error) if renewed else denied(func, error)
+        raise api_error(func, error)
 
     async def _answer(self, func: str, fields: dict[str, str], *, mutating: bool) -> tuple[Doc, bool]:
         """The doc of one call, and whether the session was renewed for it (a refusal checked with keepalive)."""
@@ -231,18 +220,18 @@ class BillmanagerClient:
                 body = await _read_capped(response, limit)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise TransportError(
-                f"Could not connect to {self._host} ({_cause(exc)}); {func} was not sent. Check the network and "
+                f"Could not connect to {self._host} ({cause(exc)}); {func} was not sent. Check the network and "
                 f"{self._settings.api.name_of('ZOMRO_API_URL')}, then try again."
             ) from exc
         except httpx2.TimeoutException as exc:
-            raise self._lost(func, f"no answer within {self._settings.api.timeout:g} s", mutating) from exc
+            raise lost(func, f"no answer within {self._settings.api.timeout:g} s", mutating) from exc
         except httpx2.HTTPError as exc:
-            raise self._lost(func, f"the connection failed: {_cause(exc)}", mutating) from exc
+            raise lost(func, f"the connection failed: {cause(exc)}", mutating) from exc
         if response.status_code != 200:
-            raise self._status_error(func, response, mutating=mutating)
+            raise status_error(func, response, self._settings.api.name_of, mutating=mutating)
         if body is None:
             if mutating:
-                raise self._lost(func, f"its answer was larger than {limit // 1024 // 1024} MiB", True)
+                raise lost(func, f"its answer was larger than {limit // 1024 // 1024} MiB", True)
             raise TransportError(
                 f"Zomro's answer to {func} was larger than {limit // 1024 // 1024} MiB, so it was not read; nothing "
                 "was changed. Narrow the request, or report it (zomro-rescue-mcp doctor --capture helps).",
@@ -254,15 +243,15 @@ class BillmanagerClient:
         try:
             parsed = json.loads(body)
         except RecursionError:
-            raise self._lost(func, "the answer nested deeper than this server reads", mutating) from None
+            raise lost(func, "the answer nested deeper than this server reads", mutating) from None
         except ValueError:
             link = long_url(body.decode("utf-8", errors="replace"), self._url)
             if link is not None:
                 return await self._wait_long(func, link, mutating=mutating)
-            raise self._lost(func, "the answer was not JSON", mutating) from None
+            raise lost(func, "the answer was not JSON", mutating) from None
         doc = parsed.get("doc") if isinstance(parsed, dict) else None
         if not isinstance(doc, dict):
-            raise self._lost(func, "the answer had no `doc` object", mutating)
+            raise lost(func, "the answer had no `doc` object", mutating)
         if not mutating and depth_exceeds(doc):
             raise TransportError(
                 f"Zomro's answer to {func} nested deeper than {MAX_DEPTH} levels, so it was not read; nothing was "
@@ -271,37 +260,11 @@ class BillmanagerClient:
             )
         return doc  # a mutation's answer is kept bounded where it is shown (messages.api_reply)
 
-    def _status_error(self, func: str, response: httpx2.Response, *, mutating: bool) -> ZomroError:
-        """Non-200 answers come from the edge; a 5xx or a redirect may hide a request that reached BILLmanager."""
-        status = response.status_code
-        what = f"HTTP {status} {response.reason_phrase}".strip()
-        if status >= 500:
-            return self._lost(func, f"the API's gateway answered {what}", mutating)
-        if 300 <= status < 400:
-            if mutating:
-                return self._lost(func, f"the API answered {what}, a redirect this server does not follow", True)
-            advice = f"it redirects elsewhere: check {self._settings.api.name_of('ZOMRO_API_URL')} (normally {DEFAULT})"
-        elif status == 429:
-            return TransportError(
-                f"Zomro is limiting requests ({what}); {func} was not executed. Wait a minute, then try again.",
-                retryable=False,  # hammering a rate limit only extends it
-            )
-        elif status in _IP_BLOCKED:
-            advice = (
-                "this IP address is blocked for now (often a VPN or a shared address): try from another network, "
-                "check the account's access settings in the panel, or ask Zomro support"
-            )
-        else:
-            advice = f"check {self._settings.api.name_of('ZOMRO_API_URL')} (normally {DEFAULT})"
-        return TransportError(
-            f"Zomro's edge answered {func} with {what}, so it was not executed: {advice}.", retryable=False
-        )
-
     async def _wait_long(self, func: str, url: str, *, mutating: bool) -> Doc:
         # Bounded in total too: a mutation's wait runs shielded from cancellation.
         with anyio.move_on_after(self._long_total):
             return await self._poll_long(func, url, mutating=mutating)
-        raise self._lost(func, f"the long operation did not finish within {self._long_total:g} s", mutating)
+        raise lost(func, f"the long operation did not finish within {self._long_total:g} s", mutating)
 
     async def _poll_long(self, func: str, url: str, *, mutating: bool) -> Doc:
         for attempt in range(self._long_attempts):
@@ -309,7 +272,7 @@ class BillmanagerClient:
                 async with self._http.stream("GET", url) as response:
                     body = await _read_capped(response, _MUTATION_ANSWER_BYTES if mutating else MAX_ANSWER_BYTES)
             except httpx2.HTTPError as exc:
-                raise self._lost(func, f"waiting for the long operation failed: {_cause(exc)}", mutating) from exc
+                raise lost(func, f"waiting for the long operation failed: {cause(exc)}", mutating) from exc
             if response.status_code == 200 and body is not None:
                 try:
                     parsed = json.loads(body)
@@ -317,30 +280,17 @@ class BillmanagerClient:
                     await anyio.sleep(min(self._long_interval, 0.2 * 2**attempt))
                     continue
                 except RecursionError:
-                    raise self._lost(func, "the long operation's answer nested too deep to read", mutating) from None
+                    raise lost(func, "the long operation's answer nested too deep to read", mutating) from None
                 doc = parsed.get("doc") if isinstance(parsed, dict) else None
                 if isinstance(doc, dict):
                     error = error_of(doc)
                     if mutating and error is not None:
                         # The request was executing; an error about the wait itself says nothing about it.
                         reason = redact.scrub(message_of(error))
-                        raise self._lost(func, f"waiting for the long operation ended in an error ({reason})", True)
+                        raise lost(func, f"waiting for the long operation ended in an error ({reason})", True)
                     return doc
-            raise self._lost(
-                func, f"waiting for the long operation gave no answer (HTTP {response.status_code})", mutating
-            )
-        raise self._lost(func, "the long operation did not finish in time", mutating)
-
-    def _lost(self, func: str, what: str, mutating: bool) -> TransportError | OutcomeUnknownError:
-        if mutating:
-            return OutcomeUnknownError(
-                f"The outcome of {func} is unknown: {what}. The request may have been executed, so it was not "
-                "sent again. Check the instance's state (here, or in the Zomro panel) before trying again.",
-                next="list_instances",
-            )
-        return TransportError(
-            f"Zomro did not give a usable answer to {func}: {what}. Nothing was changed; try again in a moment."
-        )
+            raise lost(func, f"waiting for the long operation gave no answer (HTTP {response.status_code})", mutating)
+        raise lost(func, "the long operation did not finish in time", mutating)
 
 
 async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
@@ -353,59 +303,3 @@ async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _what_was_denied(error: dict[str, Any]) -> str:
-    params = [text_of(p) for p in as_list(error.get("param")) if isinstance(p, dict)]
-    named = ", ".join(p for p in params if p)
-    return f" ({named})" if named else ""
-
-
-def _denied(func: str, error: dict[str, Any]) -> PermissionDeniedError:
-    message = redact.scrub(readable(error))
-    return PermissionDeniedError(
-        f"Zomro does not permit {func} for this account{_what_was_denied(error)}: {message}. It was not executed. "
-        "The session is valid, so logging in again would not help: check the account's (or sub-user's) rights in "
-        "the panel, or ask Zomro support.",
-        err_type=str(error.get("$type", "")),
-        err_object=str(error.get("$object", "")),
-        api_message=message,
-    )
-
-
-def _refused_after_login(func: str, error: dict[str, Any]) -> ApiError:
-    message = redact.scrub(readable(error))
-    return PermissionDeniedError(
-        f"Zomro refused {func} even after a fresh login{_what_was_denied(error)}: {message}. It was not executed. "
-        "The account may lack the right to this function or instance; check it in the panel.",
-        err_type=str(error.get("$type", "")),
-        err_object=str(error.get("$object", "")),
-        api_message=message,
-    )
-
-
-def _api_error(func: str, error: dict[str, Any]) -> ApiError:
-    err_type = str(error.get("$type", ""))
-    err_object = str(error.get("$object", ""))
-    message = redact.scrub(readable(error))  # the cloud layer's {"field": ["message"]} reads "field: message"
-    cloud = field_message(error)
-    if cloud is not None:
-        err_object = cloud[0]
-    if err_type == "missed":
-        return NotFoundError(
-            f"Zomro does not know {err_object or 'the object'} for {func}: {message}. Check the id; if the "
-            "function itself is missing, this account's API does not offer it.",
-            err_type=err_type,
-            err_object=err_object,
-            api_message=message,
-        )
-    text = (
-        f"Zomro refused {func}: {message} ({err_type or 'error'}/{err_object or '-'}); it was not executed. Check the "
-        "request, or ask Zomro support if it should work."
-    )
-    return ApiError(text, err_type=err_type, err_object=err_object, api_message=message)
-
-
-def _cause(exc: Exception) -> str:
-    detail = str(exc) or type(exc).__name__
-    return redact.scrub(detail)
