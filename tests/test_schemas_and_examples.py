@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from zomro_rescue_mcp.cli.app import EPILOG, main
+from zomro_rescue_mcp.cli.app import main
+from zomro_rescue_mcp.cli.parser import EPILOG
 from zomro_rescue_mcp.mcp_server.schemas import live_modes, live_tool_documents, render
 
 from .conftest import CONSOLE_SCRIPT

@@ -205,7 +205,7 @@ def test_the_help_of_a_change_says_each_simulator_command_starts_a_fresh_one(
 def test_every_positional_argument_has_its_own_help_and_none_says_as_above() -> None:
     import argparse
 
-    from zomro_rescue_mcp.cli.app import _parser
+    from zomro_rescue_mcp.cli.parser import build_parser
 
     def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
         found = [parser]
@@ -216,7 +216,7 @@ def test_every_positional_argument_has_its_own_help_and_none_says_as_above() -> 
         return found
 
     positionals, vague = [], []
-    for parser in parsers(_parser()):
+    for parser in parsers(build_parser()):
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 continue

@@ -389,9 +389,9 @@ def test_an_unknown_id_is_said_without_repeating_itself_in_a_parenthesis(
     ],
 )
 def test_each_command_is_read_into_a_typed_command(argv: list[str], expected: commands.Command) -> None:
-    from zomro_rescue_mcp.cli.app import _parser
+    from zomro_rescue_mcp.cli.parser import build_parser
 
-    assert commands.parse_command(_parser().parse_args(argv)) == expected
+    assert commands.parse_command(build_parser().parse_args(argv)) == expected
 
 
 def test_dry_run_prints_the_preview_and_exits_0_without_asking(

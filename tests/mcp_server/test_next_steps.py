@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 from mcp import Client
 
-from zomro_rescue_mcp.cli.app import HUMAN_COMMANDS
+from zomro_rescue_mcp.cli.parser import HUMAN_COMMANDS
 from zomro_rescue_mcp.cli.render import facts_for_people
 from zomro_rescue_mcp.core.outcomes import Step
 from zomro_rescue_mcp.mcp_server.render import facts_for_model

@@ -1,0 +1,193 @@
+"""The command line as argparse reads it: the commands, their flags and help, and the epilog of settings."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import __version__
+
+__all__ = ["EPILOG", "HUMAN_COMMANDS", "build_parser"]
+
+HUMAN_COMMANDS = ("instances", "images", "status", "enter", "exit", "doctor", "accounts")
+
+EPILOG = """\
+accounts: one from the variables below (named default), or several from a TOML file:
+  ZOMRO_CONFIG       the accounts file (default $XDG_CONFIG_HOME/zomro-rescue-mcp/config.toml, used when it
+                     exists): [accounts.NAME] tables with api_url, username, password_env, token_env,
+                     totp_secret_env, read_only, allowed_instances, require_approval; optional default_account
+                     ZOMRO_CONFIG=none: no file, the environment's one account
+
+configuration (environment variables; flags override them):
+  ZOMRO_API_URL      API endpoint (default https://api.zomro.com/); https, or http to a loopback address only
+  ZOMRO_AUTH_TOKEN   a session id to send as `auth`
+  ZOMRO_USERNAME     account login, used with ZOMRO_PASSWORD to log in (and to log in again
+  ZOMRO_PASSWORD     once when the session expires); takes the place of or backs up the token
+  ZOMRO_TOTP_SECRET  two-factor accounts: the base32 secret shown when two-factor was set up
+  ZOMRO_TIMEOUT      seconds per API request, 1 to 300 (default 30)
+  ZOMRO_LANG         language of the API's messages (default en)
+  ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
+  ZOMRO_POLL_INTERVAL seconds between state reads while watching, 1 to 60 (default 3)
+  ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
+
+guard rails:
+  ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
+  ZOMRO_ALLOWED_INSTANCES  comma-separated instance ids; every other id is refused before any API call
+  ZOMRO_AUDIT_LOG          JSON-lines file (mode 0600) recording every enter/exit attempt, never a secret;
+                           a regular file of this user or a new one (no device, pipe, socket, folder, symlink)
+  ZOMRO_REQUIRE_APPROVAL   auto (default): a confirmed enter/exit asks the person to type the instance id
+                           wherever the client can; 1: always, refusing clients that cannot; 0: never
+  ZOMRO_REQUIRE_PREVIEW    on by default: a confirmed enter/exit runs only after this server previewed
+                           the same action; false turns that off
+  ZOMRO_PREVIEW_TTL        seconds a preview stays usable for its confirmation (default 600)
+  ZOMRO_MCP_TOKEN          http transport: bearer token required on every MCP request
+  ZOMRO_ALLOWED_HOSTS      http transport: Host names accepted (needed for a wildcard bind)
+
+An empty guard-rail value is an error, never "off": unset a variable to get its default.
+
+Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
+Exit codes: 0 ok, 1 API or network error, 2 usage or configuration, 3 refused, 4 outcome unknown.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and flag; `main` reads argv with it (argparse refuses what is malformed, exit 2)."""
+    parser = argparse.ArgumentParser(
+        prog="zomro-rescue-mcp",
+        description="MCP server that takes a Zomro Cloud VPS into rescue mode and back, safely.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"zomro-rescue-mcp {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level and show tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    api = argparse.ArgumentParser(add_help=False)
+    # Also after the command; SUPPRESS keeps a --debug given before it from being reset.
+    api.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="log at DEBUG level and show tracebacks"
+    )
+    api.add_argument(
+        "--simulator",
+        action="store_true",
+        help="use the built-in simulator instead of the API (each command starts a fresh one)",
+    )
+    api.add_argument(
+        "--replay", metavar="FILE", help="with --simulator: simulate the account recorded by `doctor --capture FILE`"
+    )
+    api.add_argument("--api-url", help="overrides ZOMRO_API_URL")
+    api.add_argument("--timeout", help="overrides ZOMRO_TIMEOUT")
+    api.add_argument("--lang", help="overrides ZOMRO_LANG")
+    api.add_argument("--read-only", action="store_const", const="1", help="same as ZOMRO_READ_ONLY=1")
+    serve = commands.add_parser("serve", parents=[api], help="run the MCP server over stdio (the default command)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or http")
+    serve.add_argument("--host", default="127.0.0.1", help="http: address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="http: port (default 8000)")
+    serve.add_argument(
+        "--allow-no-token", action="store_true", help="http on loopback only: serve without ZOMRO_MCP_TOKEN (testing)"
+    )
+    demo = commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
+    demo.add_argument("--replay", metavar="FILE", help="tell it on the account recorded by `doctor --capture FILE`")
+    schemas = commands.add_parser(
+        "schemas", help="print each tool's schemas and annotations as JSON (or write them as files with --write)"
+    )
+    schemas.add_argument("--write", metavar="DIR", help="write one JSON file per tool, and modes.json, into DIR")
+    human = argparse.ArgumentParser(add_help=False, parents=[api])
+    human.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    human.add_argument(
+        "--account", metavar="NAME", help="the configured account (several accounts: a change must name one)"
+    )
+    _add_human_commands(commands, human)
+    sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
+    sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
+    return parser
+
+
+INSTANCE_HELP = "the instance: its id, its name or its IP address (as `instances` lists them)"
+FRESH_SIMULATOR = (
+    "With --simulator, each command starts a fresh simulator: what one command changed is gone in the next (an "
+    "instance put into rescue mode by `enter --simulator` is active again for `exit --simulator`; the simulator's "
+    "legacy-1, 5203775, starts in rescue mode). To keep one simulated account across commands, run "
+    "`zomro-rescue-mcp simulator` in another terminal and set ZOMRO_API_URL, ZOMRO_USERNAME and ZOMRO_PASSWORD to "
+    "what it prints."
+)
+
+
+def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The human CLI on the same operations as the tools (see commands.py)."""
+    instances = commands.add_parser("instances", parents=[common], help="list instances (QUERY filters)")
+    instances.add_argument("query", nargs="?", help="part of an id, name or IP address")
+    instances.add_argument("--limit", type=_count(1, 500), default=50, help="instances per page (1-500, default 50)")
+    instances.add_argument("--offset", type=_count(0, None), default=0, help="position of the first one (default 0)")
+    instances.add_argument("--all", action="store_true", help="print every instance, page after page")
+    images = commands.add_parser("images", parents=[common], help="list the rescue images offered for an instance")
+    images.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    images.add_argument("--zone", choices=["pub", "own", "shr"], help="only the images of this zone")
+    status = commands.add_parser("status", parents=[common], help="show one instance's state")
+    status.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    enter = commands.add_parser(
+        "enter",
+        parents=[common],
+        help="put an instance into rescue mode",
+        description="Put an instance into rescue mode: the preview first, then your go-ahead (type the instance id, "
+        "or --yes), then the request, then the watch until it settles.",
+        epilog=FRESH_SIMULATOR,
+    )
+    enter.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    enter.add_argument(
+        "--image", required=True, help="image UUID, OS label or name, or an OS family naming one (`images` lists them)"
+    )
+    enter.add_argument("--zone", choices=["pub", "own", "shr"], help="the image's zone (inferred from the image)")
+    enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
+    leave = commands.add_parser(
+        "exit",
+        parents=[common],
+        help="take an instance out of rescue mode",
+        description="Take an instance out of rescue mode: the preview first, then your go-ahead (type the instance "
+        "id, or --yes), then the request, then the watch until it settles.",
+        epilog=FRESH_SIMULATOR,
+    )
+    leave.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    for change in (enter, leave):
+        change.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+        change.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+        change.add_argument(
+            "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is sent"
+        )
+    doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
+    doctor.add_argument(
+        "--capture",
+        metavar="FILE",
+        help="also record the API's answers (read-only calls) to FILE, with personal data replaced, for support",
+    )
+    doctor.add_argument("--instance", type=_instance_id, metavar="ID", help="--capture: the instance to record")
+    commands.add_parser(
+        "accounts", parents=[common], help="list the configured accounts and their guard rails (never a secret)"
+    )
+
+
+def _instance_ref(text: str) -> str:
+    """An instance as a person names it: its id, its name or its IP address (resolved to one id later)."""
+    ref = text.strip()
+    if not ref or len(ref) > 200:
+        raise argparse.ArgumentTypeError("name the instance by its id, name or IP address")
+    return ref
+
+
+def _instance_id(text: str) -> int:
+    """An instance id as a person types it: ASCII digits only."""
+    from ..settings.config import parse_instance_id
+
+    value = parse_instance_id(text.strip())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an instance id (digits 0-9, such as 5203773)")
+    return value
+
+
+def _count(low: int, high: int | None) -> Any:
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or int(text) < low or (high is not None and int(text) > high):
+            upper = f" to {high}" if high is not None else " or more"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low}{upper}")
+        return int(text)
+
+    return parse
