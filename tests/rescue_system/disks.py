@@ -25,6 +25,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import asyncssh
 import pytest
@@ -267,8 +268,17 @@ def _no_stored_keys(host: str, addr: str, port: int | None) -> tuple[list[str], 
     return [], [], []  # no known_hosts file: every key goes to _Pinned
 
 
+class VMAddress(Protocol):
+    """Where a booted rescue VM answers, and as whom: a RescueVM, or what `zomro-rescue-mcp rescue-vm` announced."""
+
+    host: str
+    port: int
+    password: str
+    fingerprint: str
+
+
 @asynccontextmanager
-async def pinned_ssh(vm: RescueVM, password: str | None = None) -> AsyncIterator[asyncssh.SSHClientConnection]:
+async def pinned_ssh(vm: VMAddress, password: str | None = None) -> AsyncIterator[asyncssh.SSHClientConnection]:
     """An SSH connection as root to `vm`, accepting only the host key the VM was given (for building disks and for
     tests of the VM itself; the product's own SSH code is in zomro_rescue_mcp.rescue_system)."""
     async with asyncssh.connect(

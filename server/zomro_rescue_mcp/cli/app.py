@@ -83,6 +83,10 @@ def main(
             return run_demo(replay=args.replay)
         if command == "schemas":
             return _schemas(args.write)
+        if command == "rescue-vm":
+            from .rescue_vm import run_rescue_vm
+
+            return run_rescue_vm(args, env)
         if command == "simulator":
             return run_simulator(args.port)
         return run_server(args, env)

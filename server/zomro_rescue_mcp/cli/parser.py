@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_human_commands(commands, human)
     sim = commands.add_parser("simulator", help="serve the simulated Zomro API over HTTP on loopback")
     sim.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (default 8089)")
+    from .rescue_vm import add_rescue_vm_parser  # a test device: the rescue VM for a disk image
+
+    add_rescue_vm_parser(commands)
     return parser
 
 
