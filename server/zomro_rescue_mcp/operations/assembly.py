@@ -19,6 +19,7 @@ from .audit import AuditTrail
 from .fleet import Fleet
 from .previews import PreviewLedger
 from .rescue import RescueService
+from .rescue_logins import RescueLogins
 
 __all__ = ["Assembly", "assemble"]
 
@@ -34,6 +35,7 @@ class Assembly:
         self.settings = accounts.shared
         self.audit = audit
         self.previews = previews
+        self.logins = RescueLogins(self.settings.rescue.session_ttl)  # the server's, for every account
         self._transport = transport
 
     @asynccontextmanager
@@ -52,8 +54,9 @@ class Assembly:
                     self.previews,
                     named=self.accounts.several,
                     where={rail: self.accounts.where(name, rail) for rail in _RAILS},
+                    logins=self.logins,
                 )
-            yield Fleet(self.accounts, services, self.audit)
+            yield Fleet(self.accounts, services, self.audit, self.logins)
 
 
 def assemble(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar, Unpack, overload
+from typing import TYPE_CHECKING, TypeVar, Unpack, overload
 
 from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, ZomroError
@@ -27,6 +27,11 @@ from .audit import AuditTrail
 from .models import EnterRescueResult, ExitRescueResult, Instance, InstanceList, RescueImageList, Zone
 from .pipeline import AnyPreview, EnterRequest, ExitRequest, Preview, Request
 from .rescue import RescueService, RunOptions
+from .rescue_logins import RescueLogins
+from .watch import ProgressFn
+
+if TYPE_CHECKING:
+    from .diagnosis import DiagnoseResult
 
 __all__ = ["Fleet"]
 
@@ -36,10 +41,17 @@ T = TypeVar("T")
 class Fleet:
     """The services of the configured accounts, in the configuration's order."""
 
-    def __init__(self, accounts: Accounts, services: dict[str, RescueService], audit: AuditTrail) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        services: dict[str, RescueService],
+        audit: AuditTrail,
+        logins: RescueLogins | None = None,
+    ) -> None:
         self.accounts = accounts
         self._services = services
         self._audit = audit
+        self.logins = logins or RescueLogins(accounts.shared.rescue.session_ttl)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -131,6 +143,25 @@ class Fleet:
 
     async def status(self, instance_id: int, account: str | None) -> Instance:
         return await self._read(account, lambda s: s.status(instance_id))
+
+    async def diagnose(
+        self,
+        instance_id: int,
+        account: str | None,
+        *,
+        rescue_password: str | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> DiagnoseResult:
+        """A read-only diagnosis of the instance's disks from its rescue system (see diagnosis.py)."""
+        from .diagnosis import diagnose_instance  # the SSH library loads only for a diagnosis
+
+        port = self.accounts.shared.rescue.ssh_port
+        return await self._read(
+            account,
+            lambda s: diagnose_instance(
+                s, self.logins, instance_id, rescue_password=rescue_password, port=port, on_progress=on_progress
+            ),
+        )
 
     async def list_instances(
         self, query: str | None = None, *, limit: int | None = 50, offset: int = 0, account: str | None = None

@@ -31,6 +31,7 @@ from .models import (
 )
 from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
 from .previews import PREVIEW_FIRST, PreviewLedger, issue, refused
+from .rescue_logins import RescueLogins
 from .watch import ProgressFn
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
@@ -82,6 +83,7 @@ class RescueService:
         audit: AuditTrail | None = None,
         previews: PreviewLedger | None = None,
         where: Mapping[str, str] | None = None,
+        logins: RescueLogins | None = None,
     ) -> None:
         self.account = account
         self.named = named
@@ -94,6 +96,7 @@ class RescueService:
         self._audit = audit or _UNRECORDED
         self._where = where or _ENVIRONMENT  # where each guard rail is set, for the sentences that cite it
         self._in_flight: set[int] = set()
+        self.logins = logins or RescueLogins(4 * 3600.0)  # the rescue logins this service began (the server's)
 
     @classmethod
     def from_settings(
@@ -105,6 +108,7 @@ class RescueService:
         *,
         named: bool = False,
         where: Mapping[str, str] | None = None,
+        logins: RescueLogins | None = None,
     ) -> RescueService:
         """The account's service within the guard rails and timing the operator configured.
 
@@ -125,6 +129,7 @@ class RescueService:
             audit=audit,
             previews=previews if settings.guard_rails.require_preview else None,
             where=where,
+            logins=logins or RescueLogins(settings.rescue.session_ttl),
         )
 
     async def list_instances(
@@ -256,6 +261,7 @@ class RescueService:
         attempt.before_send()
         sent: Accepted = await send()
         attempt.accepted = True
+        self._remember(preview.request, sent)
         notes = [*sent.notes, *notes_on(approval, self.require_approval, self._where)]
         accepted = sent.model_copy(update={"approved_by": by, "notes": notes})
         return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
@@ -293,6 +299,14 @@ class RescueService:
             update["next_step"] = f"{preview.result.next_step} Name its account: account={self.account!r}."
         owned: Preview[Any] = replace(cast(Preview[Any], preview), result=preview.result.model_copy(update=update))
         return cast(AnyPreview, owned)
+
+    def _remember(self, request: Request, accepted: ActionResult) -> None:
+        """Zomro accepted the change: a rescue login begins (with its password, generated or given) or ends."""
+        if isinstance(accepted, EnterRescueResult):
+            given = getattr(request, "password", None)
+            self.logins.begin(self.account, accepted.instance_id, given or accepted.password, accepted.image)
+        else:
+            self.logins.end(self.account, accepted.instance_id)
 
     async def settle(self, accepted: Settled, on_progress: ProgressFn | None = None) -> Settled:
         """Watch an accepted request until the instance settles, and say how it ended (reads only)."""

@@ -10,27 +10,34 @@ session the host key is trusted for. The whole diagnosis is `diagnose(target, tr
 
 `connect(target, trust)` opens the same kind of connection for other work (bounded `run`). Failures are
 `RescueSystemError`s with a kind each (errors.py).
+
+The names load on first use: importing the package loads no SSH library.
 """
 
-from .connection import CommandResult, RescueConnection, SSHTarget, connect
-from .diagnosis import Diagnosis, HostKey, Progress, ProgressCallback, RootSystem, diagnose, read_report
-from .disks import Disk
-from .errors import (
-    CommandOutcomeUnknownError,
-    ConnectionLostError,
-    HostKeyChangedError,
-    LoginRefusedError,
-    MissingToolError,
-    RemoteTimeoutError,
-    RescueSystemError,
-    ScriptFailedError,
-    UnreachableError,
-)
-from .findings import FINDING_KINDS, FIXES, Finding, FindingKind, Severity
-from .limits import Limits
-from .report import Report
-from .script import STAGES
-from .trust import HostKeyTrust, RescueSession, TrustDecision
+from typing import TYPE_CHECKING
+
+from ..core.lazy import exporter
+
+if TYPE_CHECKING:
+    from .connection import CommandResult, RescueConnection, SSHTarget, connect
+    from .diagnosis import Diagnosis, HostKey, Progress, ProgressCallback, RootSystem, diagnose, read_report
+    from .disks import Disk
+    from .errors import (
+        CommandOutcomeUnknownError,
+        ConnectionLostError,
+        HostKeyChangedError,
+        LoginRefusedError,
+        MissingToolError,
+        RemoteTimeoutError,
+        RescueSystemError,
+        ScriptFailedError,
+        UnreachableError,
+    )
+    from .findings import FINDING_KINDS, FIXES, Finding, FindingKind, Severity
+    from .limits import Limits
+    from .report import Report
+    from .script import STAGES
+    from .trust import HostKeyTrust, RescueSession, TrustDecision
 
 __all__ = [
     "FINDING_KINDS",
@@ -66,3 +73,41 @@ __all__ = [
     "diagnose",
     "read_report",
 ]
+
+__getattr__ = exporter(
+    __name__,
+    {
+        "CommandOutcomeUnknownError": "errors",
+        "CommandResult": "connection",
+        "ConnectionLostError": "errors",
+        "Diagnosis": "diagnosis",
+        "Disk": "disks",
+        "FINDING_KINDS": "findings",
+        "FIXES": "findings",
+        "Finding": "findings",
+        "FindingKind": "findings",
+        "HostKey": "diagnosis",
+        "HostKeyChangedError": "errors",
+        "HostKeyTrust": "trust",
+        "Limits": "limits",
+        "LoginRefusedError": "errors",
+        "MissingToolError": "errors",
+        "Progress": "diagnosis",
+        "ProgressCallback": "diagnosis",
+        "RemoteTimeoutError": "errors",
+        "Report": "report",
+        "RescueConnection": "connection",
+        "RescueSession": "trust",
+        "RescueSystemError": "errors",
+        "RootSystem": "diagnosis",
+        "SSHTarget": "connection",
+        "STAGES": "script",
+        "ScriptFailedError": "errors",
+        "Severity": "findings",
+        "TrustDecision": "trust",
+        "UnreachableError": "errors",
+        "connect": "connection",
+        "diagnose": "diagnosis",
+        "read_report": "diagnosis",
+    },
+)

@@ -5,15 +5,27 @@ Secrets are kept out of the settings' repr, and every problem is one sentence th
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from ..core import redact
 from ..core.errors import ConfigError
+from .values import (
+    DEFAULT_API_URL,
+    ApprovalMode,
+    Reader,
+    check_token,
+    check_url,
+    flag,
+    instance_ids,
+    parse_approval,
+    parse_instance_id,
+    port,
+    seconds,
+    totp_secret_of,
+)
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -21,6 +33,7 @@ __all__ = [
     "ApprovalMode",
     "GuardRails",
     "HttpSettings",
+    "RescueSystem",
     "Settings",
     "Timing",
     "check_token",
@@ -29,11 +42,6 @@ __all__ = [
     "parse_instance_id",
     "totp_secret_of",
 ]
-
-DEFAULT_API_URL = "https://api.zomro.com/"
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-_INSTANCE_ID = re.compile(r"[0-9]{1,12}")
-_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal: no nan, inf or exponent
 
 
 # The settings of one account as the accounts file spells them (see `ApiSettings.name_of`).
@@ -87,11 +95,6 @@ class ApiSettings:
         return "+".join(kinds)
 
 
-ApprovalMode = Literal["auto", "always", "never"]
-"""ZOMRO_REQUIRE_APPROVAL: auto = ask the person wherever the client can (form elicitation), else serve on the
-preview_id and confirm; always (1) = ask, and refuse a client that cannot; never (0) = never ask."""
-
-
 @dataclass(frozen=True)
 class GuardRails:
     """What the operator allows: read-only, the allowlist, the audit trail, approval and the preview rule."""
@@ -120,7 +123,21 @@ class HttpSettings:
     allowed_hosts: tuple[str, ...] = ()
 
 
-_GROUPS = {"api": ApiSettings, "guard_rails": GuardRails, "timing": Timing, "http": HttpSettings}
+@dataclass(frozen=True)
+class RescueSystem:
+    """Reaching the rescue system over SSH: its port, and how long the server keeps a rescue login in memory."""
+
+    ssh_port: int = 22
+    session_ttl: float = 4 * 3600.0  # a rescue password (and its host-key trust) is forgotten after this
+
+
+_GROUPS = {
+    "api": ApiSettings,
+    "guard_rails": GuardRails,
+    "timing": Timing,
+    "http": HttpSettings,
+    "rescue": RescueSystem,
+}
 _GROUP_OF = {f.name: group for group, kind in _GROUPS.items() for f in fields(kind)}
 
 
@@ -136,6 +153,7 @@ class Settings:
     guard_rails: GuardRails
     timing: Timing
     http: HttpSettings
+    rescue: RescueSystem
 
     def __init__(
         self,
@@ -144,6 +162,7 @@ class Settings:
         guard_rails: GuardRails | None = None,
         timing: Timing | None = None,
         http: HttpSettings | None = None,
+        rescue: RescueSystem | None = None,
         **settings: Any,
     ) -> None:
         groups: dict[str, Any] = {
@@ -151,6 +170,7 @@ class Settings:
             "guard_rails": guard_rails or GuardRails(),
             "timing": timing or Timing(),
             "http": http or HttpSettings(),
+            "rescue": rescue or RescueSystem(),
         }
         for name, value in settings.items():
             if name not in _GROUP_OF:
@@ -162,7 +182,14 @@ class Settings:
 
     def but(self, **settings: Any) -> Settings:
         """A copy with some settings changed, named as themselves (`settings.but(read_only=True)`)."""
-        return Settings(api=self.api, guard_rails=self.guard_rails, timing=self.timing, http=self.http, **settings)
+        return Settings(
+            api=self.api,
+            guard_rails=self.guard_rails,
+            timing=self.timing,
+            http=self.http,
+            rescue=self.rescue,
+            **settings,
+        )
 
     @classmethod
     def shared_from_env(cls, env: Mapping[str, str], **overrides: str | None) -> Settings:
@@ -170,14 +197,12 @@ class Settings:
         timeout and language, the audit trail, the preview rule and the HTTP transport, and the guard rails as set in
         the environment (for a configuration file, a floor every account keeps). No credentials are read here.
         """
-        read = _Reader(env, overrides)
-        timeout = _seconds("ZOMRO_TIMEOUT", read.get("ZOMRO_TIMEOUT"), default=30.0, low=1.0, high=300.0)
-        wait_seconds = _seconds(
+        read = Reader(env, overrides)
+        timeout = seconds("ZOMRO_TIMEOUT", read.get("ZOMRO_TIMEOUT"), default=30.0, low=1.0, high=300.0)
+        wait_seconds = seconds(
             "ZOMRO_WAIT_SECONDS", read.get("ZOMRO_WAIT_SECONDS"), default=120.0, high=3600.0, zero_is_off=True
         )
-        poll_interval = _seconds(
-            "ZOMRO_POLL_INTERVAL", read.get("ZOMRO_POLL_INTERVAL"), default=3.0, low=1.0, high=60.0
-        )
+        poll_interval = seconds("ZOMRO_POLL_INTERVAL", read.get("ZOMRO_POLL_INTERVAL"), default=3.0, low=1.0, high=60.0)
         mcp_token = read.get("ZOMRO_MCP_TOKEN")
         if mcp_token is not None and len(mcp_token) < 16:  # refused unechoed; too short to mask without harm
             raise ConfigError(
@@ -185,7 +210,7 @@ class Settings:
                 "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`."  # stdout ok: a hint
             )
         redact.register_configured(mcp_token)
-        flag = "set it to 1 or 0, or unset it for the default"
+        hint = "set it to 1 or 0, or unset it for the default"
         lang = read.get("ZOMRO_LANG") or "en"
         if not re.fullmatch(r"[a-z]{2}", lang):
             raise ConfigError(f"ZOMRO_LANG must be a two-letter language code such as en or ru, not {lang!r}.")
@@ -194,8 +219,8 @@ class Settings:
             lang=lang,
             wait_seconds=wait_seconds,
             poll_interval=poll_interval,
-            read_only=_flag("ZOMRO_READ_ONLY", read.guard("ZOMRO_READ_ONLY", empty=f"{flag} (off)")),
-            allowed_instances=_instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
+            read_only=flag("ZOMRO_READ_ONLY", read.guard("ZOMRO_READ_ONLY", empty=f"{hint} (off)")),
+            allowed_instances=instance_ids(env.get("ZOMRO_ALLOWED_INSTANCES")),
             audit_log=read.guard(
                 "ZOMRO_AUDIT_LOG", empty="set it to the path of the audit file, or unset it to keep none"
             ),
@@ -205,10 +230,14 @@ class Settings:
                     "ZOMRO_REQUIRE_APPROVAL", empty="set it to auto, 1 or 0, or unset it for the default (auto)"
                 ),
             ),
-            require_preview=_flag(
-                "ZOMRO_REQUIRE_PREVIEW", read.guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{flag} (on)"), default=True
+            require_preview=flag(
+                "ZOMRO_REQUIRE_PREVIEW", read.guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{hint} (on)"), default=True
             ),
-            preview_ttl=_seconds("ZOMRO_PREVIEW_TTL", read.get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
+            preview_ttl=seconds("ZOMRO_PREVIEW_TTL", read.get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
+            ssh_port=port("ZOMRO_RESCUE_SSH_PORT", read.get("ZOMRO_RESCUE_SSH_PORT")),
+            session_ttl=seconds(
+                "ZOMRO_RESCUE_SESSION_TTL", read.get("ZOMRO_RESCUE_SESSION_TTL"), default=4 * 3600.0, high=7 * 86400.0
+            ),
             mcp_token=mcp_token,
             allowed_hosts=tuple(h.strip() for h in (read.get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
         )
@@ -217,7 +246,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str], *, simulator: bool = False, **overrides: str | None) -> Settings:
         """One account, named "default", from `ZOMRO_*` variables; `overrides` (from flags) win when not None."""
         chosen = cls.shared_from_env(env, **overrides)
-        read = _Reader(env, overrides)
+        read = Reader(env, overrides)
         if simulator:
             return chosen.but(api_url="http://simulator.invalid/", simulator=True)
         api_url = read.get("ZOMRO_API_URL") or DEFAULT_API_URL
@@ -251,135 +280,4 @@ class Settings:
             password=password,
             totp_secret=totp_secret,
             secrets_from=(*sources, *(["ZOMRO_TOTP_SECRET"] if totp_secret else [])),
-        )
-
-
-class _Reader:
-    """Reads `ZOMRO_*` variables, a flag's override winning over the environment."""
-
-    def __init__(self, env: Mapping[str, str], overrides: Mapping[str, str | None]) -> None:
-        self._env, self._overrides = env, overrides
-
-    def given(self, name: str) -> str | None:
-        """The stripped value, "" when set but empty, None when unset."""
-        value = self._overrides.get(name.removeprefix("ZOMRO_").lower())
-        if value is None:
-            value = self._env.get(name)
-        return value.strip() if value is not None else None
-
-    def get(self, name: str) -> str | None:
-        return self.given(name) or None
-
-    def guard(self, name: str, *, empty: str) -> str | None:
-        """A guard rail's value: set but empty is an error, never "off"."""
-        value = self.given(name)
-        if value == "":
-            raise ConfigError(f"{name} is set but empty, which is never read as off: {empty}.")
-        return value
-
-
-def check_token(token: str | None, where: str) -> None:
-    """A session id as the panel shows it; refused without echoing it."""
-    if token is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{8,128}", token):
-        raise ConfigError(
-            f"{where} does not look like a session id (8–128 letters, digits, '-', '_' or '.'): "
-            "check that it was copied whole."
-        )
-
-
-def _flag(name: str, raw: str | None, *, default: bool = False) -> bool:
-    if raw is None:
-        return default
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}.")
-
-
-def parse_approval(name: str, raw: str | None) -> ApprovalMode:
-    """auto (the default), or 1/0 and their spellings as for every flag (1: always ask; 0: never ask)."""
-    if raw is None or raw.lower() == "auto":
-        return "auto"
-    try:
-        return "always" if _flag(name, raw) else "never"
-    except ConfigError:
-        raise ConfigError(f"{name} must be auto, 1 or 0 (true/false, yes/no, on/off), not {raw!r}.") from None
-
-
-def totp_secret_of(raw: str | None, where: str = "ZOMRO_TOTP_SECRET") -> str | None:
-    """The base32 secret shown when two-factor was set up (spaces and case as the panel shows them are fine)."""
-    if raw is None:
-        return None
-    secret = "".join(raw.split()).upper().rstrip("=")
-    if not re.fullmatch(r"[A-Z2-7]{16,128}", secret):
-        raise ConfigError(
-            f"{where} must be the base32 secret shown when two-factor authentication was set up "
-            "(16 or more letters A-Z and digits 2-7), not a six-digit code."
-        )
-    return secret
-
-
-def parse_instance_id(text: str) -> int | None:
-    """The instance id `text` spells (1 to 12 ASCII digits, no sign or space, at least 1), or None.
-
-    For settings, API data and tool arguments alike: `str.isdigit` also accepts "²" or Arabic-Indic digits,
-    which must never turn into (or crash the reading of) an id.
-    """
-    if not isinstance(text, str) or _INSTANCE_ID.fullmatch(text) is None:
-        return None
-    value = int(text)
-    return value if value >= 1 else None
-
-
-def _instance_ids(raw: str | None) -> frozenset[int] | None:
-    """None when unset; set but empty is an error, never "all instances"."""
-    if raw is None:
-        return None
-    parts = [p for p in re.split(r"[,\s]+", raw) if p]
-    ids = [parse_instance_id(p) for p in parts]
-    bad = [p for p, i in zip(parts, ids, strict=True) if i is None]
-    if bad or not parts:
-        raise ConfigError(
-            "ZOMRO_ALLOWED_INSTANCES must be instance ids (digits 0-9) separated by commas, such as 5203773,5203774"
-            + (f"; {bad[0]!r} is not one." if bad else "; it is set but empty (unset it to allow every instance).")
-        )
-    return frozenset(i for i in ids if i is not None)
-
-
-def _seconds(
-    name: str, raw: str | None, *, default: float, high: float, low: float = 0.0, zero_is_off: bool = False
-) -> float:
-    """A number of seconds within its bounds: [0, high] when 0 means off, [low, high] when low > 0, else (0, high]."""
-    if raw is None:
-        return default
-    if _SECONDS.fullmatch(raw) is None:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.")
-    value = float(raw)
-    if zero_is_off:
-        ok, bounds = 0 <= value <= high, f"from 0 (do not wait) to {high:g}"
-    elif low > 0:
-        ok, bounds = low <= value <= high, f"from {low:g} to {high:g}"
-    else:
-        ok, bounds = 0 < value <= high, f"more than 0 and at most {high:g}"
-    if not ok or not math.isfinite(value):
-        raise ConfigError(f"{name} must be {bounds} seconds, not {raw}.")
-    return value
-
-
-def check_url(url: str, where: str) -> None:
-    """An API URL: http(s), no credentials or query, and plain http only to a loopback address."""
-    try:
-        parts = urlsplit(url)
-        host, _ = parts.hostname, parts.port  # both parse lazily, and raise on a malformed address or port
-    except ValueError:
-        raise ConfigError(f"{where} is not a valid URL; give it as {DEFAULT_API_URL} is given.") from None
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"{where} must be an http(s) URL such as {DEFAULT_API_URL}.")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError(f"{where} must not carry credentials or a query string; use ZOMRO_AUTH_TOKEN.")
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
-        raise ConfigError(
-            f"{where} uses plain http to {parts.hostname}: credentials would cross the network unencrypted. "
-            "Use https (plain http is accepted only for a loopback address)."
         )
