@@ -13,6 +13,7 @@ import pytest
 
 from zomro_rescue_mcp.cli import commands
 from zomro_rescue_mcp.cli.app import main
+from zomro_rescue_mcp.cli.terminal import terminal_ask
 from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Fault, SimImage, Simulator
 
 from ..conftest import CONSOLE_SCRIPT
@@ -276,7 +277,7 @@ def test_no_terminal_answer_cancels(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
     monkeypatch.setattr("builtins.open", no_tty)
-    assert commands.terminal_ask("Type the id: ") is None
+    assert terminal_ask("Type the id: ") is None
 
 
 def test_a_usage_error_exits_2() -> None:

@@ -61,7 +61,8 @@ def main(
         if command in HUMAN_COMMANDS:
             import anyio
 
-            from .commands import run_command, terminal_ask
+            from .commands import run_command
+            from .terminal import terminal_ask
 
             accounts, transport = accounts_for(args, env)
             several = accounts.several

@@ -2,64 +2,38 @@
 
 `enter` and `exit` show the preview first and, without `--yes`, ask the person to type the instance id; with
 no terminal to ask on, they refuse; with `--dry-run` they show the preview and stop. Tables by default, `--json`
-for scripts; every word is written by render_cli.
+for scripts; every word is written by cli/render.py, printed by cli/printer.py. The reports (`doctor`,
+`accounts`) are in cli/reports.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from dataclasses import dataclass, replace
 from typing import TextIO
 
 import anyio
 import httpx2
-from pydantic import BaseModel
 
-from ..core import redact
-from ..core.errors import ConfigError, InvalidRequestError, PolicyRefusedError, ZomroError
-from ..core.logcontext import for_account
+from ..core.errors import InvalidRequestError, PolicyRefusedError, ZomroError
 from ..core.printable import printable
 from ..operations.approval import Approval
 from ..operations.assembly import assemble
-from ..operations.audit import AuditTrail
 from ..operations.fleet import Fleet
 from ..operations.instances import matches
-from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList, Zone
+from ..operations.models import ActionResult, EnterRescueResult, Zone
 from ..operations.pipeline import EnterRequest, ExitRequest, Request
 from ..operations.rescue import RescueService
 from ..settings.accounts import Accounts
-from ..settings.config import Settings, parse_instance_id
-from ..wire.billmanager import BillmanagerClient
-from .render import (
-    action_document,
-    action_lines,
-    image_table,
-    instance_table,
-    lines,
-    next_line,
-    row,
-    settled_lines,
-)
+from ..settings.config import parse_instance_id
+from .printer import Printer
+from .render import action_lines
+from .reports import list_accounts, run_doctor
 from .terminal import Ask, TerminalAsker
 
-__all__ = ["Ask", "run_command", "terminal_ask"]
-
-
-def terminal_ask(question: str) -> str | None:
-    """Ask on the terminal, even when stdin carries a password; None when there is no terminal (or no answer)."""
-    try:
-        if sys.stdin.isatty():  # the question goes to stderr, so stdout stays the command's output
-            print(question, end="", file=sys.stderr, flush=True)
-            return sys.stdin.readline() or None
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write(question)
-            tty.flush()
-            return tty.readline() or None
-    except (OSError, EOFError):
-        return None
+__all__ = ["Command", "parse_command", "resolve_instance", "run_command"]
 
 
 @dataclass(frozen=True)
@@ -163,10 +137,12 @@ async def run_command(
             next="account",
         )
     if isinstance(command, ListAccounts):
-        return _list_accounts(accounts, out, as_json=args.json, only=account)
+        return list_accounts(accounts, out, as_json=args.json, only=account)
     if isinstance(command, Doctor):  # reads only: it creates no audit file and changes nothing
-        return await _doctor_all(command, accounts, account, transport, out, as_json=args.json)
-    show = _Printer(out, as_json=args.json, named=accounts.several)
+        return await run_doctor(
+            accounts, account, transport, out, capture=command.capture, instance=command.instance, as_json=args.json
+        )
+    show = Printer(out, as_json=args.json, named=accounts.several)
     async with assemble(accounts, transport=transport).open() as fleet:
         match command:
             case Instances(query, limit, offset):
@@ -231,7 +207,7 @@ async def _change(
     command: Change,
     request: Request,
     service: RescueService,
-    show: _Printer,
+    show: Printer,
     *,
     ask: Ask,
     as_json: bool,
@@ -307,207 +283,3 @@ def _read_password(stdin: TextIO) -> str:
 
 async def _progress(progress: float, total: float | None, message: str) -> None:
     print(printable(f"  ... {message}"), file=sys.stderr, flush=True)
-
-
-async def _doctor_all(
-    command: Doctor,
-    accounts: Accounts,
-    account: str | None,
-    transport: httpx2.AsyncBaseTransport | None,
-    out: TextIO,
-    *,
-    as_json: bool,
-) -> int:
-    """What is shared, then one line per account (each logged in with its own client, reads only); every check
-    runs and the first problem decides. `--capture` records one account: the named one, or the only one."""
-    chosen = [accounts.get(account)] if account is not None else list(accounts.settings)
-    checked = [s for s in chosen if s is not None]
-    if command.capture is not None and len(checked) > 1:
-        raise ConfigError(
-            f"--capture records one account: add --account NAME (one of {', '.join(accounts.names)}).",
-            kind="invalid.account",
-        )
-    shared = accounts.shared
-    checks: dict[str, str] = {
-        "config": accounts.source
-        or "environment (one account, named default)"
-        + (f"; ZOMRO_CONFIG=none, so {accounts.skipped} is not read" if accounts.skipped else ""),
-        "timeouts": f"{shared.api.timeout:g} s per request, watch up to {shared.timing.wait_seconds:g} s",
-    }
-    code = 0
-    audit_log = shared.guard_rails.audit_log
-    if audit_log is None:
-        checks["audit"] = "off"
-    elif (problem := AuditTrail.problem(audit_log)) is not None:
-        checks["audit"] = f"problem: {problem}; fix ZOMRO_AUDIT_LOG"
-        code = 2
-    else:
-        checks["audit"] = f"{audit_log} (writable)"
-    reports: dict[str, dict[str, str]] = {}
-    for settings in checked:
-        if settings.api.problem is not None:  # its credentials cannot be used: nothing to log in with
-            reports[settings.api.account] = {**_rails(settings), "api": f"problem: {settings.api.problem}"}
-            code = code or 2
-            continue
-        api = BillmanagerClient(settings, transport=transport)
-        try:  # one client per account, so one login (a two-factor code is never sent twice)
-            with for_account(settings.api.account):
-                report, failed = await _doctor(settings, api)
-                reports[settings.api.account] = report
-                code = code or failed
-                if command.capture is not None:
-                    await _capture(settings, api, command.capture, command.instance)
-        finally:
-            await api.aclose()
-    if as_json:
-        document = {"ready": code == 0, "checks": checks, "accounts": reports}
-        print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI
-        return code
-    for name, value in checks.items():
-        print(lines(f"{name:<10} {value}"), file=out)  # stdout ok: the CLI prints for a person
-    for name, report in reports.items():
-        rails = "; ".join(f"{k} {v}" for k, v in report.items() if k != "api")
-        print(lines(f"account {name}: {report['api']}; {rails}"), file=out)  # stdout ok: the CLI prints for a person
-    verdict = "ready: the server would run in the mode above." if code == 0 else "not ready: fix the problem above."
-    print(verdict, file=out)  # stdout ok: the CLI prints for a person
-    return code
-
-
-def _rails(settings: Settings) -> dict[str, str]:
-    """An account's report before its check: where it goes, how it logs in, its guard rails."""
-    rails = settings.guard_rails
-    allowlist = ", ".join(str(i) for i in sorted(rails.allowed_instances)) if rails.allowed_instances else "off (all)"
-    return {
-        "api": "",
-        "endpoint": "built-in simulator" if settings.api.simulator else settings.api.api_url,
-        "auth": settings.api.auth_kind or "-",
-        "read-only": "on" if rails.read_only else "off",
-        "allowlist": allowlist,
-        "approval": {"always": "on", "auto": "auto", "never": "off"}[rails.require_approval],
-    }
-
-
-async def _doctor(settings: Settings, api: BillmanagerClient) -> tuple[dict[str, str], int]:
-    """One account's mode and reachability, with read-only calls; never a secret. Its report and exit status."""
-    rails = settings.guard_rails
-    report = _rails(settings)
-    try:
-        service = RescueService(api, account=settings.api.account, allowed_instances=rails.allowed_instances)
-        instances = await service.list_instances(limit=1)
-        report["api"] = f"ok: logged in, {instances.total} instance(s) visible"
-        return report, 0
-    except ZomroError as exc:
-        report["api"] = f"problem: {redact.scrub(str(exc))}"
-        return report, exc.exit_code
-
-
-def _list_accounts(accounts: Accounts, out: TextIO, *, as_json: bool, only: str | None = None) -> int:
-    """The accounts, their endpoint, how they log in (the variables holding the secrets, never a value) and their
-    guard rails; 2 when an account's credentials cannot be used (a server would not start), else 0."""
-    problems: list[str] = []
-    rows: list[dict[str, object]] = []
-    widths = (16, 8, 28, 12, 10, 18, 9)
-    table = [row(widths, "ACCOUNT", "DEFAULT", "ENDPOINT", "AUTH", "READ-ONLY", "ALLOWLIST", "APPROVAL", "SECRETS")]
-    for settings in accounts.settings:
-        if only is not None and settings.api.account != only:
-            continue
-        rails, api = settings.guard_rails, settings.api
-        allowed = sorted(rails.allowed_instances) if rails.allowed_instances is not None else None
-        endpoint = "built-in simulator" if api.simulator else api.api_url
-        default = api.account == accounts.default
-        rows.append(
-            {
-                "name": api.account,
-                "default": default,
-                "endpoint": endpoint,
-                "auth": api.auth_kind or None,
-                "secrets_from": list(api.secrets_from),
-                "read_only": rails.read_only,
-                "allowed_instances": allowed,
-                "require_approval": rails.require_approval,
-                "problem": api.problem,
-            }
-        )
-        if api.problem is not None:
-            problems.append(f"account {api.account}: problem: {api.problem}")
-        table.append(
-            row(
-                widths,
-                api.account,
-                "yes" if default else "",
-                endpoint,
-                api.auth_kind or "-",
-                "on" if rails.read_only else "off",
-                ",".join(map(str, allowed)) if allowed else "all",
-                {"always": "on", "auto": "auto", "never": "off"}[rails.require_approval],
-                ", ".join(api.secrets_from) or "-",
-            )
-        )
-    if as_json:
-        document = {"kind": "accounts", "source": accounts.source, "accounts": rows}
-        print(json.dumps(document, indent=2), file=out)  # stdout ok: the CLI's --json output
-        return 2 if problems else 0
-    table.append(printable(f"from {accounts.source or 'the environment (ZOMRO_*)'}"))
-    print("\n".join([*table, lines(*problems)] if problems else table), file=out)  # stdout ok: the CLI, for a person
-    return 2 if problems else 0
-
-
-async def _capture(settings: Settings, api: BillmanagerClient, path: str, instance_id: int | None) -> None:
-    """Record the API's answers for support (read-only calls), with personal data replaced; says what it did."""
-    from ..operations.capture import capture, write_capture
-
-    recorded = await capture(api, settings, instance_id)
-    write_capture(path, recorded.document)
-    said = (
-        f"capture: wrote {path} (mode 0600) with {len(recorded.document['answers'])} answers; {recorded.report}. "
-        "Read it before you share it."
-    )
-    print(printable(said), file=sys.stderr)  # stderr, so stdout stays the doctor's verdict (or its JSON)
-
-
-class _Printer:
-    """Readable tables for people, JSON for scripts (render_cli writes both); `named`: several accounts, so rows name
-    theirs."""
-
-    def __init__(self, out: TextIO, *, as_json: bool, named: bool = False) -> None:
-        self._out, self._json, self._named = out, as_json, named
-
-    def _emit(self, model: BaseModel, kind: str, text: str) -> None:
-        if self._json:
-            text = json.dumps({"kind": kind, **model.model_dump(mode="json")}, indent=2)
-        print(text, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
-
-    def instances(self, data: InstanceList) -> None:
-        self._emit(data, "instances", instance_table(data, named=self._named))
-
-    def instance(self, data: Instance) -> None:
-        self._emit(data, "instance", instance_table(data, named=self._named))
-
-    def images(self, data: RescueImageList) -> None:
-        self._emit(data, "images", image_table(data, named=self._named))
-
-    def action(self, data: ActionResult) -> None:
-        """A preview, or an executed request (with a generated password, printed at once); text only."""
-        if self._json:
-            return  # the JSON form is one document at the end: see change()
-        said = action_lines(data, named=self._named)
-        print("\n".join(said), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
-
-    def settled(self, data: ActionResult) -> None:
-        if not self._json:
-            print(settled_lines(data), file=self._out, flush=True)  # stdout ok: the CLI prints for a person
-
-    def change(self, preview: ActionResult, final: ActionResult, *, dry_run: bool = False) -> None:
-        """The end of enter/exit: the next step, or one JSON document holding the preview and the result (a dry
-        run: the preview alone)."""
-        if self._json:
-            document: dict[str, object] = {
-                "kind": final.kind,
-                "preview": action_document(preview, named=self._named, dry_run=dry_run),
-            }
-            if not dry_run:
-                document["result"] = action_document(final, named=self._named)
-            print(json.dumps(document, indent=2), file=self._out, flush=True)  # stdout ok: the CLI
-        else:
-            said = next_line(final, named=self._named, dry_run=dry_run)
-            print(said, file=self._out, flush=True)  # stdout ok: the CLI prints for a person

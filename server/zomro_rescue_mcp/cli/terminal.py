@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import PolicyRefusedError
 from ..operations.approval import Answer, Approval, judge
 
-__all__ = ["Ask", "TerminalAsker"]
+__all__ = ["Ask", "TerminalAsker", "terminal_ask"]
 
 Ask = Callable[[str], "str | None"]
+
+
+def terminal_ask(question: str) -> str | None:
+    """Ask on the terminal, even when stdin carries a password; None when there is no terminal (or no answer)."""
+    try:
+        if sys.stdin.isatty():  # the question goes to stderr, so stdout stays the command's output
+            print(question, end="", file=sys.stderr, flush=True)
+            return sys.stdin.readline() or None
+        with open("/dev/tty", "r+", encoding="utf-8") as tty:
+            tty.write(question)
+            tty.flush()
+            return tty.readline() or None
+    except (OSError, EOFError):
+        return None
 
 
 class TerminalAsker:
