@@ -165,7 +165,9 @@ def test_a_circle_is_found(tmp_path: Path) -> None:
     (tmp_path / "core").mkdir()
     (tmp_path / "core" / "__init__.py").write_text("")
     (tmp_path / "core" / "a.py").write_text("from .b import x\n")
-    (tmp_path / "core" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import y\n")
+    (tmp_path / "core" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import y\n"
+    )
     assert circles(graph(tmp_path)) == [["core.a", "core.b"]]
 
 

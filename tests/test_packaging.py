@@ -75,7 +75,11 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
     )
     [wheel] = wheels.glob("zomro_rescue_mcp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"zomro_rescue_mcp/py.typed", "zomro_rescue_mcp/simulator/__init__.py", "zomro_rescue_mcp/mcp_server/http_app.py"}
+    expected = {
+        "zomro_rescue_mcp/py.typed",
+        "zomro_rescue_mcp/simulator/__init__.py",
+        "zomro_rescue_mcp/mcp_server/http_app.py",
+    }
     assert expected <= names
 
     fresh = tmp_path / "fresh"
@@ -127,4 +131,4 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         server.kill()
         server.wait(timeout=30)
     tools = {tool["name"] for tool in replies[1]["result"]["tools"]}
-    assert tools == {"list_instances", "list_rescue_images", "enter_rescue", "exit_rescue"}
+    assert tools == {"list_instances", "list_rescue_images", "diagnose_instance", "enter_rescue", "exit_rescue"}

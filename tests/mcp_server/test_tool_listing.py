@@ -26,6 +26,12 @@ EXPECTED_ANNOTATIONS = {
         "idempotent_hint": True,
         "open_world_hint": True,
     },
+    "diagnose_instance": {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
     "enter_rescue": {
         "read_only_hint": False,
         "destructive_hint": True,
@@ -41,7 +47,7 @@ EXPECTED_ANNOTATIONS = {
 }
 
 
-async def test_lists_exactly_the_four_tools(client: Client) -> None:
+async def test_lists_exactly_the_five_tools(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 

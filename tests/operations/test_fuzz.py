@@ -15,7 +15,7 @@ from zomro_rescue_mcp.mcp_server.server import build_server
 from zomro_rescue_mcp.settings.config import Settings
 from zomro_rescue_mcp.simulator import Simulator
 
-TOOLS = ["list_instances", "list_rescue_images", "enter_rescue", "exit_rescue"]
+TOOLS = ["list_instances", "list_rescue_images", "diagnose_instance", "enter_rescue", "exit_rescue"]
 NAMES = ["instance_id", "image", "zone", "password", "confirm", "wait", "query"]
 
 scalars = st.one_of(

@@ -2,16 +2,21 @@
 
 The kinds, documented and stable (clients and scripts may match on them):
 
-    reads        instances, images, instance
+    reads        instances, images, instance, diagnosis (a look at the instance's disks from its rescue system)
     changes      preview, executed
     refused.*    refused.state (the instance's state), refused.busy (another confirmed request for it runs here),
                  refused.preview_required (the answer is the preview), refused.allowlist, refused.read_only,
                  refused.approval, refused.audit, refused.account_required (a confirmed change without its
-                 account while several are configured)
+                 account while several are configured), refused.not_in_rescue (no rescue system to log in to),
+                 refused.windows_rescue (a Windows rescue image has no SSH: the console only)
     invalid.*    invalid.arguments, invalid.account (no such account, or none named and no default),
-                 invalid.image, invalid.password, invalid.tool
+                 invalid.image, invalid.password, invalid.tool, invalid.rescue_password (no rescue password held
+                 or given)
     api.*        api.error (refused by Zomro), api.auth (login or session), api.denied (not permitted),
                  api.not_found (no such function or object)
+    rescue.*     rescue.unreachable (no answer on the port), rescue.login_refused, rescue.host_key_changed,
+                 rescue.missing_tool (the rescue system lacks a program: named), rescue.timeout,
+                 rescue.connection_lost, rescue.script_failed, rescue.error
     others       state_unknown, outcome_unknown (a change may have happened), transport, config, internal
 
 Every MCP tool result carries its kind in `_meta` as {"zomro/kind": kind}; the CLI's `--json` output has a
@@ -28,6 +33,7 @@ Kind = Literal[
     "instances",
     "images",
     "instance",
+    "diagnosis",
     "preview",
     "executed",
     "refused.state",
@@ -38,11 +44,22 @@ Kind = Literal[
     "refused.approval",
     "refused.audit",
     "refused.account_required",
+    "refused.not_in_rescue",
+    "refused.windows_rescue",
     "invalid.arguments",
     "invalid.account",
     "invalid.image",
     "invalid.password",
     "invalid.tool",
+    "invalid.rescue_password",
+    "rescue.unreachable",
+    "rescue.login_refused",
+    "rescue.host_key_changed",
+    "rescue.missing_tool",
+    "rescue.timeout",
+    "rescue.connection_lost",
+    "rescue.script_failed",
+    "rescue.error",
     "api.error",
     "api.auth",
     "api.denied",
@@ -58,7 +75,7 @@ Step = Literal["list_instances", "list_images", "enter", "exit", "account"]
 
 KIND_META = "zomro/kind"
 FACTS_META = "zomro/facts"
-_SUCCESS = frozenset({"instances", "images", "instance", "preview", "executed"})
+_SUCCESS = frozenset({"instances", "images", "instance", "diagnosis", "preview", "executed"})
 
 
 def is_success(kind: str) -> bool:

@@ -19,24 +19,24 @@ def _ascii_id(value: Any) -> Any:
 
 
 InstanceId = Annotated[int, Field(ge=1, description="Instance id, e.g. 5203773."), BeforeValidator(_ascii_id)]
-ZoneArg = Annotated[Zone | None, Field(description="pub, own (the account's) or shr (shared).")]
+ZoneArg = Annotated[Zone | None, Field(description="pub, own or shr.")]
 Confirm = Annotated[
     bool,
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
-Wait = Annotated[bool, Field(strict=True, description="Watch until it settles, with progress (default).")]
+Wait = Annotated[bool, Field(strict=True, description="Watch it settle (default).")]
 PreviewId = Annotated[
     str | None,
     Field(
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]+$",
-        description="With confirm=true: the preview_id the person approved.",
+        description="The approved preview's preview_id.",
     ),
 ]
 ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
 AccountArg = Annotated[
     str | None,
-    Field(pattern=ACCOUNT_NAME, description="Account (as listed); omit for the default. A confirmed change names it."),
+    Field(pattern=ACCOUNT_NAME, description="Account, as listed (omit: the default)."),
 ]
 
 

@@ -6,12 +6,11 @@ from ..settings.config import Settings
 __all__ = ["INSTRUCTIONS", "instructions"]
 
 INSTRUCTIONS = """\
-Zomro Cloud VPS rescue mode: the instance reboots from a rescue image with its own disk attached, for repair. \
-Workflow: list_instances -> list_rescue_images -> enter_rescue with confirm=false (the preview; it returns a \
-preview_id) -> show it to the person and get their yes -> the same call with confirm=true and that preview_id \
-(the latest preview's; used once) -> hand over the login -> later exit_rescue the same way. A generated password \
-is shown once: give it to the person. If a result says the outcome is unknown, do not retry: ask the person to \
-check the instance."""
+Zomro Cloud VPS rescue mode (the instance boots a rescue image, its disk attached). Workflow: list_instances -> \
+list_rescue_images -> enter_rescue confirm=false (the preview, with a preview_id) -> show it, get the person's yes \
+-> the same call with confirm=true and that preview_id (used once) -> diagnose_instance -> exit_rescue the same \
+way. A generated password is shown once: give it to the person. If a result says the outcome is unknown, do not \
+retry: ask the person to check the instance."""
 
 
 def instructions(accounts: Accounts | Settings) -> str:
@@ -24,8 +23,9 @@ def instructions(accounts: Accounts | Settings) -> str:
     notes = []
     if rails.read_only:
         notes.append(
-            "This server is READ-ONLY: it can list instances and rescue images, but entering and leaving "
-            "rescue mode is disabled (the tools are not offered). Send the person to the Zomro panel."
+            "This server is READ-ONLY: it can list instances and rescue images and diagnose an instance already in "
+            "rescue mode, but entering and leaving rescue mode is disabled (the tools are not offered). Send the "
+            "person to the Zomro panel."
         )
     if rails.allowed_instances is not None:
         ids = ", ".join(str(i) for i in sorted(rails.allowed_instances))

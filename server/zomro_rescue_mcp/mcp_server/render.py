@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..core.printable import printable
+from ..operations.diagnosis import DiagnoseResult
 from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
 
 __all__ = ["error_for_model", "facts_for_model", "render_for_model"]
@@ -73,6 +74,8 @@ def render_for_model(result: BaseModel, *, named: bool = False) -> str:
         return _images(result, named)
     if isinstance(result, ActionResult):
         return _action(result, named)
+    if isinstance(result, DiagnoseResult):
+        return _diagnosis(result, named)
     return result.model_dump_json(exclude_none=True)
 
 
@@ -117,5 +120,29 @@ def _action(data: ActionResult, named: bool) -> str:
             + (f" after {data.waited_seconds:.0f} s" if data.waited_seconds else "")
         )
     lines += [f"note: {n}" for n in data.notes if n != data.next_step]
+    lines.append(f"next: {data.next_step}")
+    return _lines(lines)
+
+
+def _diagnosis(data: DiagnoseResult, named: bool) -> str:
+    """Findings first (critical first), each with its fix and a little evidence; then what was looked at."""
+    where = f" [account {data.account}]" if named else ""
+    key = "pinned now, first use in this rescue stay" if data.host_key_first_use else "the one pinned for this stay"
+    lines = [
+        f"DIAGNOSIS{where}: {data.summary}",
+        f"rescue system {data.address}:{data.port}, host key {data.host_key} ({key})",
+    ]
+    if data.root is not None:
+        root = data.root
+        system = " ".join(p for p in (root.os_name, root.os_version) if p) or "unknown system"
+        kernels = ", ".join(root.kernels[:3]) or "none"
+        lines.append(f"root: {root.device} {root.fstype or '?'} {system}; kernels: {kernels}")
+    examined = [d for d in data.disks if d.role == "instance"]
+    lines.append("disks: " + (", ".join(f"{d.device} {d.fstype or d.type}" for d in examined[:8]) or "none examined"))
+    for f in data.findings:
+        fix = f"; fix: {f.fix}" + (f" target={f.target!r}" if f.target else "") if f.fix else ""
+        lines.append(f"{f.severity.upper()} {f.kind}: {f.summary}{fix}")
+        lines += [f"  | {e}" for e in f.evidence[:3]]
+    lines += [f"note: {n}" for n in data.notes[:6]]
     lines.append(f"next: {data.next_step}")
     return _lines(lines)

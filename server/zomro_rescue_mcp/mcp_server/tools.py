@@ -12,6 +12,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from ..operations.diagnosis import DiagnoseResult
 from ..operations.fleet import Fleet
 from ..operations.models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList
 from ..operations.pipeline import EnterRequest, ExitRequest
@@ -24,17 +25,21 @@ from .results import answer, delivery_check
 __all__ = ["register_changes", "register_reads"]
 
 INSTANCES_DESCRIPTION = """\
-List instances: id, name, IP, state, billing, OS (read-only). query matches id, name or IP. Paged: pass \
-next_offset as offset. complete=false: a filter saved in the Zomro panel hides some."""
+Instances: id, name, IP, state, billing, OS (read-only). query: id, name or IP. Paged: offset=next_offset. \
+complete=false: a filter saved in the Zomro panel hides some."""
 
 LIST_DESCRIPTION = """\
-The rescue images offered for an instance now, and its state (read-only). Call before enter_rescue."""
+The rescue images offered to an instance now, and its state (read-only)."""
 
 ENTER_DESCRIPTION = """\
-Put an instance into rescue mode: it reboots from the image (id, OS label or name from list_rescue_images) with \
-its disk attached; its services are down until exit_rescue. confirm=false previews. password (optional): \
-8-48 chars, upper, lower, digit, none of " # % & ' ( ) * ; < > ? @ | or spaces; a public image without one gets \
-a generated one, shown once. A wait that ends first is not a failure: never resend."""
+Reboot an instance into rescue mode from an image (id, label or name from list_rescue_images), its disk attached; \
+down until exit_rescue. confirm=false previews. password: 8-48 chars, upper, lower, digit, none of \
+" # % & ' ( ) * ; < > ? @ | or spaces; else one is generated, shown once. A wait that ends first is no failure: \
+never resend."""
+
+DIAGNOSE_DESCRIPTION = """\
+Why an instance in rescue mode fails to boot or to let anyone in: its disk read from the rescue system over SSH \
+(writes nothing). Findings name their fix. rescue_password: only if this server did not enter rescue mode."""
 
 EXIT_DESCRIPTION = """\
 Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
@@ -82,6 +87,22 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
         instance_id: InstanceId, ctx: Context[Fleet, Any], zone: ZoneArg = None, account: AccountArg = None
     ) -> Annotated[CallToolResult, RescueImageList]:
         return await answer(_fleet(ctx).list_images(instance_id, zone, account), named=named)
+
+    @mcp.tool(
+        name="diagnose_instance",
+        description=DIAGNOSE_DESCRIPTION,
+        annotations=_annotations("Diagnose from rescue mode", read_only=True, idempotent=True),
+    )
+    async def diagnose_instance(
+        instance_id: InstanceId,
+        ctx: Context[Fleet, Any],
+        account: AccountArg = None,
+        rescue_password: Annotated[str | None, Field(max_length=200)] = None,
+    ) -> Annotated[CallToolResult, DiagnoseResult]:
+        work = _fleet(ctx).diagnose(
+            instance_id, account, rescue_password=rescue_password, on_progress=ctx.report_progress
+        )
+        return await answer(work, named=named)
 
     @mcp.prompt(
         name="rescue_workflow",

@@ -9,6 +9,7 @@ is written on the instance's disk. The refusals before any connection: not in re
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, StateConflictError
-from ..rescue_system import Diagnosis, Disk, Finding, Progress, RootSystem, SSHTarget, diagnose
+from ..rescue_system import Diagnosis, Disk, Finding, Progress, RootSystem, SSHTarget, UnreachableError, diagnose
 from .images import is_windows
 from .models import Instance
 from .rescue import RescueService
@@ -78,6 +79,7 @@ async def diagnose_instance(
             kind="state_unknown",
             instance_id=instance_id,
         )
+    _refuse_unroutable(instance_id, address)
     if rescue_password is not None:
         login = logins.given(account, instance_id, rescue_password)
     if login is None or login.password is None:
@@ -86,7 +88,6 @@ async def diagnose_instance(
             "mode was entered elsewhere): ask the person for it and pass it as rescue_password. Nothing was done.",
             kind="invalid.rescue_password",
             instance_id=instance_id,
-            next="rescue_password",
         )
     target = SSHTarget(address, port, password=login.password, session=login.session)
 
@@ -114,6 +115,28 @@ def _refuse_unless_rescued(instance: Instance, logins: RescueLogins) -> None:
             next="enter",
         )
     # The state could not be read (a narrowed list, an account without the list): the connection decides.
+
+
+# Reserved for documentation (RFC 5737, RFC 3849): no real instance has one, so nothing is ever sent there (the
+# simulator's instances use them when no rescue system plays theirs).
+_DOCUMENTATION = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+
+
+def _refuse_unroutable(instance_id: int, address: str) -> None:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return  # a host name: the connection decides
+    if ip.is_unspecified or ip.is_multicast or any(ip in net for net in _DOCUMENTATION):
+        raise UnreachableError(
+            f"Instance {instance_id}'s address {address} cannot be a rescue system's (it is reserved, for "
+            "documentation or otherwise), so nothing was connected to. Check the instance's address in the panel.",
+            host=address,
+            port=0,
+            reason="reserved address",
+        )
 
 
 def _result(instance: Instance, address: str, port: int, found: Diagnosis, account: str | None) -> DiagnoseResult:
