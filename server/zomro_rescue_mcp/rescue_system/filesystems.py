@@ -9,6 +9,8 @@ from .report import Report
 __all__ = ["FULL_PERCENT", "check_fsck", "check_usage"]
 
 FULL_PERCENT = 95
+_CHATTER = ("e2fsck 1.", "Pass ", "Phase ", "        - ")
+_COMMAND = {"e2fsck": "e2fsck -n -f", "xfs_repair": "xfs_repair -n", "btrfs": "btrfs check --readonly"}
 
 
 def check_fsck(report: Report, fsck_timeout_s: float) -> tuple[list[Finding], list[str]]:
@@ -16,7 +18,8 @@ def check_fsck(report: Report, fsck_timeout_s: float) -> tuple[list[Finding], li
     notes: list[str] = []
     for section in report.all("fsck"):
         device, tool, status = section.arg(0), section.arg(1), section.arg(2)
-        output = [line for line in section.lines if line.strip()]
+        # e2fsck's banner and its "Pass N" lines say nothing about the disk.
+        output = [line for line in section.lines if line.strip() and not line.startswith(_CHATTER)]
         if status == "absent":
             notes.append(f"The rescue system has no {tool}: {device} was not checked for file-system errors.")
             continue
@@ -34,8 +37,8 @@ def check_fsck(report: Report, fsck_timeout_s: float) -> tuple[list[Finding], li
             findings.append(
                 finding(
                     "fs.errors",
-                    f"{tool} -n reports errors on {device} (exit status {status})",
-                    [f"$ {tool} -n {device}", *output[-12:]],
+                    f"{_COMMAND.get(tool, tool)} reports errors on {device} (exit status {status})",
+                    [f"$ {_COMMAND.get(tool, tool)} {device}", *output[-12:]],
                     target=device,
                 )
             )
@@ -107,9 +110,9 @@ def check_usage(report: Report, watched: dict[str, str]) -> list[Finding]:
 
 
 def _largest(entry: str, where: str) -> str:
-    """One line of `du -k` (size, a tab, the path within the file system) as the instance sees the path."""
-    size, _, path = entry.partition("\t")
-    if not path:
-        size, _, path = entry.partition(" ")
-    full = (where.rstrip("/") + path) or "/"
+    """One line of `du -k` (size, white space, the path within the file system) as the instance sees the path."""
+    size, _, path = entry.strip().partition("\t")
+    if not path and " " in size:
+        size, _, path = size.partition(" ")
+    full = (where.rstrip("/") + path.strip()) or "/"
     return f"{full} {_human(int(size))}" if size.isdigit() else entry
