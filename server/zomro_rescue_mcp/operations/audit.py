@@ -246,6 +246,10 @@ class Attempt:
         """Who approved the change about to be sent (recorded in the intent line and the outcome)."""
         self._fields["approved_by"] = by
 
+    def host_key(self, fingerprint: str) -> None:
+        """The rescue system's host key a diagnosis trusted (a read: recorded, never a password)."""
+        self._fields["host_key"] = fingerprint
+
     def refused_preview(self, reason: PreviewRefusal) -> None:
         """A confirmed call the preview rule refused, and why (nothing was sent)."""
         self._fields["preview_refusal"] = reason

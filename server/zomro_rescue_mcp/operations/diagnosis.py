@@ -96,7 +96,12 @@ async def diagnose_instance(
             await on_progress(step.step, step.total, step.message)
 
     log.info("diagnosing instance %d from its rescue system at %s:%d", instance_id, address, port)
-    found = await diagnose(target, logins.trust, on_progress=progress)
+    with service.audit.attempt(
+        "diagnose_instance", instance_id, confirmed=False, approval="not_required", account=account
+    ) as attempt:
+        found = await diagnose(target, logins.trust, on_progress=progress)
+        attempt.host_key(found.host_key.fingerprint)
+        attempt.unsent = "diagnosis"
     return _result(instance, address, port, found, account)
 
 
