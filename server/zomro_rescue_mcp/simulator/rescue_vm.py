@@ -66,6 +66,7 @@ STOP_SECONDS = 10.0
 _READY = b"zomro-rescue: ready"
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]*")
 _KERNEL_ARGS = "console=ttyS0 panic=-1 quiet"
+_QBOOT = Path("/usr/share/qemu/qboot.rom")  # Debian's qemu-system-data
 _CPU = {"kvm": "host,-arch-capabilities", "tcg": "max"}  # KVM here refuses to set IA32_ARCH_CAPABILITIES
 
 
@@ -77,6 +78,11 @@ def _private_file(path: Path, data: bytes) -> None:
 
 def _qemu_path(path: Path) -> str:
     return str(path).replace(",", ",,")  # QEMU's option syntax doubles a comma inside a value
+
+
+def _firmware() -> list[str]:
+    """qboot, a minimal firmware for -kernel boots, where QEMU has it: half a second less than SeaBIOS under TCG."""
+    return ["-bios", _qemu_path(_QBOOT)] if _QBOOT.is_file() else []
 
 
 def _free_port(host: str) -> int:
@@ -269,6 +275,7 @@ class RescueVM:
             "-serial", f"file:{_qemu_path(console)}",
             "-drive", f"file={_qemu_path(cache / 'rescue-root.img')},if=virtio,format=raw,snapshot=on",
         ]  # fmt: skip
+        command += _firmware()
         for disk in self.disks:
             command += ["-drive", f"file={_qemu_path(disk.resolve())},if=virtio,format=raw"]
         command += [
