@@ -22,7 +22,13 @@ demo: $(STAMP)
 # 3 workers on 2 cores: tests spend much of their time waiting on processes. PYTHONDONTWRITEBYTECODE is cleared so
 # that each worker reads the tests' cached bytecode (and assertion rewrites) instead of compiling them again.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 -m "not vm"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 -m "not vm and not heavy"
+
+# The few end-to-end tests that run a whole program for many seconds (marker heavy): the benchmark script, a wheel
+# built from the sdist, the Python example. CI runs them; `make test` leaves them out to stay within a minute.
+.PHONY: test-heavy
+test-heavy: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 -m "heavy"
 
 # The tests on the real rescue VM (marker vm, set by tests/rescue_system/conftest.py), once `make rescue-vm` has
 # built it; they skip with the reason where it is missing (fail under CI=true). 2 workers: each test boots a QEMU.

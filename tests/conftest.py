@@ -12,7 +12,9 @@ Which protocol era a test runs in (the rule of the test pyramid):
 - Tests of pure rules (passwords, images, state rules, parsing, rendering) need no MCP at all: test_wire.py,
   test_preflight_rules.py, test_passwords.py, test_redact.py, test_config_values.py.
 - End-to-end tests (a subprocess: the console script, the demo, packaging, the benchmark smoke) are marked `e2e`;
-  they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop).
+  they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop). The few that run a whole program
+  for many seconds (the benchmark script, a wheel built from the sdist, the Python example) are also marked `heavy`:
+  `make test-heavy` runs them, and CI runs it, but `make test` does not, so it stays within a minute.
 - No test orders events with a sleep: wait for the thing itself (`sim.wait_for_request`, `logged`, a line in a
   server's stderr). A short sleep may only check that nothing happens during a window.
 """

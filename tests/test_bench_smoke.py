@@ -12,6 +12,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_the_benchmarks_run_and_print_every_row() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=300, check=False

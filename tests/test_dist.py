@@ -31,6 +31,7 @@ def _run(*command: str | Path) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_a_wheel_built_from_the_sdist_installs_alone_and_runs_the_console_script(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

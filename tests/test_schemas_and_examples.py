@@ -125,6 +125,7 @@ def test_the_examples_readme_says_how_to_keep_the_claude_desktop_file_private() 
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_the_python_example_previews_before_each_change_and_completes(tmp_path: Path) -> None:
     script = ROOT / "examples" / "python" / "recovery_workflow.py"
     audit = tmp_path / "audit.jsonl"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, StateConflictError
 from ..rescue_system import Diagnosis, Disk, Finding, Progress, RootSystem, SSHTarget, UnreachableError, diagnose
+from .audit import AuditTrail
 from .images import is_windows
 from .models import Instance
 from .rescue import RescueService
@@ -52,6 +53,7 @@ async def diagnose_instance(
     logins: RescueLogins,
     instance_id: int,
     *,
+    audit: AuditTrail,
     rescue_password: str | None = None,
     port: int = 22,
     on_progress: ProgressFn | None = None,
@@ -96,7 +98,7 @@ async def diagnose_instance(
             await on_progress(step.step, step.total, step.message)
 
     log.info("diagnosing instance %d from its rescue system at %s:%d", instance_id, address, port)
-    with service.audit.attempt(
+    with audit.attempt(
         "diagnose_instance", instance_id, confirmed=False, approval="not_required", account=account
     ) as attempt:
         found = await diagnose(target, logins.trust, on_progress=progress)

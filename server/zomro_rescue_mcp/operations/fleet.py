@@ -159,7 +159,13 @@ class Fleet:
         return await self._read(
             account,
             lambda s: diagnose_instance(
-                s, self.logins, instance_id, rescue_password=rescue_password, port=port, on_progress=on_progress
+                s,
+                self.logins,
+                instance_id,
+                audit=self._audit,
+                rescue_password=rescue_password,
+                port=port,
+                on_progress=on_progress,
             ),
         )
 

@@ -320,11 +320,6 @@ class RescueService:
             return None
         return self._previews.check(preview_id, preview, password)
 
-    @property
-    def audit(self) -> AuditTrail:
-        """The trail this account's attempts are recorded in (the server's)."""
-        return self._audit
-
     def where(self, rail: str) -> str:
         """Where this account's guard rail is set (a variable, or a key of the accounts file), for sentences."""
         return self._where[rail]
