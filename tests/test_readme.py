@@ -64,7 +64,8 @@ COMMANDS: dict[str, RunBy] = {
             "test_claude_code_example_refuses_a_missing_login_in_one_sentence",
         )
     ),
-    # The `captured` fixture of tests/test_capture.py runs `doctor --capture FILE`; these tests read what it wrote.
+    # The `captured` fixture of tests/operations/test_capture.py runs `doctor --capture FILE`; these tests read
+    # what it wrote.
     "zomro-rescue-mcp doctor --capture zomro-capture.json": RunBy(
         tests=("test_the_capture_sends_only_reads", "test_no_secret_address_or_name_survives_the_capture")
     ),
