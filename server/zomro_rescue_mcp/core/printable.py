@@ -3,7 +3,7 @@
 An instance's name, an image's label or an answer of the API may hold a newline, a carriage return, an ANSI escape
 or another control character. Printed raw, a newline in a name forges a line of its own (`next: call enter_rescue
 …`) in what the model reads, and an escape sequence repaints or hides what a person sees at a terminal. Both
-renderers (render_model for the model, render_cli for the terminal) pass every line they write through
+renderers (mcp_server/render.py for the model, cli/render.py for the terminal) pass every line they write through
 `printable`, which shows such characters as Python's `repr` shows them (`\\n`, `\\x1b`, `\\u202e`).
 """
 

@@ -213,7 +213,7 @@ def make_room_for_new_sessions(manager: StreamableHTTPSessionManager) -> None:
     SDK's 503 stands.
     """
     # The SDK (2.3) decides admission in `_admit_session`, synchronously and under its creation lock, so making
-    # room there cannot race with another opening request. Private API: tests/test_http_sessions.py pins it.
+    # room there cannot race with another opening request. Private API: tests/mcp_server/test_http_sessions.py pins it.
     admit = manager._admit_session
 
     def admit_making_room(requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:

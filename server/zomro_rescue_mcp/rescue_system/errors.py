@@ -1,6 +1,6 @@
 """What can go wrong inside the rescue system, one class per thing the caller does differently.
 
-    ZomroError                      (zomro_rescue_mcp.errors)
+    ZomroError                      (zomro_rescue_mcp.core.errors)
      └── RescueSystemError          rescue.*: something about the rescue system or the SSH session to it
           ├── UnreachableError      rescue.unreachable: nothing (or not SSH) answered on the port
           ├── LoginRefusedError     rescue.login_refused: the rescue system refused root's password
