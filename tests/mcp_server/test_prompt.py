@@ -35,6 +35,7 @@ async def test_the_prompt_walks_the_safe_sequence_in_order(client: Client) -> No
         "says yes",
         "confirm=true",
         "password",
+        "diagnose_instance",
         "fsck",
         "/etc/fstab",
         "exit_rescue",
@@ -43,6 +44,24 @@ async def test_the_prompt_walks_the_safe_sequence_in_order(client: Client) -> No
     assert positions == sorted(positions)
     assert '"web-1"' in text
     assert "Never set confirm=true on your own" in text
+
+
+async def test_the_prompt_names_diagnose_instance_after_entering_and_before_any_repair_by_hand(
+    client: Client,
+) -> None:
+    text = await prompt_text(client, "web-1")
+    diagnose = text.index("call diagnose_instance")
+    assert text.index("confirm=true") < diagnose < text.index("lsblk")
+    assert "before any repair by hand" in text[diagnose - 80 : diagnose]
+    assert "writing nothing on it" in text[diagnose : diagnose + 200]
+
+
+async def test_in_read_only_mode_the_prompt_still_offers_the_diagnosis(settings: Settings, era: str) -> None:
+    async with client_for(settings.but(read_only=True), era) as client:
+        text = await prompt_text(client, "db-1")
+    assert "call diagnose_instance" in text
+    assert "go to step 4" in text  # a step this prompt has
+    assert "step 7" not in text
 
 
 async def test_in_read_only_mode_the_prompt_does_not_offer_changes(settings: Settings, era: str) -> None:

@@ -81,7 +81,6 @@ async def diagnose_instance(
             kind="state_unknown",
             instance_id=instance_id,
         )
-    _refuse_unroutable(instance_id, address)
     if rescue_password is not None:
         login = logins.given(account, instance_id, rescue_password)
     if login is None or login.password is None:
@@ -91,6 +90,7 @@ async def diagnose_instance(
             kind="invalid.rescue_password",
             instance_id=instance_id,
         )
+    _refuse_unroutable(instance_id, address)  # the last gate before the connection, after every refusal of the request
     target = SSHTarget(address, port, password=login.password, session=login.session)
 
     async def progress(step: Progress) -> None:

@@ -82,6 +82,8 @@ _VNC = (
     "open the instance's VNC console in the Zomro panel once the Windows rescue image has booted, and set the "
     "administrator password there if the image asks for one (this image offers no SSH login)"
 )
+# The step after entering rescue mode from a Linux image (the server keeps the password it set for it).
+_DIAGNOSE = "diagnose_instance (it reads the instance's disk from the rescue system and writes nothing)"
 
 
 def enter_next_step(plan: PasswordPlan, outcome: WaitOutcome, *, windows: bool = False) -> str:
@@ -97,9 +99,16 @@ def enter_next_step(plan: PasswordPlan, outcome: WaitOutcome, *, windows: bool =
             f"they can {login}. Do not send the request again."
         )
     if outcome in ("timed_out", "not_waited"):
-        return handover + f"Once list_instances shows the instance as rescued, they can {login}. " + CHECK_AGAIN
+        look = "" if windows else f"call {_DIAGNOSE}, or "
+        return handover + f"Once list_instances shows the instance as rescued, {look}they can {login}. " + CHECK_AGAIN
+    if windows:
+        return (
+            handover
+            + f"Tell the person to {login}. When the work is done, call exit_rescue (the person must approve it)."
+        )
     return (
-        handover + f"Tell the person to {login}. When the work is done, call exit_rescue (the person must approve it)."
+        handover + f"Next, before any repair by hand, call {_DIAGNOSE} and show the person what it found; they can "
+        f"also {login}. When the work is done, call exit_rescue (the person must approve it)."
     )
 
 
