@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .answers import JSON, ApiRefusal
+from .rescue_systems import RescueSystems
 from .state import Behaviour, SimImage, SimInstance
 
 __all__ = ["AccountData"]
@@ -33,6 +34,10 @@ class AccountData(Protocol):
     def transition_seconds(self) -> float: ...
     @property
     def transition_lag(self) -> float: ...
+    @property
+    def rescue_systems(self) -> RescueSystems | None:
+        """What runs a rescued instance's rescue system; None: none runs (the instances keep their addresses)."""
+        ...
 
     def instance(self, fields: dict[str, str]) -> SimInstance:
         """The instance `elid` names, or the refusal of an unknown one."""

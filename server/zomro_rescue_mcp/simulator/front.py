@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .functions import JSON, ApiRefusal, SimulatedAccount
+from .rescue_systems import RescueSystem, RescueSystems
 from .state import LOGIN_FUNCTIONS, Behaviour
 
 __all__ = ["Fault", "RecordedRequest", "Simulator", "run_on_loopback"]
@@ -86,6 +87,9 @@ def _edge_error_page(status: int) -> str:
 class Simulator(SimulatedAccount):
     """The simulated API: the demo account (see functions.py) and any added with `add_account`, a request log, a
     fault queue and the Starlette app (the log, faults, latency and `behaviour` are the endpoint's, for all).
+
+    `rescue_system` plays each rescued instance's rescue system (see rescue_systems.py; None: none, and the
+    instances keep their documentation addresses, which the diagnosis refuses); `close()` stops them all.
     """
 
     def __init__(
@@ -96,9 +100,11 @@ class Simulator(SimulatedAccount):
         max_page_size: int | None = None,
         latency: float = 0.0,
         behaviour: Behaviour | None = None,
+        rescue_system: RescueSystem | None = None,
     ) -> None:
         super().__init__(session_ttl=session_ttl, transition_seconds=transition_seconds, max_page_size=max_page_size)
         self.behaviour = behaviour or Behaviour()
+        self.rescue_systems = RescueSystems(rescue_system) if rescue_system is not None else None
         self.latency = latency  # seconds added to every API request (benchmarks of round trips)
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0  # API requests being answered right now, and the most seen at once
@@ -116,8 +122,15 @@ class Simulator(SimulatedAccount):
             ]
         )
 
+    def close(self) -> None:
+        """Stop every rescue system running for a rescued instance (nothing is left running); the API still answers."""
+        if self.rescue_systems is not None:
+            self.rescue_systems.close()
+
     def reset(self) -> None:
-        """Restore the default account state and forget requests, sessions, faults and added accounts."""
+        """Restore the default account state and forget requests, sessions, faults and added accounts (and stop the
+        rescue systems of the instances it forgets)."""
+        self.close()
         with self._lock:
             self.reset_account()
             self.requests = []
@@ -267,8 +280,15 @@ class Simulator(SimulatedAccount):
 
 
 def run_on_loopback(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
-    """Serve ``sim.app`` with uvicorn in a daemon thread; return its base URL and a function that stops it."""
+    """Serve ``sim.app`` with uvicorn in a daemon thread; return its base URL and a function that stops it (and its
+    rescue systems)."""
     from ..mcp_server.loopback import serve_on_loopback
 
     sim._stopping.clear()
-    return serve_on_loopback(sim.app, host=host, port=port, on_stop=sim._stopping.set)
+    url, stop_serving = serve_on_loopback(sim.app, host=host, port=port, on_stop=sim._stopping.set)
+
+    def stop() -> None:
+        stop_serving()
+        sim.close()
+
+    return url, stop

@@ -25,6 +25,7 @@ from .accounts import SPECIAL_USERS, Shared
 from .answers import JSON, ApiRefusal, ok, text
 from .listing import FILTER_FIELDS, edit, instance_filter, listing
 from .rescue import rescue, unrescue
+from .rescue_systems import RescueSystems
 from .state import (
     CAPTCHA_USERNAME,
     DEMO_PASSWORD,
@@ -58,6 +59,7 @@ class SimulatedAccount:
     behaviour = Shared[Behaviour]()
     login_refusal = Shared[str | None]()  # a refusal `$object` every login gets (badip, blocked_ip …)
     used_codes = Shared[set[str]]()  # two-factor codes already presented (refused a second time: a guess)
+    rescue_systems = Shared[RescueSystems | None]()  # what answers SSH for a rescued instance; None: nothing
     _lock = Shared[threading.Lock]()
     _sessions = Shared[dict[str, Session]]()  # one table: a session id names its user, hence its account
     _added = Shared[dict[str, "SimulatedAccount"]]()  # the accounts added with add_account, by login
@@ -82,6 +84,7 @@ class SimulatedAccount:
         self.transition_lag = 0.0
         self.max_page_size = max_page_size
         self.behaviour = Behaviour()
+        self.rescue_systems = None
         self._lock = threading.Lock()
         self.username, self.password = DEMO_USERNAME, DEMO_PASSWORD
         self.failing_rescues = set()

@@ -18,15 +18,16 @@ FILTER_FIELDS = ("id", "ip", "instance_status", "pricelist", "datacenter", "orde
 
 
 def row(instance: SimInstance) -> JSON:
-    if instance.raw_row is not None:  # a captured row keeps its shape; only the state moves
-        return {**instance.raw_row, "instance_status": text(instance.status)}
+    if instance.raw_row is not None:  # a captured row keeps its shape; only the state (and a rescue address) moves
+        moved = {"ip": text(instance.address)} if instance.address != instance.ip else {}
+        return {**instance.raw_row, "instance_status": text(instance.status), **moved}
     return {
         "id": text(instance.id),
         "servername": text(instance.name),
         "instance_status": text(instance.status),
         "item_status": {"$orig": instance.billing_status, "$": instance.item_status},
         "status": text(instance.billing_status),
-        "ip": text(instance.ip),
+        "ip": text(instance.address),
         "ip_v6": text(instance.ip_v6),
         "datacentername": text(instance.datacenter),
         "os_distro": text(instance.os_distro),
@@ -40,7 +41,7 @@ def row(instance: SimInstance) -> JSON:
 def _passes(instance: SimInstance, saved: dict[str, str]) -> bool:
     checks: dict[str, Callable[[str], bool]] = {
         "id": lambda v: str(instance.id) == v,
-        "ip": lambda v: v in instance.ip or (bool(instance.ip_v6) and v in instance.ip_v6),
+        "ip": lambda v: v in instance.address or (bool(instance.ip_v6) and v in instance.ip_v6),
         "instance_status": lambda v: instance.status == v,
         "datacenter": lambda v: instance.datacenter == v,
         "status": lambda v: instance.billing_status == v,
@@ -83,7 +84,7 @@ def edit(account: AccountData, fields: dict[str, str], session: Session) -> JSON
         "elid": text(instance.id),
         "createdate": text("2025-01-15"),
         "fotbo_id": text(f"f{instance.id}"),
-        "ip": text(instance.ip),
+        "ip": text(instance.address),
         "ip_v6": text(instance.ip_v6),
         "rdns_record": text(""),
         "slist": [{"$name": "Memory", "val": {"$key": "2048", "$": "2 GB (5.00 EUR)"}}],

@@ -6,6 +6,7 @@ Evidence: the article and Zomro's panel (fields, zones, the password policy, JSO
 
 from __future__ import annotations
 
+import secrets
 import string
 
 from .account_data import AccountData
@@ -54,6 +55,9 @@ def rescue(account: AccountData, fields: dict[str, str], session: Session) -> JS
     ends_in = "error" if instance.id in account.failing_rescues else "rescued"
     instance.begin("rescuing", ends_in, account.transition_seconds, account.transition_lag)
     instance.rescue_image = image.id
+    if account.rescue_systems is not None and ends_in == "rescued":  # rescued once its rescue system answers
+        # No password given (an image of one's own may need none): one that nobody knows, as no one was told one.
+        instance.waits_for = account.rescue_systems.begin(instance, password or secrets.token_urlsafe(24))
     return ok("func=instances")
 
 
@@ -85,4 +89,6 @@ def unrescue(account: AccountData, fields: dict[str, str], session: Session) -> 
         raise account.field_error("instance_status", "The instance is not in rescue mode")
     instance.begin("unrescuing", "active", account.transition_seconds, account.transition_lag)
     instance.rescue_image = None
+    if account.rescue_systems is not None:  # active once its rescue system has stopped
+        instance.waits_for = account.rescue_systems.end(instance)
     return ok("func=instances")

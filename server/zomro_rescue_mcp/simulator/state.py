@@ -5,6 +5,7 @@ the simulated API behaves where the evidence and the older guesses differ (`Beha
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,6 +90,17 @@ class SimInstance:
     starts_as: str | None = None
     settles_at: float | None = None  # while transitional: when the status becomes `settles_to`
     settles_to: str | None = None
+    # With a rescue system (rescue_systems.py): where it answers while the instance is rescued (listed as its IP),
+    # and its start or stop under way, which the transition waits for (a failed start ends in the error state).
+    rescue_address: str | None = None
+    waits_for: Future[tuple[str, int] | None] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """The IPv4 address the list shows: its rescue system's while it is rescued (a loopback one), else its own."""
+        if self.rescue_address is not None and self.status in ("rescued", "unrescuing"):
+            return self.rescue_address
+        return self.ip
 
     def begin(self, transitional: str, steady: str, seconds: float, lag: float = 0.0) -> None:
         """Keep the old state for ``lag`` seconds, then a transitional one (e.g. rescuing) for ``seconds``."""
@@ -103,8 +115,23 @@ class SimInstance:
         if self.starts_at is not None and self.starts_as is not None and now >= self.starts_at:
             self.status, self.starts_at, self.starts_as = self.starts_as, None, None
         settled = self.settles_at is not None and now >= self.settles_at
-        if self.starts_at is None and settled and self.settles_to is not None:
+        if self.starts_at is None and settled and self.settles_to is not None and self._rescue_system_ready():
             self.status, self.settles_at, self.settles_to = self.settles_to, None, None
+
+    def _rescue_system_ready(self) -> bool:
+        """Whether the rescue system's start or stop the transition waits for is done (then it is taken in)."""
+        waits = self.waits_for
+        if waits is None:
+            return True
+        if not waits.done():
+            return False
+        self.waits_for = None
+        failed = waits.cancelled() or waits.exception() is not None
+        if failed and self.settles_to == "rescued":
+            self.settles_to = "error"  # as a rescue whose rescue system does not boot
+        where = None if failed else waits.result()
+        self.rescue_address = where[0] if where is not None else None
+        return True
 
 
 @dataclass
