@@ -81,7 +81,7 @@ def main(
                     load_capture(args.replay)
                 except CaptureError as exc:
                     raise ConfigError(str(exc)) from None
-            return run_demo(replay=args.replay)
+            return run_demo(replay=args.replay, rescue_system=args.rescue_system, disks=args.disk)
         if command == "schemas":
             return _schemas(args.write)
         if command == "rescue-vm":

@@ -1,12 +1,16 @@
 """`zomro-rescue-mcp demo`: the whole rescue story, told by the real server over stdio to the official client.
 
-The server runs as a subprocess on its built-in simulator; every call and result is printed for a person.
+The server runs as a subprocess on its built-in simulator; every call and result is printed for a person. Once the
+instance is in rescue mode, diagnose_instance logs in to its rescue system over SSH (the simulator's stand-in, which
+answers with a diagnosis recorded from the rescue VM, or with --rescue-system vm a real rescue VM) and finds the
+stale fstab line; then the story leaves rescue mode.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,19 +25,29 @@ __all__ = ["run_demo"]
 INSTANCE = 5203773
 
 
-def run_demo(*, replay: str | None = None) -> int:
-    """Run the story; 0 when every step gave the expected kind of result. `replay`: on a captured account."""
-    return anyio.run(_story, replay)
+def run_demo(
+    *, replay: str | None = None, rescue_system: str | None = None, disks: Sequence[tuple[int, str]] = ()
+) -> int:
+    """Run the story; 0 when every step gave the expected kind of result. `replay`: on a captured account;
+    `rescue_system` and `disks`: what answers SSH in rescue mode (serve's --rescue-system and --disk)."""
+    from .wiring import check_rescue_flags
+
+    check_rescue_flags(rescue_system, disks)  # judged here: one sentence and exit 2, not the server's failure
+    flags = ["--replay", replay] if replay else []
+    flags += ["--rescue-system", rescue_system] if rescue_system else []
+    for instance, path in disks:
+        flags += ["--disk", f"{instance}={path}"]
+    return anyio.run(_story, replay, flags)
 
 
 def _say(text: str) -> None:
     print(text, flush=True)  # stdout ok: the demo is for a person, not a stdio server
 
 
-async def _story(replay: str | None) -> int:
+async def _story(replay: str | None, flags: list[str]) -> int:
     from mcp import StdioServerParameters
 
-    args = ["-m", "zomro_rescue_mcp", "serve", "--simulator"] + (["--replay", replay] if replay else [])
+    args = ["-m", "zomro_rescue_mcp", "serve", "--simulator", *flags]
     # The story's one account: ZOMRO_CONFIG=none keeps an accounts file of the person's out of it.
     env = {"ZOMRO_LOG_LEVEL": "WARNING", "ZOMRO_POLL_INTERVAL": "1", "ZOMRO_CONFIG": "none"}
     return await _tell(StdioServerParameters(command=sys.executable, args=args, env=env), replay)
@@ -73,24 +87,32 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             return 1
         enter = {"instance_id": instance, "image": image}
         leave = {"instance_id": instance}
-        changes: list[tuple[str, str, dict[str, Any], str]] = [
-            (
-                "The assistant previews entering rescue (nothing changes yet).",
-                "enter_rescue",
-                enter,
-                "The person says yes; the assistant confirms the action previewed (the image it resolved).",
-            ),
-            (
-                "Repairs done; the assistant previews leaving rescue.",
-                "exit_rescue",
-                leave,
-                "The person says yes; the assistant confirms.",
-            ),
-        ]
-        for story, tool, arguments, approved in changes:
+
+        async def change(story: str, tool: str, arguments: dict[str, Any], approved: str) -> bool:
             preview = await step(story, tool, arguments)
-            if preview is None or await step(approved, tool, confirmed(arguments, preview)) is None:
-                return 1
+            return preview is not None and await step(approved, tool, confirmed(arguments, preview)) is not None
+
+        if not await change(
+            "The assistant previews entering rescue (nothing changes yet).",
+            "enter_rescue",
+            enter,
+            "The person says yes; the assistant confirms the action previewed (the image it resolved).",
+        ):
+            return 1
+        diagnosed = await step(
+            "The assistant looks at the instance's own disk from its rescue system (it only reads).",
+            "diagnose_instance",
+            leave,
+        )
+        if not await change(
+            "Repairs are not offered yet (the repair tool is a later issue); the assistant previews leaving rescue.",
+            "exit_rescue",
+            leave,
+            "The person says yes; the assistant confirms.",
+        ):
+            return 1
+        if diagnosed is None:
+            return 1
     _say("The story is complete: the instance went into rescue mode and came back.")
     return 0
 
@@ -139,8 +161,28 @@ def _lines(tool: str, data: dict[str, Any]) -> list[str]:
             for i in data.get("images", [])
         ]
         return [f"instance {data.get('name')} is {data.get('status')}; {len(rows)} images offered:", *rows]
+    if tool == "diagnose_instance":
+        return _diagnosis_lines(data)
     lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
     if data.get("password"):
         lines.append(f"   rescue root password (shown once): {data['password']}")
+    lines.append(f"   next: {data.get('next_step', '')}")
+    return lines
+
+
+def _diagnosis_lines(data: dict[str, Any]) -> list[str]:
+    root = data.get("root") or {}
+    lines = [f"DIAGNOSIS: {data.get('summary', '')}"]
+    lines.append(
+        f"   from the rescue system at {data.get('address')} port {data.get('port')}, host key {data.get('host_key')}"
+        + (" (trusted on first use)" if data.get("host_key_first_use") else "")
+    )
+    if root:
+        system = " ".join(str(root[k]) for k in ("os_name", "os_version") if root.get(k))
+        lines.append(f"   root: {root.get('device')} ({root.get('fstype') or 'unknown'}), {system or 'unknown system'}")
+    for found in data.get("findings", []):
+        fix = f" (fix: {found['fix']})" if found.get("fix") else ""
+        lines.append(f"   {found.get('severity')} {found.get('kind')}: {found.get('summary')}{fix}")
+    lines += [f"   note: {note}" for note in data.get("notes", [])]
     lines.append(f"   next: {data.get('next_step', '')}")
     return lines

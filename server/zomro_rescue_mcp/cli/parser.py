@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo = commands.add_parser("demo", help="run the whole rescue story against the simulator and print it")
     demo.add_argument("--replay", metavar="FILE", help="tell it on the account recorded by `doctor --capture FILE`")
+    for simulated in (serve, demo):
+        _add_rescue_system_flags(simulated)
     schemas = commands.add_parser(
         "schemas", help="print each tool's schemas and annotations as JSON (or write them as files with --write)"
     )
@@ -166,6 +168,33 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser(
         "accounts", parents=[common], help="list the configured accounts and their guard rails (never a secret)"
     )
+
+
+def _add_rescue_system_flags(command: argparse.ArgumentParser) -> None:
+    """What answers SSH for an instance the simulator has in rescue mode (serve --simulator, demo)."""
+    command.add_argument(
+        "--rescue-system",
+        choices=["stand-in", "vm"],
+        help="with the simulator: what answers SSH for a rescued instance, on 127.0.0.N at ZOMRO_RESCUE_SSH_PORT "
+        "(default 2222 here): stand-in (the default; answers the diagnosis with a report recorded from the rescue "
+        "VM) or vm (the rescue VM of `make rescue-vm`, with the instance's --disk; a test device)",
+    )
+    command.add_argument(
+        "--disk",
+        action="append",
+        type=_disk,
+        default=[],
+        metavar="ID=PATH",
+        help="with --rescue-system vm: the disk image of instance ID, attached to its rescue VM (repeatable)",
+    )
+
+
+def _disk(text: str) -> tuple[int, str]:
+    """An instance's disk image as `ID=PATH`."""
+    number, sep, path = text.partition("=")
+    if not sep or not path:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ID=PATH (an instance id, =, a disk image's path)")
+    return _instance_id(number), path
 
 
 def _instance_ref(text: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError
-from .wiring import accounts_for
+from .wiring import Wired, wire
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -19,14 +19,24 @@ __all__ = ["run_server", "run_simulator"]
 
 
 def run_server(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """`serve`: every start condition checked and logged, then the MCP server until it stops; the exit status."""
+    """`serve`: every start condition checked and logged, then the MCP server until it stops; the exit status. With
+    --simulator, the simulator's rescue systems are stopped when it stops."""
     http = getattr(args, "transport", "stdio") == "http"
     if http and not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
-    accounts, transport = accounts_for(args, env)
+    wired = wire(args, env)
+    try:
+        return _serve(args, wired, http)
+    finally:
+        if wired.simulator is not None:
+            wired.simulator.close()
+
+
+def _serve(args: argparse.Namespace, wired: Wired, http: bool) -> int:
+    accounts = wired.accounts
     from ..mcp_server.server import build_server
 
-    server = build_server(accounts, transport=transport)
+    server = build_server(accounts, transport=wired.transport)
     shared = accounts.shared
     app: ASGIApp | None = None
     if http:
@@ -44,6 +54,13 @@ def run_server(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         shared.guard_rails.audit_log or "off",
         "on" if shared.guard_rails.require_preview else "off (ZOMRO_REQUIRE_PREVIEW)",
     )
+    systems = wired.simulator.rescue_systems if wired.simulator is not None else None
+    if systems is not None:
+        log.info(
+            "simulator: a rescued instance's rescue system is the %s, on 127.0.0.N port %d",
+            "rescue VM" if args.rescue_system == "vm" else "stand-in (a recorded diagnosis)",
+            shared.rescue.ssh_port,
+        )
     for settings in accounts.settings:
         rails = settings.guard_rails
         log.info(
