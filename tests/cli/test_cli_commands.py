@@ -89,7 +89,8 @@ def test_enter_goes_ahead_when_the_person_types_the_id(
     assert f"rescue root password (shown once): {sent.fields['password']}" in out
     assert "EXECUTED: instance 5203773 is rebooting into rescue mode from Ubuntu 22.04" in out
     assert "state: rescued (reached" in out
-    assert "next: log in over SSH as root" in out
+    assert "next: run `zomro-rescue-mcp diagnose 5203773` to see what is wrong before any repair" in out
+    assert "or log in over SSH as root" in out
     assert "`zomro-rescue-mcp exit 5203773`" in out
     assert "exit_rescue" not in out
     assert out.index("rescue root password") < out.index("state: rescued")  # printed before the watch
@@ -416,7 +417,15 @@ def test_dry_run_with_json_is_the_preview_alone(
     assert sim.instances[LEGACY].status == "rescued"
 
 
-MCP_WORDS = ("enter_rescue", "exit_rescue", "list_instances", "list_rescue_images", "confirm=", "preview_id=")
+MCP_WORDS = (
+    "enter_rescue",
+    "exit_rescue",
+    "diagnose_instance",
+    "list_instances",
+    "list_rescue_images",
+    "confirm=",
+    "preview_id=",
+)
 
 
 def test_json_of_a_change_speaks_of_commands_not_tools(
@@ -428,6 +437,7 @@ def test_json_of_a_change_speaks_of_commands_not_tools(
         words = document[part]["summary"] + " " + document[part]["next_step"]
         assert [w for w in MCP_WORDS if w in words] == [], words
     assert "`zomro-rescue-mcp exit 5203773`" in document["result"]["next_step"]
+    assert "`zomro-rescue-mcp diagnose 5203773`" in document["result"]["next_step"]
 
 
 def test_json_of_a_refusal_names_the_command_to_run_next(

@@ -1,7 +1,8 @@
 """The human CLI: the same operations as the MCP tools, for a person at a terminal or a script (not via MCP).
 
 `enter` and `exit` show the preview first and, without `--yes`, ask the person to type the instance id; with
-no terminal to ask on, they refuse; with `--dry-run` they show the preview and stop. Tables by default, `--json`
+no terminal to ask on, they refuse; with `--dry-run` they show the preview and stop. `diagnose` reads the instance's
+disk from its rescue system with the rescue password from stdin (never from argv). Tables by default, `--json`
 for scripts; every word is written by cli/render.py, printed by cli/printer.py. The reports (`doctor`,
 `accounts`) are in cli/reports.py.
 """
@@ -17,10 +18,12 @@ from typing import TextIO
 import anyio
 import httpx2
 
+from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, ZomroError
 from ..core.printable import printable
 from ..operations.approval import Approval
 from ..operations.assembly import assemble
+from ..operations.diagnosis import DiagnoseResult
 from ..operations.fleet import Fleet
 from ..operations.instances import matches
 from ..operations.models import ActionResult, EnterRescueResult, Zone
@@ -29,7 +32,7 @@ from ..operations.rescue import RescueService
 from ..settings.accounts import Accounts
 from ..settings.config import parse_instance_id
 from .printer import Printer
-from .render import action_lines
+from .render import action_lines, diagnosis_refusal
 from .reports import list_accounts, run_doctor
 from .terminal import Ask, TerminalAsker
 
@@ -76,6 +79,14 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Diagnose:
+    """`diagnose INSTANCE [--rescue-password-stdin]`: reads only."""
+
+    instance: str
+    password_stdin: bool = False
+
+
+@dataclass(frozen=True)
 class Doctor:
     """`doctor [--capture FILE [--instance ID]]`"""
 
@@ -88,7 +99,7 @@ class ListAccounts:
     """`accounts`: the configured accounts and their guard rails (never a secret); no API call."""
 
 
-Command = Instances | Images | Status | Change | Doctor | ListAccounts
+Command = Instances | Images | Status | Diagnose | Change | Doctor | ListAccounts
 
 
 def parse_command(args: argparse.Namespace) -> Command:
@@ -100,6 +111,8 @@ def parse_command(args: argparse.Namespace) -> Command:
         return Images(args.instance_id, args.zone)
     if name == "status":
         return Status(args.instance_id)
+    if name == "diagnose":
+        return Diagnose(args.instance_id, args.rescue_password_stdin)
     if name == "doctor":
         return Doctor(args.capture, args.instance)
     if name == "accounts":
@@ -153,6 +166,9 @@ async def run_command(
             case Status(instance):
                 where, instance_id = await resolve_instance(fleet, instance, account)
                 show.instance(await fleet.status(instance_id, where))
+            case Diagnose():
+                where, instance_id = await resolve_instance(fleet, command.instance, account)
+                show.diagnosis(await _diagnose(fleet, command, instance_id, where, stdin))
             case Change():
                 where, instance_id = await resolve_instance(fleet, command.instance, account)
                 request = _request(command, instance_id, stdin)
@@ -166,7 +182,7 @@ async def run_command(
 
 def _request(command: Change, instance_id: int, stdin: TextIO) -> Request:
     if command.entering:
-        password = _read_password(stdin) if command.password_stdin else None
+        password = _read_password(stdin, "Rescue root password: ") if command.password_stdin else None
         return EnterRequest(instance_id, command.image, command.zone, password)
     return ExitRequest(instance_id)
 
@@ -274,11 +290,42 @@ def _require_executed(result: ActionResult) -> None:
         )
 
 
-def _read_password(stdin: TextIO) -> str:
+def _read_password(stdin: TextIO, prompt: str) -> str:
     """The rescue password from stdin; at a terminal it is asked for without echo."""
     if stdin.isatty():
-        return getpass.getpass("Rescue root password: ")
+        return getpass.getpass(prompt)
     return stdin.readline().rstrip("\r\n")
+
+
+async def _diagnose(
+    fleet: Fleet, command: Diagnose, instance_id: int, account: str | None, stdin: TextIO
+) -> DiagnoseResult:
+    """The diagnosis, with progress on stderr. A command is a process of its own, so it holds no rescue login: the
+    password comes from stdin (--rescue-password-stdin), or is asked for at a terminal once the diagnosis is refused
+    for the want of it (before any connection: the instance is in rescue mode and has an address to reach)."""
+    password: str | None = None
+    if command.password_stdin:
+        password = _read_password(stdin, "Rescue root password (for diagnose): ")
+        redact.register(password)
+        if not password:
+            raise InvalidRequestError(
+                f"No rescue password was read from stdin for instance {instance_id}: pass it on the first line. "
+                "Nothing was done.",
+                kind="invalid.rescue_password",
+                instance_id=instance_id,
+            )
+    try:
+        return await fleet.diagnose(instance_id, account, rescue_password=password, on_progress=_progress)
+    except ZomroError as exc:
+        if exc.kind == "invalid.rescue_password" and password is None and stdin.isatty():
+            asked = getpass.getpass(f"Rescue root password of instance {instance_id}: ")
+            redact.register(asked)
+            if asked:
+                return await fleet.diagnose(instance_id, account, rescue_password=asked, on_progress=_progress)
+        said = diagnosis_refusal(exc.kind, exc.facts)
+        if said is None:
+            raise
+        raise ZomroError(said, kind=exc.kind, **exc.facts) from None
 
 
 async def _progress(progress: float, total: float | None, message: str) -> None:

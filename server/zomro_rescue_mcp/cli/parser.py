@@ -9,7 +9,7 @@ from .. import __version__
 
 __all__ = ["EPILOG", "HUMAN_COMMANDS", "build_parser"]
 
-HUMAN_COMMANDS = ("instances", "images", "status", "enter", "exit", "doctor", "accounts")
+HUMAN_COMMANDS = ("instances", "images", "status", "enter", "diagnose", "exit", "doctor", "accounts")
 
 EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
@@ -29,6 +29,8 @@ configuration (environment variables; flags override them):
   ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
   ZOMRO_POLL_INTERVAL seconds between state reads while watching, 1 to 60 (default 3)
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
+  ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose (default 22)
+  ZOMRO_RESCUE_SESSION_TTL seconds a rescue password stays in the server's memory (default 14400)
 
 guard rails:
   ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
@@ -143,6 +145,20 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     enter.add_argument("--zone", choices=["pub", "own", "shr"], help="the image's zone (inferred from the image)")
     enter.add_argument("--password-stdin", action="store_true", help="read the rescue root password from stdin")
+    diagnose = commands.add_parser(
+        "diagnose",
+        parents=[common],
+        help="look at an instance's own disk from its rescue system (reads only)",
+        description="Log in to the rescue system of an instance in rescue mode (SSH as root, on the instance's own "
+        "address) and read its own disk: what stops it booting or letting anyone in, critical first, each with "
+        "the repair that fixes it. Nothing is written on the disk; no command of yours is run.",
+    )
+    diagnose.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    diagnose.add_argument(
+        "--rescue-password-stdin",
+        action="store_true",
+        help="read the rescue root password from stdin (at a terminal it is asked for, not shown)",
+    )
     leave = commands.add_parser(
         "exit",
         parents=[common],

@@ -8,8 +8,18 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
+from ..operations.diagnosis import DiagnoseResult
 from ..operations.models import ActionResult, Instance, InstanceList, RescueImageList
-from .render import action_document, action_lines, image_table, instance_table, next_line, settled_lines
+from .render import (
+    action_document,
+    action_lines,
+    diagnosis_document,
+    diagnosis_lines,
+    image_table,
+    instance_table,
+    next_line,
+    settled_lines,
+)
 
 __all__ = ["Printer"]
 
@@ -34,6 +44,14 @@ class Printer:
 
     def images(self, data: RescueImageList) -> None:
         self._emit(data, "images", image_table(data, named=self._named))
+
+    def diagnosis(self, data: DiagnoseResult) -> None:
+        """The findings as a table, or the whole result as one JSON document (its next step a command to run)."""
+        if self._json:
+            text = json.dumps(diagnosis_document(data, named=self._named), indent=2)
+        else:
+            text = diagnosis_lines(data, named=self._named)
+        print(text, file=self._out, flush=True)  # stdout ok: the CLI prints for a person
 
     def action(self, data: ActionResult) -> None:
         """A preview, or an executed request (with a generated password, printed at once); text only."""

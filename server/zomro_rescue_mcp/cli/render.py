@@ -1,7 +1,7 @@
-"""Words for a person at a terminal, and for a script reading `--json`: the CLI's tables and the results of `enter`
-and `exit`, written from the outcome's data with real ids and the commands a person runs (never the MCP tool names
-the model is told about). Text from the API (names, labels, answers) is shown escaped, never raw: every line and
-every cell written here goes through `printable`.
+"""Words for a person at a terminal, and for a script reading `--json`: the CLI's tables and the results of `enter`,
+`exit` and `diagnose`, written from the outcome's data with real ids and the commands a person runs (never the MCP
+tool names the model is told about). Text from the API or the rescue system (names, labels, answers, findings) is
+shown escaped, never raw: every line and every cell written here goes through `printable`.
 """
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.printable import printable
+from ..operations.diagnosis import DiagnoseResult
 from ..operations.images import is_windows
 from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
 
 __all__ = [
     "action_document",
     "action_lines",
+    "diagnosis_document",
+    "diagnosis_lines",
+    "diagnosis_refusal",
     "error_for_people",
     "facts_for_people",
     "image_table",
@@ -179,11 +183,14 @@ def _next_step(data: ActionResult, named: bool, dry_run: bool) -> str:
     if data.wait in ("timed_out", "not_waited"):
         return f"look with {status} in a minute; do not send the request again"
     if isinstance(data, EnterRescueResult):
-        login = (
-            "open the instance's VNC console in the Zomro panel (no SSH login on this image)"
-            if is_windows(data.image)
-            else "log in over SSH as root to the instance's usual IP address"
-        )
+        if is_windows(data.image):
+            login = "open the instance's VNC console in the Zomro panel (no SSH login on this image)"
+        else:
+            login = (
+                f"run `{CLI} diagnose {target}` to see what is wrong before any repair (it asks for the rescue "
+                "password and writes nothing on the disk), or log in over SSH as root to the instance's usual IP "
+                "address"
+            )
         return f"{login}; when the repair is done, run `{CLI} exit {target}`"
     return "check that the services on the instance are back"
 
@@ -202,3 +209,73 @@ def action_document(data: ActionResult, *, named: bool = False, dry_run: bool = 
         "summary": effect[0].upper() + effect[1:],
         "next_step": step[0].upper() + step[1:] + ".",
     }
+
+
+_SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+_FINDING_WIDTHS = (8, 22, 56)
+_EVIDENCE_SHOWN = 3  # lines of evidence under each finding; --json has them all
+
+
+def _diagnosis_next(data: DiagnoseResult, named: bool) -> str:
+    """What to do after a diagnosis, in commands a person runs."""
+    leave = f"`{CLI} exit {_target(data.instance_id, data.account, named)}`"
+    fixes = sorted({f.fix for f in data.findings if f.fix})
+    if not fixes:
+        return f"when you are done in rescue mode, run {leave}"
+    return (
+        f"each finding names its fix ({', '.join(fixes)}); until repairs are offered here, apply them over SSH as "
+        f"root at {data.address}, then run {leave}"
+    )
+
+
+def diagnosis_lines(data: DiagnoseResult, *, named: bool = False) -> str:
+    """A diagnosis for a person: what was looked at, then the findings as a table (critical first, each with its
+    fix and a little of its evidence), the notes and the next step."""
+    whose = f" on account {data.account}" if named and data.account else ""
+    key = "first seen in this rescue stay, now trusted" if data.host_key_first_use else "as trusted in this stay"
+    said = [
+        f"DIAGNOSIS{whose}: {data.summary}",
+        f"rescue system {data.address}:{data.port}, host key {data.host_key} ({key})",
+    ]
+    if data.root is not None:
+        root = data.root
+        system = " ".join(p for p in (root.os_name, root.os_version) if p) or "unknown system"
+        said.append(f"root: {root.device} {root.fstype or '?'} {system}; kernels: {', '.join(root.kernels) or 'none'}")
+    examined = [f"{d.device} {d.fstype or d.type}" for d in data.disks if d.role == "instance"]
+    said.append(f"disks: {', '.join(examined) or 'none examined'}")
+    text = [printable(line) for line in said]
+    findings = sorted(data.findings, key=lambda f: _SEVERITY_RANK[f.severity])
+    if findings:
+        text.append(row(_FINDING_WIDTHS, "SEVERITY", "KIND", "SUMMARY", "FIX"))
+    for f in findings:
+        text.append(row(_FINDING_WIDTHS, f.severity, f.kind, f.summary, f.fix or "-"))
+        text += [printable(f"{'':8}  | {e}") for e in f.evidence[:_EVIDENCE_SHOWN]]
+        if len(f.evidence) > _EVIDENCE_SHOWN:
+            text.append(printable(f"{'':8}  | (and {len(f.evidence) - _EVIDENCE_SHOWN} more: see --json)"))
+    text += [printable(f"note: {n}") for n in data.notes]
+    text.append(printable(f"next: {_diagnosis_next(data, named)}."))
+    return "\n".join(text)
+
+
+def diagnosis_document(data: DiagnoseResult, *, named: bool = False) -> dict[str, Any]:
+    """A diagnosis as `--json` prints it: the tool's data, its next step written for the command line."""
+    step = _diagnosis_next(data, named)
+    return {**data.model_dump(mode="json"), "next_step": step[0].upper() + step[1:] + "."}
+
+
+def diagnosis_refusal(kind: str, facts: dict[str, Any]) -> str | None:
+    """A person's sentence for a diagnosis refused before any connection, where the operations' words speak of the
+    tools and their arguments; None: the refusal reads the same for both."""
+    instance = facts.get("instance_id", "INSTANCE")
+    if kind == "invalid.rescue_password":
+        return (
+            f"A command holds no rescue password of instance {instance}: give it on stdin with "
+            "--rescue-password-stdin (at a terminal it is asked for, not shown). Nothing was done."
+        )
+    if kind == "refused.not_in_rescue":
+        status = facts.get("status", "in another state")
+        return (
+            f"Instance {instance} is {status}, not in rescue mode, so there is no rescue system to look from: enter "
+            "rescue mode first. Nothing was done."
+        )
+    return None
