@@ -5,7 +5,7 @@
 #
 # The report is line-oriented: a header `@@name args…` (args are only names this script controls: device paths from
 # the kernel, numbers, fixed words) followed by body lines that each start with `|` (anything read from the instance's
-# disk goes only there, bounded). diagnosis.py parses it. The caller sets ZR_FSCK_TIMEOUT and ZR_ONLY above this.
+# disk goes only there, bounded). diagnosis.py parses it. The caller sets ZR_FSCK_TIMEOUT, ZR_ONLY and ZR_HOLD above.
 
 set -u
 LC_ALL=C
@@ -15,7 +15,10 @@ export PATH
 
 zr_body() { awk -v w="${1:-300}" '{ print "|" substr($0, 1, w) }'; }
 zr_file() { head -c "$2" -- "$1" 2>/dev/null | zr_body "${3:-300}"; }
-zr_stage() { printf '@@stage %s\n' "$1"; }
+zr_stage() {  # ZR_HOLD (tests only) stops the script at that stage until its time limit ends it
+    printf '@@stage %s\n' "$1"
+    [ "$1" != "$ZR_HOLD" ] || sleep 3600
+}
 zr_has() { command -v "$1" >/dev/null 2>&1; }
 
 zr_stage tools
@@ -89,8 +92,8 @@ if zr_has lvs && zr_has vgchange; then
         awk '{ seen[$1] = 1; if (substr($2, 5, 1) == "a") act[$1] = 1 } END { for (v in seen) if (!(v in act)) print v }'); do
         case $zr_v in *[!A-Za-z0-9+_.-]*) continue ;; esac
         ZR_VGS="$ZR_VGS $zr_v"
-        if vgchange -ay --config "activation { read_only_volume_list = [ \"$zr_v\" ] }" "$zr_v" >"$ZR_W/vg.out" 2>&1
-        then
+        # Activated as usual: its volumes are set read-only with the other candidates before anything reads them.
+        if vgchange -ay "$zr_v" >"$ZR_W/vg.out" 2>&1; then
             printf '@@lvm_activated %s\n' "$zr_v"
         else
             printf '@@lvm_failed %s\n' "$zr_v"
@@ -124,6 +127,9 @@ blkid -c /dev/null -o export 2>/dev/null | head -c 262144 | zr_body 1000
 zr_n=0
 for zr_d in $(blkid -c /dev/null -o device 2>/dev/null | sort); do
     case $zr_d in /dev/loop* | /dev/zram* | /dev/sr* | /dev/ram* | /dev/fd* | *[!A-Za-z0-9/_.:+-]*) continue ;; esac
+    if [ -n "$ZR_ONLY" ]; then  # a quick first cut; the exact test (the device's disks) follows
+        case $zr_d in "$ZR_ONLY"* | /dev/mapper/* | /dev/dm-* | /dev/md*) ;; *) continue ;; esac
+    fi
     zr_tops=$(lsblk -nrpso NAME,TYPE "$zr_d" 2>/dev/null | awk '$2 == "disk" { print $1 }' | sort -u)
     [ -n "$zr_tops" ] || continue
     zr_skip=

@@ -39,9 +39,14 @@ def _source() -> str:
     return resources.files(__package__).joinpath("diagnose.sh").read_text(encoding="utf-8")
 
 
-def diagnosis_script(*, fsck_timeout_s: float, only: str | None = None) -> str:
-    """The script, with its limits and (optionally) the one disk to examine; the values are checked, not quoted."""
+def diagnosis_script(*, fsck_timeout_s: float, only: str | None = None, hold_at: str | None = None) -> str:
+    """The script, with its limits and (optionally) the one disk to examine; the values are checked, not quoted.
+
+    `hold_at` is for tests: the script stops at that stage until its time limit ends it (and its cleanup runs).
+    """
     if only is not None and not DISK_PATTERN.fullmatch(only):
         raise ValueError(f"not a device path: {only!r}")
-    header = f"ZR_FSCK_TIMEOUT={max(1, math.ceil(fsck_timeout_s))}\nZR_ONLY={only or ''}\n"
+    if hold_at is not None and hold_at not in STAGES:
+        raise ValueError(f"not a stage: {hold_at!r}")
+    header = f"ZR_FSCK_TIMEOUT={max(1, math.ceil(fsck_timeout_s))}\nZR_ONLY={only or ''}\nZR_HOLD={hold_at or ''}\n"
     return header + _source()
