@@ -1,14 +1,17 @@
 """`zomro-rescue-mcp diagnose INSTANCE`: the refusals before any connection, the rescue password from stdin only,
 progress on stderr, the findings as a table (critical first) or the whole result as JSON, exit codes by kind.
 
-No VM: the rescue system is a real SSH server on 127.0.0.1 that lets nobody in (tests/refusing_sshd.py), so nothing
-ever runs; the simulator's instances are moved to that loopback address where a test needs a connection.
+No VM: for the refusals the rescue system is a real SSH server on 127.0.0.1 that lets nobody in
+(tests/refusing_sshd.py), so nothing ever runs, and the simulator's instances are moved to its loopback address where a
+test needs a connection; for a whole diagnosis it is the simulator's stand-in, which answers the diagnosis script
+with a report recorded from the rescue VM (an instance with a stale fstab line) and runs nothing.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -17,9 +20,11 @@ from zomro_rescue_mcp.cli.printer import Printer
 from zomro_rescue_mcp.cli.render import diagnosis_lines
 from zomro_rescue_mcp.operations.diagnosis import DiagnoseResult
 from zomro_rescue_mcp.rescue_system import Disk, Finding, RootSystem
-from zomro_rescue_mcp.simulator import Simulator
+from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, run_on_loopback
+from zomro_rescue_mcp.simulator.stand_in import StandInRescueSystem
 
 from ..refusing_sshd import RefusingSSH
+
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
 WEB, LEGACY = 5203773, 5203775
@@ -105,6 +110,99 @@ def test_diagnose_of_a_reserved_address_exits_1_and_connects_nowhere(
     assert "address 203.0.113.12 cannot be a rescue system's" in err
     assert SECRET not in err
     assert rescue_ssh.connections == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def stand_in_env() -> Iterator[dict[str, str]]:
+    """The variables of a command on a simulator of its own whose rescued instances answer SSH (the stand-in)."""
+    port = free_port()
+    sim = Simulator(transition_seconds=0.2, rescue_system=StandInRescueSystem(port))
+    url, stop = run_on_loopback(sim)
+    try:
+        yield {
+            "ZOMRO_API_URL": url,
+            "ZOMRO_USERNAME": DEMO_USERNAME,
+            "ZOMRO_PASSWORD": DEMO_PASSWORD,
+            "ZOMRO_TIMEOUT": "5",
+            "ZOMRO_POLL_INTERVAL": "1",
+            "ZOMRO_LOG_LEVEL": "DEBUG",
+            "ZOMRO_RESCUE_SSH_PORT": str(port),
+            "XDG_CONFIG_HOME": "/nonexistent/zomro-tests",
+        }
+    finally:
+        sim.close()
+        stop()
+
+
+RESCUE_PASSWORD = "Stand-In-Rescue-42"
+
+
+def entered(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """web-1 put into rescue mode with RESCUE_PASSWORD, by the CLI, watched until its rescue system answers."""
+    argv = ["enter", "web-1", "--image", "Ubuntu 22.04", "--password-stdin", "--yes"]
+    assert main_(argv, env, stdin=io.StringIO(f"{RESCUE_PASSWORD}\n")) == 0
+    assert "state: rescued" in capsys.readouterr().out
+
+
+def test_a_diagnosis_prints_the_findings_table_critical_first_and_progress_on_stderr(
+    stand_in_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    entered(stand_in_env, capsys)
+    argv = ["diagnose", "web-1", "--rescue-password-stdin"]
+    assert main_(argv, stand_in_env, stdin=io.StringIO(f"{RESCUE_PASSWORD}\n")) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("DIAGNOSIS: ")
+    assert "instance 5203773's disk (/dev/vdb1)" in lines[0]
+    assert lines[1].startswith("rescue system 127.0.0.")
+    assert "host key SHA256:" in lines[1]
+    assert lines[2].startswith("root: /dev/vdb1 ext4 ")
+    [head] = [line for line in lines if line.startswith("SEVERITY")]
+    assert head.split() == ["SEVERITY", "KIND", "SUMMARY", "FIX"]
+    rows = [line.split()[0] for line in lines[lines.index(head) + 1 :] if line.split()[0] in SEVERITIES]
+    assert rows == sorted(rows, key=SEVERITIES.index)  # critical first
+    [stale] = [line for line in lines if line.startswith("critical  fstab.unknown_device")]
+    assert stale.endswith("fstab.add_nofail")
+    assert lines[-1].startswith("next: each finding names its fix (")
+    assert "`zomro-rescue-mcp exit 5203773`" in lines[-1]
+    assert "  ... Mounting the instance's file systems read-only" in captured.err
+    assert RESCUE_PASSWORD not in captured.out + captured.err
+
+
+SEVERITIES = ["critical", "warning", "info"]
+
+
+def test_a_diagnosis_with_json_is_the_whole_result_as_one_document(
+    stand_in_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    entered(stand_in_env, capsys)
+    argv = ["diagnose", "web-1", "--rescue-password-stdin", "--json"]
+    assert main_(argv, stand_in_env, stdin=io.StringIO(f"{RESCUE_PASSWORD}\n")) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert set(document) == set(DiagnoseResult.model_fields)
+    assert (document["kind"], document["instance_id"], document["account"]) == ("diagnosis", WEB, "default")
+    assert document["address"].startswith("127.0.0.")
+    assert document["host_key"].startswith("SHA256:")
+    assert document["host_key_first_use"] is True
+    assert document["root"]["device"] == "/dev/vdb1"
+    assert any(d["role"] == "rescue" for d in document["disks"])
+    assert any(d["role"] == "instance" for d in document["disks"])
+    kinds = {f["kind"]: f for f in document["findings"]}
+    assert kinds["fstab.unknown_device"]["fix"] == "fstab.add_nofail"
+    assert kinds["fstab.unknown_device"]["evidence"]
+    assert [f["severity"] for f in document["findings"]] == sorted(
+        (f["severity"] for f in document["findings"]), key=SEVERITIES.index
+    )
+    assert "`zomro-rescue-mcp exit 5203773`" in document["next_step"]
+    assert [w for w in MCP_WORDS if w in document["next_step"] + document["summary"]] == []
+    assert RESCUE_PASSWORD not in captured.out + captured.err
 
 
 def test_diagnose_is_read_into_its_command_with_the_instance_as_a_person_names_it() -> None:

@@ -105,8 +105,9 @@ async def test_a_given_rescue_password_is_offered_and_never_reaches_the_result_o
 async def test_a_confirmed_enter_from_a_linux_image_names_diagnose_instance_next(client: Client) -> None:
     data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True))
     assert data["next_step"].startswith("Give the person the password now (shown only this once). Next, before any ")
-    assert "call diagnose_instance (it reads the instance's disk from the rescue system and writes nothing)" in (
-        data["next_step"]
+    assert (
+        "call diagnose_instance (it reads the instance's disk from the rescue system and writes nothing)"
+        in (data["next_step"])
     )
     assert data["next_step"].index("diagnose_instance") < data["next_step"].index("exit_rescue")
 
