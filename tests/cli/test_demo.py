@@ -33,11 +33,35 @@ def test_what_the_api_named_is_shown_escaped_in_the_story() -> None:
     assert len(said.splitlines()) == 2
 
 
-@pytest.mark.e2e
-def test_the_demo_confirms_with_the_image_id_it_previewed() -> None:
+@pytest.fixture(scope="module")
+def told() -> subprocess.CompletedProcess[str]:
+    """The demo, told once for the module's tests."""
     done = subprocess.run(
         [CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    calls = [json.loads(line.split(" ", 2)[2]) for line in done.stdout.splitlines() if line.startswith("-> enter_")]
+    return done
+
+
+@pytest.mark.e2e
+def test_the_demo_confirms_with_the_image_id_it_previewed(told: subprocess.CompletedProcess[str]) -> None:
+    calls = [json.loads(line.split(" ", 2)[2]) for line in told.stdout.splitlines() if line.startswith("-> enter_")]
     assert [(c["image"], c.get("confirm", False)) for c in calls] == [("ubuntu 22.04", False), (UBUNTU, True)]
+
+
+@pytest.mark.e2e
+def test_the_demo_diagnoses_the_stale_fstab_line_in_rescue_mode_then_leaves(
+    told: subprocess.CompletedProcess[str],
+) -> None:
+    tools = [line.split()[1] for line in told.stdout.splitlines() if line.startswith("-> ")]
+    assert tools == [
+        "list_instances",
+        "list_rescue_images",
+        "enter_rescue",
+        "enter_rescue",
+        "diagnose_instance",
+        "exit_rescue",
+        "exit_rescue",
+    ]
+    assert "   critical fstab.unknown_device: fstab line 3 mounts UUID=" in told.stdout
+    assert told.stderr == ""

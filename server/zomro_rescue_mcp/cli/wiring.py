@@ -42,6 +42,9 @@ def wire(args: argparse.Namespace, env: Mapping[str, str]) -> Wired:
     """The accounts from the environment or the accounts file, and flags; with --simulator, each account is served
     by one in-process simulator (the first as its demo account, the others as accounts of their own)."""
     simulator = bool(getattr(args, "simulator", False))
+    playing = hasattr(args, "rescue_system")  # serve: the simulator's rescued instances get a rescue system
+    if playing and not simulator and (args.rescue_system is not None or args.disk):
+        raise ConfigError("--rescue-system and --disk play the built-in simulator's rescue systems: add --simulator.")
     accounts = load_accounts(
         env,
         simulator=simulator,
@@ -53,9 +56,6 @@ def wire(args: argparse.Namespace, env: Mapping[str, str]) -> Wired:
     )
     if getattr(args, "replay", None) is not None and not simulator:
         raise ConfigError("--replay serves a capture on the built-in simulator: add --simulator.")
-    playing = hasattr(args, "rescue_system")  # serve: the simulator's rescued instances get a rescue system
-    if playing and not simulator and (args.rescue_system is not None or args.disk):
-        raise ConfigError("--rescue-system and --disk play the built-in simulator's rescue systems: add --simulator.")
     if not simulator:
         return Wired(accounts)
     import httpx2

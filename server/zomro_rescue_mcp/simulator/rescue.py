@@ -53,11 +53,11 @@ def rescue(account: AccountData, fields: dict[str, str], session: Session) -> JS
     if instance.status not in _RESCUABLE:
         raise account.field_error("instance_status", f"Cannot rescue an instance in state {instance.status}")
     ends_in = "error" if instance.id in account.failing_rescues else "rescued"
-    instance.begin("rescuing", ends_in, account.transition_seconds, account.transition_lag)
-    instance.rescue_image = image.id
     if account.rescue_systems is not None and ends_in == "rescued":  # rescued once its rescue system answers
         # No password given (an image of one's own may need none): one that nobody knows, as no one was told one.
         instance.waits_for = account.rescue_systems.begin(instance, password or secrets.token_urlsafe(24))
+    instance.begin("rescuing", ends_in, account.transition_seconds, account.transition_lag)
+    instance.rescue_image = image.id
     return ok("func=instances")
 
 
@@ -87,8 +87,8 @@ def unrescue(account: AccountData, fields: dict[str, str], session: Session) -> 
         raise ApiRefusal("value", "runningoperation", "Another operation is running on this instance")
     if instance.status not in _UNRESCUABLE:
         raise account.field_error("instance_status", "The instance is not in rescue mode")
-    instance.begin("unrescuing", "active", account.transition_seconds, account.transition_lag)
-    instance.rescue_image = None
     if account.rescue_systems is not None:  # active once its rescue system has stopped
         instance.waits_for = account.rescue_systems.end(instance)
+    instance.begin("unrescuing", "active", account.transition_seconds, account.transition_lag)
+    instance.rescue_image = None
     return ok("func=instances")
