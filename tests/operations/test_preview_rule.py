@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import mcp.types as types
 import pytest
 from mcp import Client
 from mcp.types import TextContent
@@ -272,3 +274,30 @@ async def test_the_rule_can_be_turned_off(settings: Settings, sim: Simulator) ->
         data = ok(await client.call_tool("enter_rescue", ENTER))
     assert preview["preview_id"] is None
     assert data["executed"] is True
+
+
+async def test_the_audit_record_says_why_the_rule_refused(ruled: Settings, sim: Simulator, tmp_path: Path) -> None:
+    audited = ruled.but(audit_log=str(tmp_path / "audit.jsonl"))
+    async with client_for(audited, "auto") as client:
+        await _refusal(client, ENTER)
+    [record] = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert (record["result"], record["preview_refusal"], record["approved_by"]) == ("preview_required", "missing", None)
+
+
+async def test_a_refused_approval_uses_up_the_preview_id_and_says_to_preview_again(
+    ruled: Settings, sim: Simulator
+) -> None:
+    async def declines(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    asking = ruled.but(require_approval="always")
+    async with client_for(asking, "legacy", elicitation_callback=declines) as client:
+        preview_id = await _preview(client, {"instance_id": LEGACY})
+        confirmed = {"instance_id": LEGACY, "confirm": True, "preview_id": preview_id}
+        declined = await client.call_tool("exit_rescue", confirmed)
+        again = await _refusal(client, confirmed)
+    assert declined.is_error
+    assert isinstance(declined.content[0], TextContent)
+    assert "Preview again (its preview_id is used up)" in declined.content[0].text
+    assert again == "unknown"
+    assert sim.mutating_requests() == []

@@ -17,7 +17,11 @@ from ..operations.models import ActionResult, EnterRescueResult, Instance, Insta
 
 __all__ = ["error_for_model", "facts_for_model", "render_for_model"]
 
-_HEAD = {"preview": "PREVIEW (nothing changed)", "executed": "EXECUTED", "refused.preview_required": "PREVIEW"}
+_HEAD = {
+    "preview": "PREVIEW (nothing changed)",
+    "executed": "EXECUTED",
+    "refused.preview_required": "REFUSED (nothing sent)",
+}
 
 
 _STEPS = {

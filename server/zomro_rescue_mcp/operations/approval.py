@@ -84,9 +84,12 @@ def judge(typed: str, instance_id: int) -> Approval:
     return Approval.ACCEPTED if typed.strip() == str(instance_id) else Approval.MISMATCH
 
 
-def require(instance_id: int, answer: Answer | Approval, *, where: str = "ZOMRO_REQUIRE_APPROVAL") -> None:
+def require(
+    instance_id: int, answer: Answer | Approval, *, where: str = "ZOMRO_REQUIRE_APPROVAL", used_up: bool = False
+) -> None:
     """The one rule: raise PolicyRefusedError unless approval is not required or the person approved. `where`
-    names the setting that requires approval, for the sentence."""
+    names the setting that requires approval, for the sentence; `used_up`: the call's preview_id was taken, so the
+    sentence says that only a new preview leads on."""
     answer = answer if isinstance(answer, Answer) else Answer(answer)
     if answer.approval.approves:
         return
@@ -106,6 +109,8 @@ def require(instance_id: int, answer: Answer | Approval, *, where: str = "ZOMRO_
     advice = (
         "Use a client that supports elicitation, or ask the operator."
         if answer.approval is Approval.UNSUPPORTED
+        else "Preview again (its preview_id is used up), show it to the person, and ask them again if they meant it."
+        if used_up
         else "Ask the person again if they meant it."
     )
     raise PolicyRefusedError(f"Nothing was sent: {refusals[answer.approval]}. {advice}")
@@ -123,8 +128,12 @@ class Asker(Protocol):
         ...
 
 
-def notes_on(approval: Approval, mode: str, where: Mapping[str, str]) -> list[str]:
+def notes_on(approval: Approval, mode: str, where: Mapping[str, str], asked_by: AskedBy = "elicitation") -> list[str]:
     """What an approval that was not a person's means, for the person reading the result."""
+    if asked_by == "terminal":
+        if approval is Approval.ACCEPTED:
+            return []
+        return ["Nobody typed the instance id: --yes on the command line stood for the approval."]
     if approval is Approval.CANNOT_ASK:
         return [
             "Nobody was asked through the client: this client cannot ask the person (it declared no form "

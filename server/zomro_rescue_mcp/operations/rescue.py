@@ -255,14 +255,16 @@ class RescueService:
                 attempt.refused_preview(reason)
                 step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
                 return refused(preview.result, reason, step)
-        require(preview.request.instance_id, approval, where=self._where["require_approval"])
-        by = approved_by(approval, options.get("asked_by", "elicitation"))
+        asked_by: AskedBy = options.get("asked_by", "elicitation")
+        used_up = self._previews is not None  # the preview_id was taken above: only a new preview leads on
+        require(preview.request.instance_id, approval, where=self._where["require_approval"], used_up=used_up)
+        by = approved_by(approval, asked_by)
         attempt.approved(by)
         attempt.before_send()
         sent: Accepted = await send()
         attempt.accepted = True
         self._remember(preview.request, sent)
-        notes = [*sent.notes, *notes_on(approval, self.require_approval, self._where)]
+        notes = [*sent.notes, *notes_on(approval, self.require_approval, self._where, asked_by)]
         accepted = sent.model_copy(update={"approved_by": by, "notes": notes})
         return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
 
