@@ -108,7 +108,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
         name="rescue_workflow",
         title="Rescue a server that does not boot",
         description="Walks through finding the instance, choosing an image, the person's approval, entering "
-        "rescue mode, the repair (mount, fsck, logs, /etc/fstab) and leaving rescue mode.",
+        "rescue mode, the diagnosis of its disk (diagnose_instance), the repair and leaving rescue mode.",
     )
     def rescue_workflow_prompt(
         instance: Annotated[
