@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from zomro_rescue_mcp.simulator.stand_in import RECORDED_CASE, recorded_report
 from ..conftest import CONSOLE_SCRIPT, DEFAULT_ERA, ok
 from .cases import FINDING_CASES, build_case
 from .conftest import BootVM
+from .disks import blank_image, require_vm
 
 pytestmark = pytest.mark.anyio
 
@@ -42,24 +44,30 @@ def vms_of(disk: Path) -> list[int]:
     return found
 
 
-async def test_serve_simulator_with_the_rescue_vm_diagnoses_the_instances_own_disk(
-    debian_root: Path, tmp_path: Path
-) -> None:
-    disk = build_case(CASE, debian_root, tmp_path)
+def server(disk: Path, home: Path) -> StdioServerParameters:
+    """serve --simulator with a rescue VM for web-1, `disk` its disk image."""
     env = {
         "ZOMRO_CONFIG": "none",
         "ZOMRO_POLL_INTERVAL": "1",
         "ZOMRO_WAIT_SECONDS": "300",  # the VM boots under TCG on a busy machine
         "ZOMRO_RESCUE_VM_CACHE": os.environ["ZOMRO_RESCUE_VM_CACHE"],
-        "HOME": str(tmp_path),
+        "HOME": str(home),
     }
     args = ["serve", "--simulator", "--rescue-system", "vm", "--disk", f"{WEB}={disk}"]
-    params = StdioServerParameters(command=CONSOLE_SCRIPT, args=args, env=env)
+    return StdioServerParameters(command=CONSOLE_SCRIPT, args=args, env=env)
 
-    async def confirmed(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        preview = ok(await client.call_tool(tool, arguments))
-        return ok(await client.call_tool(tool, {**arguments, "preview_id": preview["preview_id"], "confirm": True}))
 
+async def confirmed(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The tool previewed, then confirmed with the preview's id."""
+    preview = ok(await client.call_tool(tool, arguments))
+    return ok(await client.call_tool(tool, {**arguments, "preview_id": preview["preview_id"], "confirm": True}))
+
+
+async def test_serve_simulator_with_the_rescue_vm_diagnoses_the_instances_own_disk(
+    debian_root: Path, tmp_path: Path
+) -> None:
+    disk = build_case(CASE, debian_root, tmp_path)
+    params = server(disk, tmp_path)
     with tempfile.TemporaryFile("w+") as errlog:
         async with Client(stdio_client(params, errlog=errlog), mode=DEFAULT_ERA, cache=None) as client:
             entered = await confirmed(client, "enter_rescue", {"instance_id": WEB, "image": "Debian 12"})
@@ -93,3 +101,37 @@ async def test_the_stand_ins_recording_is_what_the_rescue_vm_reports_for_its_cas
     assert root is not None
     assert live.root.model_dump() == root.model_dump()
     assert live.notes == notes
+
+
+@pytest.mark.vm
+async def test_a_client_leaving_while_the_instance_is_rescued_leaves_no_rescue_vm_behind(tmp_path: Path) -> None:
+    require_vm()
+    disk = blank_image(tmp_path / "blank.img", 32)
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with Client(stdio_client(server(disk, tmp_path), errlog=errlog), mode=DEFAULT_ERA, cache=None) as client:
+            entered = await confirmed(client, "enter_rescue", {"instance_id": WEB, "image": "Debian 12"})
+            [qemu] = vms_of(disk)
+            console = next(a for a in Path(f"/proc/{qemu}/cmdline").read_bytes().split(b"\0") if b"console-" in a)
+            folder = Path(console.decode().removeprefix("file:")).parent
+        # The client closed the server's standard input (and would send SIGTERM after 2 s): the server stops its VM.
+    assert entered["status"] == "rescued"
+    assert vms_of(disk) == []
+    assert not folder.exists()
+
+
+@pytest.mark.vm
+async def test_a_server_ended_by_sigterm_stops_its_rescue_vm_first(tmp_path: Path) -> None:
+    require_vm()
+    disk = blank_image(tmp_path / "blank.img", 32)
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with Client(stdio_client(server(disk, tmp_path), errlog=errlog), mode=DEFAULT_ERA, cache=None) as client:
+            await confirmed(client, "enter_rescue", {"instance_id": WEB, "image": "Debian 12"})
+            [qemu] = vms_of(disk)
+            status = Path(f"/proc/{qemu}/status").read_text().splitlines()
+            serving = int(next(line.split()[1] for line in status if line.startswith("PPid:")))
+            console = next(a for a in Path(f"/proc/{qemu}/cmdline").read_bytes().split(b"\0") if b"console-" in a)
+            folder = Path(console.decode().removeprefix("file:")).parent
+            os.kill(serving, signal.SIGTERM)  # the server this test started, as a client ends one that hangs
+        # Leaving the client waits for the server's end (closing its input, then SIGTERM, then SIGKILL after 4 s).
+    assert vms_of(disk) == []
+    assert not folder.exists()

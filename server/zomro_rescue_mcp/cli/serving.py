@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -14,6 +17,8 @@ from .wiring import Wired, wire
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
+
+    from ..simulator import Simulator
 
 __all__ = ["run_server", "run_simulator"]
 
@@ -25,11 +30,28 @@ def run_server(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if http and not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, not {args.port}.")
     wired = wire(args, env)
+    if wired.simulator is not None and wired.simulator.rescue_systems is not None:
+        _stop_on_sigterm(wired.simulator)
     try:
         return _serve(args, wired, http)
     finally:
         if wired.simulator is not None:
             wired.simulator.close()
+
+
+def _stop_on_sigterm(simulator: Simulator) -> None:
+    """SIGTERM (how an MCP client ends a server that did not stop when its stdin closed) first stops the simulator's
+    rescue systems (a rescue VM's QEMU, its files), then ends the process as SIGTERM would have."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set a signal's handler
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while stopping would cut it short
+        simulator.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _serve(args: argparse.Namespace, wired: Wired, http: bool) -> int:

@@ -76,7 +76,7 @@ class RescueSystems:
 
     def __init__(self, system: RescueSystem) -> None:
         self.system = system
-        self._guard = threading.Lock()
+        self._guard = threading.RLock()  # close() may run in a signal handler of a thread inside begin()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         # Only the loop's thread touches these.
