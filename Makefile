@@ -31,10 +31,11 @@ test-heavy: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 -m "heavy"
 
 # The tests on the real rescue VM (marker vm, set by tests/rescue_system/conftest.py), once `make rescue-vm` has
-# built it; they skip with the reason where it is missing (fail under CI=true). 2 workers: each test boots a QEMU.
+# built it; they skip with the reason where it is missing (fail under CI=true). 2 workers, each file on one of them
+# (--dist loadfile): the diagnosis tests share one VM boot per file.
 .PHONY: test-vm
 test-vm: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 -m vm tests/rescue_system
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 --dist loadfile -m vm tests/rescue_system
 
 # External MCP clients against the real server: the MCP Inspector CLI over stdio and the official
 # conformance suite over HTTP (pinned npm packages in tools/conformance, installed there on first use).
