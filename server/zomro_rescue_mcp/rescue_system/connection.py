@@ -258,8 +258,9 @@ class RescueConnection:
         secs = max(1, math.ceil(limit))
         command = _REMOTE.format(kill=self.limits.kill_after_s, secs=secs)
         self.round_trips += 1
+        waited = secs + self.limits.kill_after_s + self.limits.grace_s
         try:
-            async with asyncio.timeout(secs + self.limits.kill_after_s + self.limits.grace_s):
+            async with asyncio.timeout(waited):
                 proc = await self._conn.create_process(command, encoding=None)
                 try:
                     try:
@@ -278,7 +279,7 @@ class RescueConnection:
             await self.close()
             if ro:
                 raise RemoteTimeoutError(
-                    f"The rescue system did not answer within {secs + self.limits.grace_s:g} s; the command was "
+                    f"The rescue system did not answer within {waited:g} s; the command was "
                     "read-only and changed nothing: try again, and check the instance's console if it happens again.",
                     host=self._target.host,
                     port=self._target.port,
