@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar
 
 from .state import SimInstance
 
-__all__ = ["DEFAULT_SSH_PORT", "RescueSystem", "RescueSystems", "on_free_loopback"]
+__all__ = ["DEFAULT_SSH_PORT", "RescueSystem", "RescueSystems", "Where", "on_free_loopback"]
 
 log = logging.getLogger("zomro_rescue_mcp.simulator")
 
