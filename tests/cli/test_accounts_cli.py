@@ -280,6 +280,7 @@ def test_the_example_accounts_file_runs_on_the_simulator(tmp_path: Path, capsys:
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_the_demo_keeps_its_one_account_story_beside_an_accounts_file(tmp_path: Path, api_url: str) -> None:
     import os
     import subprocess

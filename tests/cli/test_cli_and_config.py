@@ -170,6 +170,7 @@ def test_python_dash_m_is_the_same_command() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_demo_tells_the_whole_story_and_exits_0() -> None:
     done = subprocess.run(
         [CONSOLE_SCRIPT, "demo"], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL
