@@ -658,6 +658,8 @@ def machine() -> str:
 
 
 def main() -> int:
+    from vm_bench import diagnosis_on_vm  # beside this script
+
     # The in-process servers log as the real one does: plain lines on stderr (the SDK would otherwise install a
     # rich console handler, whose rendering costs milliseconds a call that `serve` never pays).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -684,6 +686,7 @@ def main() -> int:
         round_trips(report)
         critical_round_trips(report, counts.critical_repeats)
         token_economy(api_url, report)
+        diagnosis_on_vm(report, quick=args.quick)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
