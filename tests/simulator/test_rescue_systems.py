@@ -221,3 +221,62 @@ def test_rescue_system_flags_that_cannot_work_are_refused_before_anything_starts
 ) -> None:
     assert main(argv, {"ZOMRO_CONFIG": "none"}) == 2
     assert said in capsys.readouterr().err
+
+
+async def test_the_models_text_of_a_typical_diagnosis_is_at_most_2500_characters(rescuer: Client) -> None:
+    await enter(rescuer)
+    result = await call(rescuer, "diagnose_instance", instance_id=WEB)
+    said = "".join(getattr(block, "text", "") for block in result.content)
+    assert "CRITICAL fstab.unknown_device" in said
+    assert len(said) <= 2500
+
+
+async def test_a_diagnosis_reports_progress_for_each_stage(rescuer: Client) -> None:
+    from zomro_rescue_mcp.rescue_system import STAGES
+
+    messages: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    await enter(rescuer)
+    ok(await rescuer.call_tool("diagnose_instance", {"instance_id": WEB}, progress_callback=progress))
+    assert messages == list(STAGES.values())  # every stage, in order: connect, the script's stages, the report
+
+
+async def test_a_new_stay_in_rescue_mode_trusts_the_new_rescue_systems_key(rescuer: Client) -> None:
+    await enter(rescuer)
+    first = ok(await call(rescuer, "diagnose_instance", instance_id=WEB))
+    again = ok(await call(rescuer, "diagnose_instance", instance_id=WEB))
+    ok(await call(rescuer, "exit_rescue", instance_id=WEB, confirm=True))
+    await enter(rescuer)  # the stand-in starts with a new host key, as a rescue system boots with one
+    renewed = ok(await call(rescuer, "diagnose_instance", instance_id=WEB))
+    assert (first["host_key_first_use"], again["host_key_first_use"]) == (True, False)
+    assert again["host_key"] == first["host_key"]
+    assert renewed["host_key"] != first["host_key"]
+    assert renewed["host_key_first_use"] is True
+
+
+async def test_a_diagnosis_is_audited_with_the_host_key_and_never_the_password(
+    rescued_sim: tuple[Simulator, str, Recorded], port: int, tmp_path: Any
+) -> None:
+    import json
+
+    _, url, system = rescued_sim
+    audit = tmp_path / "audit.jsonl"
+    settings = Settings(
+        api_url=url,
+        username=DEMO_USERNAME,
+        password=DEMO_PASSWORD,
+        wait_seconds=10.0,
+        poll_interval=0.05,
+        require_preview=False,
+        ssh_port=port,
+        audit_log=str(audit),
+    )
+    async with client_for(settings, DEFAULT_ERA) as client:
+        await enter(client)
+        diagnosis = ok(await call(client, "diagnose_instance", instance_id=WEB))
+    [record] = [r for r in map(json.loads, audit.read_text().splitlines()) if r["tool"] == "diagnose_instance"]
+    assert (record["result"], record["host_key"], record["instance_id"]) == ("diagnosis", diagnosis["host_key"], WEB)
+    assert system.passwords[-1] not in audit.read_text()
