@@ -236,7 +236,7 @@ async def test_a_diagnosis_reports_progress_for_each_stage(rescuer: Client) -> N
 
     messages: list[str] = []
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
     await enter(rescuer)
