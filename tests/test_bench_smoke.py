@@ -20,5 +20,24 @@ def test_the_benchmarks_run_and_print_every_row() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
     numbers = sorted({row.split("|")[1].strip() for row in rows})
-    assert numbers == ["1", "1b", "2", "3", "4", "5", "6a", "6b", "6c", "6d", "6e", "6f", "6g", "6h", "7a", "7b"]
+    assert numbers == [
+        "1",
+        "1b",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6a",
+        "6b",
+        "6c",
+        "6d",
+        "6e",
+        "6f",
+        "6g",
+        "6h",
+        "7a",
+        "7b",
+        "8a",
+        "8b",
+    ]
     assert "Machine:" in done.stdout
