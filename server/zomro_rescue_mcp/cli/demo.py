@@ -105,7 +105,8 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             leave,
         )
         if not await change(
-            "Repairs are not offered yet (the repair tool is a later issue); the assistant previews leaving rescue.",
+            "The person fixes the fstab line over SSH (this server offers no repairs yet); the assistant previews "
+            "leaving rescue.",
             "exit_rescue",
             leave,
             "The person says yes; the assistant confirms.",

@@ -36,7 +36,7 @@ FindingKind = Literal[
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
-# Each kind's usual severity and the repair (issue 20's ids) that fixes it; null where no repair applies.
+# Each kind's usual severity and the repair (repair_instance's `fix` ids) that fixes it; null where no repair applies.
 FIXES: dict[FindingKind, tuple[Severity, str | None]] = {
     "fstab.unknown_device": ("critical", "fstab.add_nofail"),
     "fstab.invalid_line": ("warning", "fstab.comment_out"),
