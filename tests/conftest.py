@@ -13,7 +13,7 @@ Which protocol era a test runs in (the rule of the test pyramid):
   test_preflight_rules.py, test_passwords.py, test_redact.py, test_config_values.py.
 - End-to-end tests (a subprocess: the console script, the demo, packaging, the benchmark smoke) are marked `e2e`;
   they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop). The few that run a whole program
-  for many seconds (the benchmark script, a wheel built from the sdist, the Python example, the demo beside an
+  for many seconds (the benchmark script, the wheels built and installed alone, the Python example, the demo beside an
   accounts file and the demo's whole story as a subprocess; tests/cli/test_demo.py keeps one demo run in
   `make test`) are also marked `heavy`:
   `make test-heavy` runs them, and CI runs it, but `make test` does not, so it stays within a minute.

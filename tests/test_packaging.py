@@ -50,6 +50,7 @@ def install_alone(wheel: Path, folder: Path) -> Path:
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> None:
     source = tmp_path / "source"  # only what the build reads, so stale build/ output cannot slip in
     shutil.copytree(ROOT / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
