@@ -120,3 +120,14 @@ async def test_an_accepted_enter_not_watched_names_diagnose_instance_once_rescue
 async def test_a_windows_rescue_image_is_not_sent_to_diagnose_instance(client: Client) -> None:
     data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Windows Server 2022", confirm=True))
     assert "diagnose_instance" not in data["next_step"]
+
+
+async def test_an_instance_rescued_from_a_windows_image_is_refused_without_connecting(
+    diagnosing: Client, sim: Simulator, rescue_ssh: RefusingSSH
+) -> None:
+    on_loopback(sim, WEB)
+    ok(await call(diagnosing, "enter_rescue", instance_id=WEB, image="Windows Server 2022", confirm=True))
+    result = await call(diagnosing, "diagnose_instance", instance_id=WEB)
+    assert kind(result) == "refused.windows_rescue"
+    assert "console" in error(result)
+    assert rescue_ssh.connections == 0
