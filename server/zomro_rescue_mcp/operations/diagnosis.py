@@ -9,7 +9,6 @@ is written on the instance's disk. The refusals before any connection: not in re
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Literal
 
@@ -19,6 +18,7 @@ from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, StateConflictError
 from ..rescue_system import Diagnosis, Disk, Finding, Progress, RootSystem, SSHTarget, UnreachableError, diagnose
 from .audit import AuditTrail
+from .health import is_reserved
 from .images import is_windows
 from .models import Instance
 from .rescue import RescueService
@@ -124,19 +124,9 @@ def _refuse_unless_rescued(instance: Instance, logins: RescueLogins) -> None:
     # The state could not be read (a narrowed list, an account without the list): the connection decides.
 
 
-# Reserved for documentation (RFC 5737, RFC 3849): no real instance has one, so nothing is ever sent there (the
-# simulator's instances use them when no rescue system plays theirs).
-_DOCUMENTATION = [
-    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-]
-
-
 def _refuse_unroutable(instance_id: int, address: str) -> None:
-    try:
-        ip = ipaddress.ip_address(address.strip("[]"))
-    except ValueError:
-        return  # a host name: the connection decides
-    if ip.is_unspecified or ip.is_multicast or any(ip in net for net in _DOCUMENTATION):
+    """Nothing is sent to a reserved address (health.py's rule: documentation ranges, unspecified, multicast)."""
+    if is_reserved(address):
         raise UnreachableError(
             f"Instance {instance_id}'s address {address} cannot be a rescue system's (it is reserved, for "
             "documentation or otherwise), so nothing was connected to. Check the instance's address in the panel.",

@@ -163,3 +163,13 @@ class EnterRescueResult(ActionResult):
 
 class ExitRescueResult(ActionResult):
     """A preview (executed=false) or the outcome (executed=true) of taking an instance out of rescue mode."""
+
+    reachable: dict[str, bool] | None = Field(
+        default=None,
+        description="Once it settled to active: per port of ZOMRO_HEALTH_PORTS, whether it accepted a TCP connection "
+        "(false: not within the wait, see notes); null when not checked.",
+    )
+    banner: str | None = Field(default=None, description="The SSH server's banner line, escaped, when one was read.")
+    after_s: float | None = Field(
+        default=None, description="Seconds from active until it answered (or the check ended)."
+    )

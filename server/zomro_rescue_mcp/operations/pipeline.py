@@ -18,6 +18,7 @@ from ..core import redact
 from ..core.errors import ApiError, AuthError, NotFoundError, OutcomeUnknownError, ZomroError
 from ..core.tasks import concurrently
 from ..wire.billmanager import BillmanagerClient, Doc
+from .health import after_exit
 from .images import is_windows, parse_images, resolve_image
 from .instances import find_instance
 from .messages import (
@@ -97,10 +98,18 @@ AnyPreview = Preview[EnterRescueResult] | Preview[ExitRescueResult]
 class Pipeline:
     """The stages over one API client, with the watch's timing."""
 
-    def __init__(self, api: BillmanagerClient, *, wait_seconds: float, poll_interval: float) -> None:
+    def __init__(
+        self,
+        api: BillmanagerClient,
+        *,
+        wait_seconds: float,
+        poll_interval: float,
+        health_ports: tuple[int, ...] = (22,),
+    ) -> None:
         self.api = api
         self.wait_seconds = wait_seconds
         self.poll_interval = poll_interval
+        self.health_ports = health_ports  # an instance back from rescue mode must answer on these (health.py)
 
     # --- preview -------------------------------------------------------------------------------------------
 
@@ -232,7 +241,7 @@ class Pipeline:
         target = "rescued" if plan else "active"
         seen = await self._watch(accepted.instance_id, target, accepted.status_before, on_progress, lost=lost)
         settled: BaseModel = accepted  # model_copy returns the same class (mypy widens the bound's union)
-        return cast(
+        result = cast(
             "Settled",
             settled.model_copy(
                 update={
@@ -247,6 +256,10 @@ class Pipeline:
                 }
             ),
         )
+        if isinstance(result, ExitRescueResult) and seen.outcome == "reached":  # back: does it answer?
+            left = max(self.wait_seconds - seen.seconds, 0.0)
+            return cast("Settled", await after_exit(result, seen.address, self.health_ports, left))
+        return result
 
     async def _watch(
         self, instance_id: int, target: str, before: str | None, on_progress: ProgressFn | None, *, lost: bool

@@ -20,15 +20,7 @@ from ..wire.billmanager import BillmanagerClient
 from .approval import Answer, Approval, AskedBy, approved_by, notes_on, require
 from .audit import Attempt, AuditTrail
 from .instances import fetch_listing, find_instance, matches
-from .models import (
-    ActionResult,
-    EnterRescueResult,
-    ExitRescueResult,
-    Instance,
-    InstanceList,
-    RescueImageList,
-    Zone,
-)
+from .models import ActionResult, EnterRescueResult, ExitRescueResult, Instance, InstanceList, RescueImageList, Zone
 from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
 from .previews import PREVIEW_FIRST, PreviewLedger, issue, refused
 from .rescue_logins import RescueLogins
@@ -84,13 +76,16 @@ class RescueService:
         previews: PreviewLedger | None = None,
         where: Mapping[str, str] | None = None,
         logins: RescueLogins | None = None,
+        health_ports: tuple[int, ...] = (22,),
     ) -> None:
         self.account = account
         self.named = named
         self.read_only = read_only
         self.require_approval = require_approval
         self._api = api
-        self._pipeline = Pipeline(api, wait_seconds=wait_seconds, poll_interval=poll_interval)
+        self._pipeline = Pipeline(
+            api, wait_seconds=wait_seconds, poll_interval=poll_interval, health_ports=health_ports
+        )
         self._previews = previews  # None: the preview rule is off
         self._allowed = allowed_instances
         self._audit = audit or _UNRECORDED
@@ -130,6 +125,7 @@ class RescueService:
             previews=previews if settings.guard_rails.require_preview else None,
             where=where,
             logins=logins or RescueLogins(settings.rescue.session_ttl),
+            health_ports=settings.rescue.health_ports,
         )
 
     async def list_instances(

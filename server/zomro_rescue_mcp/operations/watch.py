@@ -34,6 +34,7 @@ class Watched:
     """What the watch saw: the last state read, how it ended, how long it took, and what to tell the person."""
 
     status: str | None = None
+    address: str | None = None  # the instance's address in the last row read
     outcome: WaitOutcome = "not_waited"
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -75,6 +76,7 @@ async def watch(
                     seen.notes += [f"The server could not watch the instance settle. {' '.join(why)}"]
                     break
                 seen.status = found.status
+                seen.address = (found.ip or found.ipv6 or "").strip() or None
                 unreadable = None if seen.status else "the list row had no state"
             elapsed = time.monotonic() - started
             moved = moved or (seen.status is not None and seen.status != before)

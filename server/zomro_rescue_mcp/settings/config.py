@@ -23,6 +23,7 @@ from .values import (
     parse_approval,
     parse_instance_id,
     port,
+    ports,
     seconds,
     totp_secret_of,
 )
@@ -125,10 +126,12 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class RescueSystem:
-    """Reaching the rescue system over SSH: its port, and how long the server keeps a rescue login in memory."""
+    """Reaching the rescue system over SSH: its port, and how long the server keeps a rescue login in memory; and the
+    ports an instance back from rescue mode must answer on (check_instance, after exit_rescue)."""
 
     ssh_port: int = 22
     session_ttl: float = 4 * 3600.0  # a rescue password (and its host-key trust) is forgotten after this
+    health_ports: tuple[int, ...] = (22,)
 
 
 _GROUPS = {
@@ -238,6 +241,7 @@ class Settings:
             session_ttl=seconds(
                 "ZOMRO_RESCUE_SESSION_TTL", read.get("ZOMRO_RESCUE_SESSION_TTL"), default=4 * 3600.0, high=7 * 86400.0
             ),
+            health_ports=ports("ZOMRO_HEALTH_PORTS", read.get("ZOMRO_HEALTH_PORTS")),
             mcp_token=mcp_token,
             allowed_hosts=tuple(h.strip() for h in (read.get("ZOMRO_ALLOWED_HOSTS") or "").split(",") if h.strip()),
         )

@@ -88,6 +88,18 @@ def port(name: str, raw: str | None, *, default: int = 22) -> int:
     return int(raw)
 
 
+def ports(name: str, raw: str | None, *, default: tuple[int, ...] = (22,)) -> tuple[int, ...]:
+    """TCP ports separated by commas (each 1 to 65535, in ASCII digits), in the order given, each once."""
+    if raw is None:
+        return default
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(re.fullmatch(r"[0-9]{1,5}", p) and 1 <= int(p) <= 65535 for p in parts) or len(parts) > 16:
+        raise ConfigError(
+            f"{name} must be up to 16 TCP ports from 1 to 65535 separated by commas, such as 22,443, not {raw!r}."
+        )
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
 def parse_approval(name: str, raw: str | None) -> ApprovalMode:
     """auto (the default), or 1/0 and their spellings as for every flag (1: always ask; 0: never ask)."""
     if raw is None or raw.lower() == "auto":
