@@ -46,7 +46,7 @@ def test_schemas_without_write_prints_one_document_and_creates_nothing(
 
 def test_read_only_mode_serves_the_same_documents() -> None:
     full, read_only = live_tool_documents(), live_tool_documents(read_only=True)
-    assert set(read_only) == {"list_instances", "list_rescue_images", "diagnose_instance"}
+    assert set(read_only) == {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
     assert all(read_only[name] == full[name] for name in read_only)
 
 

@@ -203,7 +203,8 @@ async def test_when_every_account_is_read_only_the_change_tools_are_not_offered(
     accounts = two_accounts(tmp_path, api_url, prod="read_only = true", staging="read_only = true")
     async with client_for(accounts, era) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-    assert names == {"list_instances", "list_rescue_images", "diagnose_instance"}  # the read-only ones
+    read_only = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
+    assert names == read_only
 
 
 async def test_each_account_has_its_own_allowlist(

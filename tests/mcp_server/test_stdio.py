@@ -21,7 +21,14 @@ async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str]
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(server_env, era, errlog) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {"list_instances", "list_rescue_images", "diagnose_instance", "enter_rescue", "exit_rescue"}
+    assert set(tools) == {
+        "list_instances",
+        "list_rescue_images",
+        "diagnose_instance",
+        "check_instance",
+        "enter_rescue",
+        "exit_rescue",
+    }
     assert tools["enter_rescue"].annotations is not None
     assert tools["enter_rescue"].annotations.destructive_hint is True
 

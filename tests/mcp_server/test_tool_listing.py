@@ -32,6 +32,12 @@ EXPECTED_ANNOTATIONS = {
         "idempotent_hint": True,
         "open_world_hint": True,
     },
+    "check_instance": {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
     "enter_rescue": {
         "read_only_hint": False,
         "destructive_hint": True,
@@ -47,7 +53,7 @@ EXPECTED_ANNOTATIONS = {
 }
 
 
-async def test_lists_exactly_the_five_tools(client: Client) -> None:
+async def test_lists_exactly_the_six_tools(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 
@@ -143,10 +149,11 @@ async def test_instructions_summarise_the_workflow(client: Client) -> None:
     assert "outcome is unknown, do not retry" in instructions
 
 
-async def test_what_the_model_reads_of_the_tools_stays_within_4000_characters(client: Client) -> None:
+async def test_what_the_model_reads_of_the_tools_stays_within_6500_characters(client: Client) -> None:
+    # The budget of the default toolsets (issue 21); check_instance took the total past the former 4,000.
     tools = (await client.list_tools()).tools
     described = sum(len(t.description or "") + len(json.dumps(t.input_schema)) for t in tools)
-    assert described + len(client.instructions or "") <= 4000
+    assert described + len(client.instructions or "") <= 6500
 
 
 async def test_the_text_of_sixteen_rescue_images_stays_within_1200_characters(client: Client) -> None:

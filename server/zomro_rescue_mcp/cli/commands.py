@@ -64,6 +64,13 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Check:
+    """`check INSTANCE`: the state, and whether it answers (reads only)."""
+
+    instance: str
+
+
+@dataclass(frozen=True)
 class Change:
     """`enter INSTANCE --image I [--zone Z] [--password-stdin]` or `exit INSTANCE`, with `--yes`, `--no-wait` and
     `--dry-run`."""
@@ -99,7 +106,7 @@ class ListAccounts:
     """`accounts`: the configured accounts and their guard rails (never a secret); no API call."""
 
 
-Command = Instances | Images | Status | Diagnose | Change | Doctor | ListAccounts
+Command = Instances | Images | Status | Check | Diagnose | Change | Doctor | ListAccounts
 
 
 def parse_command(args: argparse.Namespace) -> Command:
@@ -111,6 +118,8 @@ def parse_command(args: argparse.Namespace) -> Command:
         return Images(args.instance_id, args.zone)
     if name == "status":
         return Status(args.instance_id)
+    if name == "check":
+        return Check(args.instance_id)
     if name == "diagnose":
         return Diagnose(args.instance_id, args.rescue_password_stdin)
     if name == "doctor":
@@ -166,6 +175,9 @@ async def run_command(
             case Status(instance):
                 where, instance_id = await resolve_instance(fleet, instance, account)
                 show.instance(await fleet.status(instance_id, where))
+            case Check(instance):
+                where, instance_id = await resolve_instance(fleet, instance, account)
+                show.check(await fleet.check(instance_id, where))
             case Diagnose():
                 where, instance_id = await resolve_instance(fleet, command.instance, account)
                 show.diagnosis(await _diagnose(fleet, command, instance_id, where, stdin))

@@ -9,7 +9,7 @@ from .. import __version__
 
 __all__ = ["EPILOG", "HUMAN_COMMANDS", "build_parser"]
 
-HUMAN_COMMANDS = ("instances", "images", "status", "enter", "diagnose", "exit", "doctor", "accounts")
+HUMAN_COMMANDS = ("instances", "images", "status", "check", "enter", "diagnose", "exit", "doctor", "accounts")
 
 EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
@@ -31,6 +31,7 @@ configuration (environment variables; flags override them):
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
   ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose (default 22)
   ZOMRO_RESCUE_SESSION_TTL seconds a rescue password stays in the server's memory (default 14400)
+  ZOMRO_HEALTH_PORTS       the ports an instance must answer on, for check and after exit (default 22)
 
 guard rails:
   ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
@@ -131,6 +132,15 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     images.add_argument("--zone", choices=["pub", "own", "shr"], help="only the images of this zone")
     status = commands.add_parser("status", parents=[common], help="show one instance's state")
     status.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="show one instance's state and whether it answers (reads only)",
+        description="Show an instance's state and whether it answers now: a TCP connection to each port of "
+        "ZOMRO_HEALTH_PORTS (default 22) on its address, and the SSH server's banner. Nothing is sent to the "
+        "instance beyond the connections; a reserved address is never connected to.",
+    )
+    check.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
     enter = commands.add_parser(
         "enter",
         parents=[common],

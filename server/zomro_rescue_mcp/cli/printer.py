@@ -9,10 +9,12 @@ from typing import TextIO
 from pydantic import BaseModel
 
 from ..operations.diagnosis import DiagnoseResult
+from ..operations.health import InstanceCheck
 from ..operations.models import ActionResult, Instance, InstanceList, RescueImageList
 from .render import (
     action_document,
     action_lines,
+    check_lines,
     diagnosis_document,
     diagnosis_lines,
     image_table,
@@ -44,6 +46,9 @@ class Printer:
 
     def images(self, data: RescueImageList) -> None:
         self._emit(data, "images", image_table(data, named=self._named))
+
+    def check(self, data: InstanceCheck) -> None:
+        self._emit(data, "check", check_lines(data, named=self._named))
 
     def diagnosis(self, data: DiagnoseResult) -> None:
         """The findings as a table, or the whole result as one JSON document (its next step a command to run)."""

@@ -10,12 +10,14 @@ from typing import Any
 
 from ..core.printable import printable
 from ..operations.diagnosis import DiagnoseResult
+from ..operations.health import InstanceCheck
 from ..operations.images import is_windows
 from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
 
 __all__ = [
     "action_document",
     "action_lines",
+    "check_lines",
     "diagnosis_document",
     "diagnosis_lines",
     "diagnosis_refusal",
@@ -162,7 +164,10 @@ def action_lines(data: ActionResult, *, named: bool = False) -> list[str]:
 
 def settled_lines(data: ActionResult) -> str:
     """How the watch after an executed request ended, and its notes."""
-    return lines(f"state: {data.status or 'unknown'} ({data.wait}, {data.waited_seconds:.0f} s)", *data.notes)
+    state = f"state: {data.status or 'unknown'} ({data.wait}, {data.waited_seconds:.0f} s)"
+    reachable = getattr(data, "reachable", None)  # an exit that settled to active: does the instance answer?
+    said = [_answers(reachable, getattr(data, "banner", None))] if reachable is not None else []
+    return lines(state, *said, *data.notes)
 
 
 def _next_step(data: ActionResult, named: bool, dry_run: bool) -> str:
@@ -261,6 +266,31 @@ def diagnosis_document(data: DiagnoseResult, *, named: bool = False) -> dict[str
     """A diagnosis as `--json` prints it: the tool's data, its next step written for the command line."""
     step = _diagnosis_next(data, named)
     return {**data.model_dump(mode="json"), "next_step": step[0].upper() + step[1:] + "."}
+
+
+def _answers(reachable: dict[str, bool], banner: str | None) -> str:
+    ports = ", ".join(f"{port} {'yes' if ok else 'no'}" for port, ok in reachable.items())
+    return f"answers: {ports}" + (f"; banner {banner}" if banner else "")
+
+
+def check_lines(data: InstanceCheck, *, named: bool = False) -> str:
+    """Whether an instance answers, for a person: the state, each port, the banner, the notes and the next step."""
+    whose = f" on account {data.account}" if named and data.account else ""
+    said = [f"CHECK{whose}: {data.summary}"]
+    if data.reachable is not None:
+        said.append(_answers(data.reachable, data.banner))
+    target = _target(data.instance_id, data.account, named)
+    if data.reachable is None:
+        step = "check the instance in the Zomro panel"
+    elif all(data.reachable.values()):
+        step = "check that its services are back"
+    else:
+        step = (
+            f"if it was started a moment ago, run `{CLI} check {target}` again in a minute; if it still does not "
+            f"answer, run `{CLI} enter {target} --image IMAGE` and `{CLI} diagnose {target}`, or open its console "
+            "in the Zomro panel"
+        )
+    return lines(*said, *(f"note: {n}" for n in data.notes), f"next: {step}.")
 
 
 def diagnosis_refusal(kind: str, facts: dict[str, Any]) -> str | None:

@@ -13,7 +13,15 @@ from pydantic import BaseModel
 
 from ..core.printable import printable
 from ..operations.diagnosis import DiagnoseResult
-from ..operations.models import ActionResult, EnterRescueResult, Instance, InstanceList, RescueImageList
+from ..operations.health import InstanceCheck
+from ..operations.models import (
+    ActionResult,
+    EnterRescueResult,
+    ExitRescueResult,
+    Instance,
+    InstanceList,
+    RescueImageList,
+)
 
 __all__ = ["error_for_model", "facts_for_model", "render_for_model"]
 
@@ -80,6 +88,8 @@ def render_for_model(result: BaseModel, *, named: bool = False) -> str:
         return _action(result, named)
     if isinstance(result, DiagnoseResult):
         return _diagnosis(result, named)
+    if isinstance(result, InstanceCheck):
+        return _check(result, named)
     return result.model_dump_json(exclude_none=True)
 
 
@@ -123,7 +133,25 @@ def _action(data: ActionResult, named: bool) -> str:
             f"state: {data.status_before or 'unknown'} -> {data.status or 'unknown'}; wait: {data.wait}"
             + (f" after {data.waited_seconds:.0f} s" if data.waited_seconds else "")
         )
+    if isinstance(data, ExitRescueResult) and data.reachable is not None:
+        lines.append(_reachable(data.reachable, data.banner, data.after_s))
     lines += [f"note: {n}" for n in data.notes if n != data.next_step]
+    lines.append(f"next: {data.next_step}")
+    return _lines(lines)
+
+
+def _reachable(reachable: dict[str, bool], banner: str | None, after_s: float | None) -> str:
+    """One line: each port and whether it answered, the SSH banner, how long it took."""
+    ports = ", ".join(f"{port} {'yes' if ok else 'no'}" for port, ok in reachable.items())
+    return f"answers: {ports}" + (f"; banner {banner}" if banner else "") + (f"; {after_s:.0f} s" if after_s else "")
+
+
+def _check(data: InstanceCheck, named: bool) -> str:
+    where = f" [account {data.account}]" if named else ""
+    lines = [f"CHECK{where}: {data.summary}"]
+    if data.reachable is not None:
+        lines.append(_reachable(data.reachable, data.banner, data.after_s))
+    lines += [f"note: {n}" for n in data.notes]
     lines.append(f"next: {data.next_step}")
     return _lines(lines)
 

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ..operations.diagnosis import DiagnoseResult
 from ..operations.fleet import Fleet
+from ..operations.health import InstanceCheck
 from ..operations.models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList
 from ..operations.pipeline import EnterRequest, ExitRequest
 from ..settings.accounts import Accounts
@@ -40,6 +41,10 @@ never resend."""
 DIAGNOSE_DESCRIPTION = """\
 Why an instance in rescue mode fails to boot or to let anyone in: its disk read from the rescue system over SSH \
 (writes nothing). Findings name their fix. rescue_password: only if this server did not enter rescue mode."""
+
+CHECK_DESCRIPTION = """\
+Does an instance answer now: its state, and a TCP connection to each ZOMRO_HEALTH_PORTS port (SSH banner read). \
+Read-only; for after exit_rescue."""
 
 EXIT_DESCRIPTION = """\
 Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
@@ -103,6 +108,16 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
             instance_id, account, rescue_password=rescue_password, on_progress=ctx.report_progress
         )
         return await answer(work, named=named)
+
+    @mcp.tool(
+        name="check_instance",
+        description=CHECK_DESCRIPTION,
+        annotations=_annotations("Check an instance answers", read_only=True, idempotent=True),
+    )
+    async def check_instance(
+        instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
+    ) -> Annotated[CallToolResult, InstanceCheck]:
+        return await answer(_fleet(ctx).check(instance_id, account), named=named)
 
     @mcp.prompt(
         name="rescue_workflow",

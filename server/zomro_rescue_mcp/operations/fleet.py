@@ -32,6 +32,7 @@ from .watch import ProgressFn
 
 if TYPE_CHECKING:
     from .diagnosis import DiagnoseResult
+    from .health import InstanceCheck
 
 __all__ = ["Fleet"]
 
@@ -168,6 +169,17 @@ class Fleet:
                 on_progress=on_progress,
             ),
         )
+
+    async def check(self, instance_id: int, account: str | None) -> InstanceCheck:
+        """The instance's state and whether it answers on ZOMRO_HEALTH_PORTS now (reads; see health.py)."""
+        from .health import check_instance
+
+        ports = self.accounts.shared.rescue.health_ports
+
+        async def work(service: RescueService) -> InstanceCheck:
+            return await check_instance(await service.status(instance_id), ports)
+
+        return await self._read(account, work)
 
     async def list_instances(
         self, query: str | None = None, *, limit: int | None = 50, offset: int = 0, account: str | None = None
