@@ -135,12 +135,14 @@ async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves(
     assert (left["executed"], left["status"]) == (True, "active")
 
 
-async def test_the_address_is_the_rescue_systems_loopback_one_only_while_rescued(rescuer: Client) -> None:
+async def test_the_address_is_the_rescue_systems_loopback_one_while_rescued_then_the_booted_systems(
+    rescuer: Client,
+) -> None:
     before = await address(rescuer)
     await enter(rescuer)
     rescued = await address(rescuer)
     ok(await call(rescuer, "exit_rescue", instance_id=WEB, confirm=True))
-    assert (before, await address(rescuer)) == (DOCUMENTED, DOCUMENTED)
+    assert (before, await address(rescuer)) == (DOCUMENTED, rescued)  # its own system answers there (own_system.py)
     assert ipaddress.ip_address(rescued).is_loopback
     assert rescued != "127.0.0.1"
 
@@ -170,10 +172,13 @@ async def test_the_stand_in_answers_nothing_but_the_diagnosis_script(rescuer: Cl
     assert "answers only the diagnosis script" in done.error_text
 
 
-async def test_the_rescue_system_has_stopped_once_the_unrescue_settled(rescuer: Client, port: int) -> None:
+async def test_the_rescue_system_has_stopped_once_the_unrescue_settled(
+    rescuer: Client, rescued_sim: tuple[Simulator, str, Recorded], port: int
+) -> None:
     await enter(rescuer)
     host = await address(rescuer)
     assert answers(host, port)
+    rescued_sim[0].instances[WEB].boots = False  # nor does its own system answer there
     left = ok(await call(rescuer, "exit_rescue", instance_id=WEB, confirm=True))
     assert left["status"] == "active"
     assert not answers(host, port)

@@ -71,7 +71,7 @@ def wire(args: argparse.Namespace, env: Mapping[str, str]) -> Wired:
             replay(simulator_, load_capture(args.replay))
         except CaptureError as exc:
             raise ConfigError(str(exc)) from None
-    ssh: dict[str, int] = {}
+    ssh: dict[str, object] = {}
     if playing:
         # One process: the server reaches the simulator's rescue systems on its own ZOMRO_RESCUE_SSH_PORT, which here
         # defaults to the simulator's port (22 would need root, and may be this machine's own sshd).
@@ -79,6 +79,8 @@ def wire(args: argparse.Namespace, env: Mapping[str, str]) -> Wired:
 
         port = accounts.shared.rescue.ssh_port if env.get("ZOMRO_RESCUE_SSH_PORT") else DEFAULT_SSH_PORT
         ssh = {"ssh_port": port}
+        if not env.get("ZOMRO_HEALTH_PORTS"):  # a booted instance answers where its rescue system did (own_system.py)
+            ssh["health_ports"] = (port,)
         system = rescue_system_of(args.rescue_system, args.disk, port, simulator_.instances)
         simulator_.rescue_systems = RescueSystems(system)
     served = [accounts.settings[0].but(username=DEMO_USERNAME, password=DEMO_PASSWORD, **ssh)]

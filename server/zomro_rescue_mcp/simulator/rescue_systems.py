@@ -14,6 +14,10 @@ then is `rescued` with the rescue system's address as its IP; `error` when it co
 unrescue stops it (the instance stays `unrescuing` until it has stopped). `close()` stops every one. What happens to
 one instance happens in order: a rescue after an unrescue starts once the stop is done.
 
+Once its rescue system has stopped, an instance that `boots` answers with its own SSH banner on the same loopback
+address and port (own_system.py) until it is rescued again or the simulator closes; one that does not boot answers
+nothing there. The stop's future gives that address, which the list then shows while the instance is active.
+
 Only loopback addresses are ever used: each running rescue system has its own, 127.0.0.N (N from 2, the first one
 free on its port), so that every instance is reached on the one port the server uses (ZOMRO_RESCUE_SSH_PORT).
 """
@@ -28,6 +32,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from .own_system import answer_ssh
 from .state import SimInstance
 
 __all__ = ["DEFAULT_SSH_PORT", "RescueSystem", "RescueSystems", "Where", "on_free_loopback"]
@@ -81,6 +86,8 @@ class RescueSystems:
         self._thread: threading.Thread | None = None
         # Only the loop's thread touches these.
         self._running: dict[int, SimInstance] = {}  # by id(instance): started and not yet stopped
+        self._where: dict[int, Where] = {}  # by id(instance): where its rescue system answered
+        self._own: dict[int, asyncio.Server] = {}  # by id(instance): its own system's SSH, once it booted
         self._locks: dict[int, asyncio.Lock] = {}
         self._ops: set[asyncio.Task[object]] = set()  # begin's and end's, under way
         self._starting: set[asyncio.Task[object]] = set()
@@ -90,7 +97,8 @@ class RescueSystems:
         return self._submit(self._start(instance, password))
 
     def end(self, instance: SimInstance) -> concurrent.futures.Future[Where | None]:
-        """Stop the instance's rescue system (the unrescue was accepted); the future is done once it has stopped."""
+        """Stop the instance's rescue system (the unrescue was accepted); the future is done once it has stopped, and
+        gives where the instance's own system answers if it boots (None: it had no rescue system)."""
         return self._submit(self._stop(instance))
 
     @property
@@ -150,22 +158,38 @@ class RescueSystems:
         self._starting.add(task)
         try:
             async with self._lock(instance):
+                await self._shut_own(instance)  # rescued again: its own system is down
                 try:
                     where = await self.system.start(instance, password)
                 except Exception as exc:
                     log.warning("the rescue system of simulated instance %d did not start: %s", instance.id, exc)
                     raise
                 self._running[id(instance)] = instance
+                self._where[id(instance)] = where
                 log.info("simulated instance %d: its rescue system answers on %s:%d", instance.id, *where)
                 return where
         finally:
             self._starting.discard(task)
 
-    async def _stop(self, instance: SimInstance) -> None:
+    async def _stop(self, instance: SimInstance, *, boot: bool = True) -> Where | None:
         async with self._lock(instance):
-            if self._running.pop(id(instance), None) is not None:
-                await self.system.stop(instance)
-                log.info("simulated instance %d: its rescue system stopped", instance.id)
+            if self._running.pop(id(instance), None) is None:
+                return None
+            where = self._where.pop(id(instance))
+            await self.system.stop(instance)
+            log.info("simulated instance %d: its rescue system stopped", instance.id)
+            if boot and instance.boots:
+                server = await answer_ssh(*where)
+                if server is not None:
+                    self._own[id(instance)] = server
+                    log.info("simulated instance %d booted: its SSH answers on %s:%d", instance.id, *where)
+            return where
+
+    async def _shut_own(self, instance: SimInstance) -> None:
+        server = self._own.pop(id(instance), None)
+        if server is not None:
+            server.close()
+            await server.wait_closed()
 
     async def _stop_all(self) -> None:
         for task in list(self._starting):  # a rescue VM may take minutes to boot: not waited for
@@ -173,7 +197,12 @@ class RescueSystems:
         await asyncio.gather(*self._ops, return_exceptions=True)
         for instance in list(self._running.values()):
             try:
-                await self._stop(instance)
+                await self._stop(instance, boot=False)
             except Exception as exc:
                 log.warning("the rescue system of simulated instance %d did not stop cleanly: %s", instance.id, exc)
+        for server in self._own.values():
+            server.close()
+        for server in list(self._own.values()):
+            await server.wait_closed()
+        self._own.clear()
         self._locks.clear()

@@ -93,13 +93,20 @@ class SimInstance:
     # With a rescue system (rescue_systems.py): where it answers while the instance is rescued (listed as its IP),
     # and its start or stop under way, which the transition waits for (a failed start ends in the error state).
     rescue_address: str | None = None
+    # After an unrescue (with a rescue system): whether its disk lets it boot, and where its own system then answers
+    # (the rescue system's loopback address, listed as its IP while active; see own_system.py).
+    boots: bool = True
+    own_address: str | None = None
     waits_for: Future[tuple[str, int] | None] | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
-        """The IPv4 address the list shows: its rescue system's while it is rescued (a loopback one), else its own."""
+        """The IPv4 address the list shows: its rescue system's while it is rescued (a loopback one), the one its own
+        system took after an unrescue while it is active, else its own."""
         if self.rescue_address is not None and self.status in ("rescued", "unrescuing"):
             return self.rescue_address
+        if self.own_address is not None and self.status == "active":
+            return self.own_address
         return self.ip
 
     def begin(self, transitional: str, steady: str, seconds: float, lag: float = 0.0) -> None:
@@ -130,7 +137,11 @@ class SimInstance:
         if failed and self.settles_to == "rescued":
             self.settles_to = "error"  # as a rescue whose rescue system does not boot
         where = None if failed else waits.result()
-        self.rescue_address = where[0] if where is not None else None
+        address = where[0] if where is not None else None
+        if self.settles_to == "active":  # unrescued: its own system answers there if it boots
+            self.rescue_address, self.own_address = None, address
+        else:
+            self.rescue_address, self.own_address = address, None
         return True
 
 
