@@ -133,6 +133,7 @@ async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves(
     assert ipaddress.ip_address(diagnosis["address"]).is_loopback
     assert diagnosis["port"] == 2222
     assert (left["executed"], left["status"]) == (True, "active")
+    assert left["reachable"] == {"2222": True}  # it booted: its own SSH answers on the simulator's port
 
 
 async def test_the_address_is_the_rescue_systems_loopback_one_while_rescued_then_the_booted_systems(
