@@ -132,4 +132,5 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         server.kill()
         server.wait(timeout=30)
     tools = {tool["name"] for tool in replies[1]["result"]["tools"]}
-    assert tools == {"list_instances", "list_rescue_images", "diagnose_instance", "enter_rescue", "exit_rescue"}
+    read = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
+    assert tools == {*read, "enter_rescue", "exit_rescue"}

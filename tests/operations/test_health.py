@@ -92,9 +92,10 @@ async def test_exit_rescue_that_is_not_answered_within_the_wait_is_a_warning_wit
     data = ok(result)  # not an error
     assert data["reachable"] == {str(port): False}
     [warning] = [n for n in data["notes"] if n.startswith("Warning")]
-    assert "diagnose_instance" in warning
+    assert "enter rescue mode again and diagnose it" in warning
     assert "console" in warning
-    assert "diagnose_instance" in text(result)
+    assert "call diagnose_instance" in data["next_step"]
+    assert "next: Tell the person it does not answer yet. Call check_instance" in text(result)
 
 
 async def test_exit_rescue_of_an_instance_at_a_reserved_address_says_it_was_not_checked(client: Client) -> None:

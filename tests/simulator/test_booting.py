@@ -81,7 +81,8 @@ async def test_an_instance_that_does_not_boot_does_not_answer(
     assert checked["banner"] != BANNER.decode().strip()  # the stand-in rescue system's, not the instance's own
     left = ok(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
     assert (left["status"], left["reachable"]) == ("active", {str(port): False})
-    assert any(n.startswith("Warning") and "diagnose_instance" in n for n in left["notes"])
+    assert any(n.startswith("Warning") and "diagnose it" in n for n in left["notes"])
+    assert "diagnose_instance" in str(left["next_step"])
 
 
 async def test_a_booted_instance_rescued_again_answers_as_its_rescue_system(client: Client, port: int) -> None:

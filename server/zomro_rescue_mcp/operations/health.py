@@ -138,13 +138,17 @@ async def after_exit(
         update["summary"] = f"{result.summary} It answers on {_ports(ports)}{said} after {seen.after_s:.0f} s."
     else:
         missing = _missing(seen)
-        update["notes"] = [
+        update["notes"] = [  # in words for either audience: the CLI prints the notes as they are
             *result.notes,
             f"Warning: instance {iid} is active but did not answer on {_ports(missing)} at {address} within "
-            f"{seen.after_s:.0f} s: it may still be starting, or it does not boot. Call check_instance in a minute; "
-            "if it still does not answer, enter rescue mode again (enter_rescue) and call diagnose_instance, or "
-            "open the instance's console in the Zomro panel.",
+            f"{seen.after_s:.0f} s: it may still be starting, or it does not boot. Check again in a minute; if it "
+            "still does not answer, enter rescue mode again and diagnose it, or open its console in the Zomro panel.",
         ]
+        update["next_step"] = (
+            "Tell the person it does not answer yet. Call check_instance in a minute; if it still does not answer, "
+            "enter rescue mode again (enter_rescue, preview first) and call diagnose_instance, or open the "
+            "instance's console in the Zomro panel."
+        )
     return result.model_copy(update=update)
 
 
