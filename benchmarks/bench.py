@@ -619,8 +619,8 @@ def token_economy(api_url: str, report: Report) -> None:
         f"{listing:,} characters",
         "",
         "",
-        "at most 4,000",
-        _met(listing <= 4000),
+        "at most 6,500",
+        _met(listing <= 6500),
     )
     report.add(
         "7b",
