@@ -9,7 +9,7 @@ INSTRUCTIONS = """\
 Zomro Cloud VPS rescue mode (the instance boots a rescue image, its disk attached). Workflow: list_instances -> \
 list_rescue_images -> enter_rescue confirm=false (the preview, with a preview_id) -> show it, get the person's yes \
 -> the same call with confirm=true and that preview_id (used once) -> diagnose_instance -> exit_rescue the same \
-way. A generated password is shown once: give it to the person. If a result says the outcome is unknown, do not \
+way (it says whether the instance answers again; check_instance checks any time). A generated password is shown once: give it to the person. If a result says the outcome is unknown, do not \
 retry: ask the person to check the instance."""
 
 
