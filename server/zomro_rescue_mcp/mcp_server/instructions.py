@@ -9,8 +9,9 @@ INSTRUCTIONS = """\
 Zomro Cloud VPS rescue mode (the instance boots a rescue image, its disk attached). Workflow: list_instances -> \
 list_rescue_images -> enter_rescue confirm=false (the preview, with a preview_id) -> show it, get the person's yes \
 -> the same call with confirm=true and that preview_id (used once) -> diagnose_instance -> exit_rescue the same \
-way (it says whether the instance answers again; check_instance checks any time). A generated password is shown once: give it to the person. If a result says the outcome is unknown, do not \
-retry: ask the person to check the instance."""
+way (it says whether the instance answers again; check_instance checks any time). A generated password is \
+shown once: give it to the person. If a result says the outcome is unknown, do not retry: ask the person to \
+check the instance."""
 
 
 def instructions(accounts: Accounts | Settings) -> str:
