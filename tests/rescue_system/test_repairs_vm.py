@@ -89,6 +89,9 @@ FIXES: dict[str, tuple[Case, str, str, str]] = {
         "fstab.unknown_device",
     ),
 }
+PERMS = dataclasses.replace(next(c for c in FINDING_CASES if c.name == "ssh.bad_permissions"), name="perms")
+KEYS = dataclasses.replace(next(c for c in FINDING_CASES if c.name == "ssh.host_keys_missing"), name="keys")
+COMMAND_FIXES = {"ssh.fix_permissions": PERMS, "ssh.generate_host_keys": KEYS}  # no diff: exact commands
 STATE = r"""
 printf 'mounts %s\n' "$(findmnt -rn -o TARGET | grep -c zomro-rescue)"
 printf 'folders %s\n' "$(ls -d /tmp/zomro-rescue.* 2>/dev/null | wc -l)"
@@ -151,6 +154,15 @@ async def _story(bench: Bench, fix: str, target_arg: str, image: Path, story: St
     story.plan_again = await plan_repair(target, trust, fix, target_arg, disk=story.device)
 
 
+async def _commands_story(bench: Bench, fix: str, image: Path, story: Story) -> None:
+    target, trust = bench.target(), bench.trust
+    story.sha_before = _sha256(image)
+    story.plan = plan = await plan_repair(target, trust, fix, None, disk=story.device)
+    story.sha_after_preview = _sha256(image)
+    story.outcome = await apply_repair(target, trust, plan)
+    story.after = await diagnose(target, trust, disk=story.device)
+
+
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
@@ -161,23 +173,30 @@ async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     require_vm()
     folder = tmp_path_factory.mktemp("repairs")
     images = {fix: build_case(case, debian_root, folder) for fix, (case, _, _, _) in FIXES.items()}
+    images.update({fix: build_case(case, debian_root, folder) for fix, case in COMMAND_FIXES.items()})
     async with RescueVM(list(images.values()), password="Rescue-repairs-7") as vm:
         bench = Bench(vm=vm, session=RescueSession.begin("default", 1), trust=HostKeyTrust())
         for i, (fix, image) in enumerate(images.items()):
             story = bench.stories[fix] = Story(device=f"/dev/vd{string.ascii_lowercase[i + 1]}")
             try:
-                await _story(bench, fix, FIXES[fix][1], image, story)
+                if fix in COMMAND_FIXES:
+                    await _commands_story(bench, fix, image, story)
+                else:
+                    await _story(bench, fix, FIXES[fix][1], image, story)
             except Exception as failed:  # kept where the step's test raises it
                 for name in ("plan", "outcome", "after", "restore_plan", "restored", "after_restore", "plan_again"):
                     if getattr(story, name) is None:
                         setattr(story, name, failed)
                         break
-        for name, (fix, target_arg) in {
+        refusals: dict[str, tuple[str, str | None]] = {
             "no such line": ("fstab.add_nofail", "/srv/nowhere"),
             "nofail already": ("fstab.add_nofail", "/srv/backup"),
             "no candidate": ("fstab.replace_device", DATA),
             "not a backup": ("file.restore_backup", "/etc/shadow.zomro-rescue-20260101T000000Z"),
-        }.items():
+            "no keys": ("ssh.fix_permissions", None),
+            "host keys there": ("ssh.generate_host_keys", None),
+        }
+        for name, (fix, target_arg) in refusals.items():
             try:
                 bench.refusals[name] = await plan_repair(bench.target(), bench.trust, fix, target_arg, disk="/dev/vdb")
             except Exception as refused:  # the test reads it
@@ -199,7 +218,44 @@ async def test_the_preview_shows_the_exact_diff(bench: Bench, fix: str) -> None:
     assert (plan.files, plan.device, plan.mode) == (["/etc/fstab"], f"{bench.stories[fix].device}1", "644 0:0")
 
 
-@pytest.mark.parametrize("fix", FIX_IDS)
+async def test_the_permissions_preview_shows_the_exact_commands(bench: Bench) -> None:
+    plan = ok(bench.stories["ssh.fix_permissions"].plan)
+    assert isinstance(plan, RepairPlan)
+    assert (plan.commands, plan.files, plan.diff) == (["chmod 755 /root"], ["/root"], "")
+    assert plan.summary == "Sets the owners and modes StrictModes wants (now: /root 777 0:0)."
+
+
+async def test_after_the_permissions_fix_a_fresh_diagnosis_no_longer_finds_them(bench: Bench) -> None:
+    story = bench.stories["ssh.fix_permissions"]
+    outcome = ok(story.outcome)
+    assert isinstance(outcome, RepairOutcome)
+    assert outcome.problem_gone, outcome.verdict
+    assert (outcome.files_changed, outcome.backups) == (["/root"], [])
+    after = ok(story.after)
+    assert isinstance(after, Diagnosis)
+    assert "ssh.bad_permissions" not in {f.kind for f in after.findings}
+
+
+async def test_the_host_keys_preview_shows_the_exact_commands_and_the_files_it_creates(bench: Bench) -> None:
+    plan = ok(bench.stories["ssh.generate_host_keys"].plan)
+    assert isinstance(plan, RepairPlan)
+    assert plan.commands == ["mount --bind /dev ROOT/dev", "chroot ROOT /usr/bin/ssh-keygen -A", "umount ROOT/dev"]
+    assert plan.files == [f"/etc/ssh/ssh_host_{t}_key{p}" for t in ("rsa", "ecdsa", "ed25519") for p in ("", ".pub")]
+
+
+async def test_after_generating_host_keys_a_fresh_diagnosis_no_longer_misses_them(bench: Bench) -> None:
+    story = bench.stories["ssh.generate_host_keys"]
+    outcome = ok(story.outcome)
+    assert isinstance(outcome, RepairOutcome)
+    assert outcome.problem_gone, outcome.verdict
+    assert outcome.files_changed == ok(story.plan).files  # type: ignore[attr-defined]
+    assert "PRIVATE KEY" not in outcome.model_dump_json()
+    after = ok(story.after)
+    assert isinstance(after, Diagnosis)
+    assert {"ssh.host_keys_missing", "ssh.config_invalid"}.isdisjoint({f.kind for f in after.findings})
+
+
+@pytest.mark.parametrize("fix", [*FIX_IDS, *COMMAND_FIXES])
 async def test_the_preview_leaves_the_disk_unchanged(bench: Bench, fix: str) -> None:
     story = bench.stories[fix]
     ok(story.plan)
@@ -255,6 +311,8 @@ async def test_restore_backup_previews_the_reverse_diff_and_brings_the_old_file_
         ("nofail already", "has nofail already"),
         ("no candidate", "No file system of type ext4"),
         ("not a backup", "is not a backup this tool makes"),
+        ("no keys", "root has no authorized_keys file"),
+        ("host keys there", "has its SSH host keys (RSA, ECDSA, Ed25519) already"),
     ],
 )
 async def test_a_fix_that_does_not_apply_is_refused_with_a_sentence(bench: Bench, refusal: str, words: str) -> None:

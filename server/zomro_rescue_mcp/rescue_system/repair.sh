@@ -8,7 +8,9 @@
 #   it over the file, fsyncs the folder, and reports the file as it now reads.
 # Whatever it mounted is unmounted on any exit (a trap, also after TERM from `timeout`, HUP or PIPE). The report is the
 # diagnosis's format (report.py): `@@name args` headers with values this script controls, body lines after `|`. The
-# caller sets ZR_MODE, ZR_DEV, ZR_FILE, ZR_SRC, ZR_SHA, ZR_NEW, ZR_NEWSHA and ZR_STAMP above (checked, not quoted).
+# caller sets ZR_MODE, ZR_DEV, ZR_FILE, ZR_SRC, ZR_SHA, ZR_NEW, ZR_NEWSHA, ZR_STAMP and ZR_PERMS above (checked, not
+# quoted). Two more modes mount read-write: perms sets the owners and modes ZR_PERMS names (ssh.fix_permissions);
+# hostkeys runs the instance's own `ssh-keygen -A` in a chroot (ssh.generate_host_keys; no key leaves the disk).
 
 set -u
 LC_ALL=C
@@ -124,7 +126,7 @@ for zr_d in $(blkid -c /dev/null -o device 2>/dev/null | sort); do
         xfs) zr_o=norecovery ;;
         *) continue ;;
     esac
-    [ "$ZR_MODE" = apply ] && zr_o=rw || zr_o=ro,$zr_o
+    [ "$ZR_MODE" = plan ] && zr_o=ro,$zr_o || zr_o=rw
     if [ "$zr_type" = xfs ]; then
         zr_u=$(blkid -c /dev/null -o value -s UUID "$zr_d" 2>/dev/null)
         if [ -n "$zr_u" ] && [ "$(blkid -c /dev/null -o device -t "UUID=$zr_u" 2>/dev/null | wc -l)" -gt 1 ]; then
@@ -157,9 +159,67 @@ printf '@@roots%s\n' "$zr_roots"
 printf '@@root %s\n' "$zr_rdev"
 [ "$zr_roots" = " $zr_rdev" ] || exit 0  # several roots: the caller names one
 
+zr_perms() {  # the owners and modes StrictModes looks at (a link is reported as such, never followed)
+    for zr_p in /root /root/.ssh /root/.ssh/authorized_keys /root/.ssh/authorized_keys2; do
+        if [ -L "$ZR_R$zr_p" ]; then printf '@@perm %s link\n' "$zr_p"
+        elif [ -e "$ZR_R$zr_p" ]; then printf '@@perm %s present %s\n' "$zr_p" "$(stat -c '%a %u:%g' "$ZR_R$zr_p")"
+        else printf '@@perm %s absent\n' "$zr_p"; fi
+    done
+}
+
+zr_hostkeys() {  # the default host keys, present (non-empty regular file) or missing; never their content
+    for zr_t in rsa ecdsa ed25519; do
+        zr_p=/etc/ssh/ssh_host_${zr_t}_key
+        if [ -f "$ZR_R$zr_p" ] && [ ! -L "$ZR_R$zr_p" ] && [ -s "$ZR_R$zr_p" ]; then zr_s=present
+        elif [ -e "$ZR_R$zr_p" ] || [ -L "$ZR_R$zr_p" ]; then zr_s=other
+        else zr_s=missing; fi
+        printf '@@hostkey %s %s\n' "$zr_p" "$zr_s"
+    done
+    if zr_f=$(zr_in /usr/bin/ssh-keygen) && [ -f "$zr_f" ] && [ -x "$zr_f" ]; then printf '@@keygen present\n'; else printf '@@keygen absent\n'; fi
+}
+
 if [ "$ZR_MODE" = plan ]; then
-    zr_show file "$ZR_FILE"
+    [ -z "$ZR_FILE" ] || zr_show file "$ZR_FILE"
     [ -z "$ZR_SRC" ] || zr_show source "$ZR_SRC"
+    zr_perms
+    zr_hostkeys
+    printf '@@end\n'
+    exit 0
+fi
+
+if [ "$ZR_MODE" = hostkeys ]; then  # ssh-keygen -A, the instance's own, in a chroot with /dev bound
+    zr_has chroot || { printf '@@missing chroot\n'; exit 3; }
+    if [ ! -d "$ZR_R/dev" ] || [ -L "$ZR_R/dev" ] || [ -L "$ZR_R/etc/ssh" ]; then printf '@@gone /dev\n'; exit 0; fi
+    zr_mount "$ZR_R/dev" -o bind /dev || { printf '@@failed mount-dev\n'; exit 5; }
+    chroot "$ZR_R" /usr/bin/ssh-keygen -A >"$ZR_W/keygen.out" 2>&1
+    printf '@@keygen_status %s\n' "$?"
+    head -n 5 "$ZR_W/keygen.out" | grep -v 'PRIVATE' | zr_body 200
+    rm -f "$ZR_W/keygen.out"
+    sync
+    zr_hostkeys
+    printf '@@end\n'
+    exit 0
+fi
+
+if [ "$ZR_MODE" = perms ]; then  # ZR_PERMS: MODE:CHOWN:PATH …, each PATH one of zr_perms' and not a link
+    for zr_i in $ZR_PERMS; do
+        zr_mode=${zr_i%%:*}
+        zr_p=${zr_i#*:}
+        zr_own=${zr_p%%:*}
+        zr_p=${zr_p#*:}
+        if [ -L "$ZR_R$zr_p" ] || [ ! -e "$ZR_R$zr_p" ]; then printf '@@gone %s\n' "$zr_p"; exit 0; fi
+    done
+    for zr_i in $ZR_PERMS; do
+        zr_mode=${zr_i%%:*}
+        zr_p=${zr_i#*:}
+        zr_own=${zr_p%%:*}
+        zr_p=${zr_p#*:}
+        if [ "$zr_own" = 1 ]; then chown 0:0 "$ZR_R$zr_p" || { printf '@@failed chown\n'; exit 5; }; fi
+        chmod "$zr_mode" "$ZR_R$zr_p" || { printf '@@failed chmod\n'; exit 5; }
+        printf '@@set_perm %s\n' "$zr_p"
+    done
+    sync
+    zr_perms
     printf '@@end\n'
     exit 0
 fi

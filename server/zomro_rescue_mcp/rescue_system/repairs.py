@@ -8,8 +8,11 @@
 match, no file system can replace a stale source. `apply_repair` runs repair.sh once (never again after a lost answer:
 `CommandOutcomeUnknownError`): it refuses if the file changed since the plan, backs the file up beside itself as
 FILE.zomro-rescue-YYYYmmddTHHMMSSZ, writes atomically keeping owner and mode, reads the file back and checks it again
-the way the diagnosis does, and unmounts. The fixes here edit /etc/fstab, or put back a backup this module made
-(`file.restore_backup`, of the files the fixes edit only: never a file holding a hash or a private key).
+the way the diagnosis does, and unmounts. The fixes here edit /etc/fstab, put back a backup this module made
+(`file.restore_backup`, of the files the fixes edit only: never a file holding a hash or a private key), or set the
+owners and modes StrictModes wants (`ssh.fix_permissions`: its plan has the exact commands and no diff; the old modes
+are in its summary, there is no file to back up). The plan keeps what the apply needs (the new content, the mode
+changes) in fields left out of its serialised form: hold the `RepairPlan` object itself between preview and confirm.
 """
 
 from __future__ import annotations
@@ -20,18 +23,17 @@ import hashlib
 import logging
 import re
 import time
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from . import fstab_edit
-from .connection import SSHTarget, connect
+from . import fstab_edit, permissions_fix
+from .connection import SSHTarget
 from .disks import Inventory, read_disks
-from .errors import MissingToolError, RemoteTimeoutError, RescueSystemError, ScriptFailedError
 from .findings import Finding
 from .fstab import check_fstab
 from .limits import Limits
-from .report import Report, Section
+from .repair_remote import RepairRefusedError, read_file, repair_script, run_script
+from .report import Report
 from .script import DISK_PATTERN
 from .trust import HostKeyTrust
 
@@ -48,25 +50,19 @@ __all__ = [
 
 log = logging.getLogger("zomro_rescue_mcp.rescue_system")
 
-FixId = Literal["fstab.add_nofail", "fstab.comment_out", "fstab.replace_device", "file.restore_backup"]
 REPAIRS: dict[str, str] = {
     "fstab.add_nofail": "adds nofail to the named /etc/fstab line",
     "fstab.comment_out": "comments the named /etc/fstab line out",
     "fstab.replace_device": "replaces a stale source on the named /etc/fstab line with the UUID of the one file "
     "system that can be it",
     "file.restore_backup": "puts back a backup this tool made (target: the backup's path)",
+    "ssh.fix_permissions": "the owners and modes StrictModes wants on /root, .ssh and authorized_keys",
+    "ssh.generate_host_keys": "ssh-keygen -A, the instance's own, in a chroot: creates the missing host keys",
 }
 BACKUP_SUFFIX = re.compile(r"\.zomro-rescue-\d{8}T\d{6}Z$")
 _RESTORABLE = ("/etc/fstab", "/etc/ssh/sshd_config")  # the files the fixes edit; none holds a secret
-_PATH = re.compile(r"/[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*")
 _FSTAB = "/etc/fstab"
 _FSTAB_KINDS = ("fstab.unknown_device", "fstab.invalid_line")
-
-
-class RepairRefusedError(RescueSystemError):
-    """The fix does not apply (or no longer applies): nothing was written."""
-
-    kind = "rescue.repair_refused"
 
 
 class RepairPlan(BaseModel):
@@ -80,9 +76,10 @@ class RepairPlan(BaseModel):
     diff: str = Field(description="The unified diff of the change.")
     commands: list[str] = Field(default_factory=list, description="The commands it runs (none for a file edit).")
     summary: str
-    old_sha256: str = Field(description="The file as read for the plan; the repair refuses if it changed since.")
-    mode: str = Field(description="The file's mode (octal) and owner (uid:gid), kept by the repair, e.g. 644 0:0.")
-    new_content_b64: str = Field(exclude=True, repr=False)
+    old_sha256: str = Field(default="", description="The file as read; the repair refuses if it changed since.")
+    mode: str = Field(default="", description="The file's mode (octal) and owner (uid:gid), kept, e.g. 644 0:0.")
+    new_content_b64: str = Field(default="", exclude=True, repr=False)
+    perms: str = Field(default="", exclude=True, repr=False)  # ssh.fix_permissions: the script's ZR_PERMS
     check_line: str | None = Field(default=None, exclude=True, repr=False)  # the fstab line as the fix leaves it
 
 
@@ -100,44 +97,6 @@ class RepairOutcome(BaseModel):
     elapsed_s: float
 
 
-def _source() -> str:
-    from importlib import resources
-
-    return resources.files(__package__).joinpath("repair.sh").read_text(encoding="utf-8")
-
-
-def repair_script(
-    mode: Literal["plan", "apply"],
-    *,
-    device: str | None,
-    file: str,
-    source: str = "",
-    sha: str = "",
-    new_b64: str = "",
-    new_sha: str = "",
-    stamp: str = "",
-) -> str:
-    """repair.sh with its parameters set; every value is checked here, so none needs quoting."""
-    if device is not None and not DISK_PATTERN.fullmatch(device):
-        raise ValueError(f"not a device path: {device!r}")
-    for path in (file, source):
-        if path and (not _PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/"):
-            raise ValueError(f"not a plain absolute path: {path!r}")
-    if not re.fullmatch(r"[0-9a-f]{64}|", sha) or not re.fullmatch(r"[0-9a-f]{64}|", new_sha):
-        raise ValueError("not a sha256")
-    if not re.fullmatch(r"[A-Za-z0-9+/=]*", new_b64) or not re.fullmatch(r"(\d{8}T\d{6}Z)?", stamp):
-        raise ValueError("bad content or stamp")
-    header = (
-        f"ZR_MODE={mode}\nZR_DEV={device or ''}\nZR_FILE={file}\nZR_SRC={source}\nZR_SHA={sha}\n"
-        f"ZR_NEW={new_b64}\nZR_NEWSHA={new_sha}\nZR_STAMP={stamp}\n"
-    )
-    return header + _source()
-
-
-def _content(section: Section) -> bytes:
-    return base64.b64decode("".join(section.lines))
-
-
 def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
@@ -147,70 +106,6 @@ def _diff(path: str, old: bytes, new: bytes) -> str:
         _text(old).splitlines(keepends=True), _text(new).splitlines(keepends=True), f"a{path}", f"b{path}"
     )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-
-
-async def _run(
-    target: SSHTarget, trust: HostKeyTrust, script: str, limits: Limits, *, read_only: bool
-) -> tuple[Report, int]:
-    async with await connect(target, trust, limits) as conn:
-        result = await conn.run(script, read_only=read_only, timeout_s=limits.command_timeout_s)
-        round_trips = conn.round_trips
-    report = Report.parse(result.text, truncated=result.truncated)
-    missing = [s.arg(0) for s in report.all("missing")]
-    if missing:
-        raise MissingToolError(
-            f"The rescue system lacks {', '.join(missing)}, which a repair needs; nothing was changed: use a rescue "
-            "image that has them (coreutils, util-linux).",
-            tool=missing[0],
-            tools=missing,
-        )
-    if result.timed_out:
-        raise RemoteTimeoutError(
-            f"The repair script did not finish within {limits.command_timeout_s:g} s and was stopped (it unmounts on "
-            "the way out); diagnose again to see the state before deciding what to do.",
-            host=target.host,
-            port=target.port,
-        )
-    if report.has("no_root"):
-        raise RepairRefusedError("No Linux root was found on the instance's disks; nothing was changed.")
-    roots = report.first("roots")
-    if roots is not None and len(roots.args) > 1:
-        raise RepairRefusedError(
-            f"Several Linux roots were found ({', '.join(roots.args[:6])}); name the disk to repair. Nothing was "
-            "changed."
-        )
-    for name, why in (
-        ("gone", "is no longer there"),
-        ("changed", "changed since the preview"),
-        ("backup_exists", "already has a backup of this second's name"),
-    ):
-        if report.has(name):
-            raise RepairRefusedError(f"{report.all(name)[0].arg(0)} {why}; nothing was written: preview the fix again.")
-    failed = report.first("failed")
-    if failed is not None or not report.has("end"):
-        step = failed.arg(0) if failed else f"exit status {result.exit_status}"
-        raise ScriptFailedError(
-            f"The repair stopped ({step}: {result.error_text.strip()[:160]}); the file was "
-            + ("not replaced" if not report.has("written") else "replaced")
-            + ", and its backup (if made) is beside it: diagnose again before deciding what to do.",
-            stage="repair",
-            exit_status=result.exit_status,
-        )
-    return report, round_trips
-
-
-def _file(report: Report, name: str, path: str) -> tuple[bytes, str, str]:
-    section = report.first(name)
-    if section is None or section.arg(1) == "absent":
-        raise RepairRefusedError(f"{path} does not exist on the instance's root; nothing to change.")
-    if section.arg(1) != "present":
-        raise RepairRefusedError(f"{path} is larger than 256 KiB; this fix edits only small text files.")
-    data = _content(section)
-    if hashlib.sha256(data).hexdigest() != section.arg(5):
-        raise ScriptFailedError(
-            f"{path} did not arrive whole from the rescue system; nothing was changed: try again.", stage="plan"
-        )
-    return data, section.arg(5), f"{section.arg(2)} {section.arg(3)}"
 
 
 def _edit(fix: str, text: str, target_arg: str | None, inventory: Inventory) -> tuple[fstab_edit.LineEdit, str]:
@@ -244,6 +139,10 @@ async def plan_repair(
         raise RepairRefusedError(f"There is no fix {fix[:60]!r} here; the fixes are: {', '.join(REPAIRS)}.")
     if disk is not None and not DISK_PATTERN.fullmatch(disk):
         raise RepairRefusedError(f"{disk[:60]!r} is not a device path (such as /dev/vdc).")
+    if fix == "ssh.fix_permissions":
+        return await _plan_permissions(target, trust, target_arg, limits, disk)
+    if fix == "ssh.generate_host_keys":
+        return await _plan_host_keys(target, trust, target_arg, limits, disk)
     path, source = _FSTAB, ""
     if fix == "file.restore_backup":
         source = (target_arg or "").strip()
@@ -254,15 +153,15 @@ async def plan_repair(
                 f"{' or '.join(_RESTORABLE)}); give the backup's path inside the instance's root."
             )
         path = original
-    report, _ = await _run(
+    report, _ = await run_script(
         target, trust, repair_script("plan", device=disk, file=path, source=source), limits, read_only=True
     )
     root = report.first("root")
-    assert root is not None  # _run refused a report without one
-    old, old_sha, mode = _file(report, "file", path)
+    assert root is not None  # run_script refused a report without one
+    old, old_sha, mode = read_file(report, "file", path)
     check_line: str | None = None
     if source:
-        new, _, _ = _file(report, "source", source)
+        new, _, _ = read_file(report, "source", source)
         if new == old:
             raise RepairRefusedError(f"{path} is the same as {source} already; nothing to change.")
         summary = f"Puts {source} back as {path} (the current {path} is backed up first)."
@@ -288,6 +187,114 @@ async def plan_repair(
     )
 
 
+async def _plan_permissions(
+    target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
+) -> RepairPlan:
+    report, _ = await run_script(target, trust, repair_script("plan", device=disk, file=""), limits, read_only=True)
+    root = report.first("root")
+    assert root is not None  # run_script refused a report without one
+    try:
+        planned = permissions_fix.changes(permissions_fix.read_perms(report))
+    except ValueError as refused:
+        raise RepairRefusedError(str(refused)) from None
+    was = "; ".join(f"{c.path} {c.old.mode:o} {c.old.owner}" for c in planned)
+    return RepairPlan(
+        fix="ssh.fix_permissions",
+        target=target_arg,
+        device=root.arg(0),
+        scope=disk,
+        files=[c.path for c in planned],
+        diff="",
+        commands=permissions_fix.commands(planned),
+        summary=f"Sets the owners and modes StrictModes wants (now: {was}).",
+        perms=permissions_fix.items(planned),
+    )
+
+
+async def _apply_permissions(
+    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
+) -> RepairOutcome:
+    script = repair_script("perms", device=plan.device, file="", perms=plan.perms)
+    report, round_trips = await run_script(target, trust, script, limits, read_only=False)
+    still = permissions_fix.wrong(permissions_fix.read_perms(report))
+    changed = [s.arg(0) for s in report.all("set_perm")]
+    shown = "; ".join(f"{p.path} {p.mode:o} {p.owner}" for p in still)
+    return RepairOutcome(
+        fix=plan.fix,
+        device=plan.device,
+        files_changed=changed,
+        backups=[],
+        problem_gone=not still and bool(changed),
+        verdict=f"Still wrong: {shown}; diagnose again." if still else "StrictModes finds nothing to refuse now.",
+        round_trips=round_trips,
+        elapsed_s=round(time.monotonic() - started, 2),
+    )
+
+
+def _host_keys(report: Report) -> dict[str, str]:
+    return {s.arg(0): s.arg(1) for s in report.all("hostkey")}
+
+
+async def _plan_host_keys(
+    target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
+) -> RepairPlan:
+    report, _ = await run_script(target, trust, repair_script("plan", device=disk, file=""), limits, read_only=True)
+    root = report.first("root")
+    assert root is not None  # run_script refused a report without one
+    keys = _host_keys(report)
+    missing = [path for path, state in keys.items() if state == "missing"]
+    other = [path for path, state in keys.items() if state == "other"]
+    if other:
+        raise RepairRefusedError(
+            f"{', '.join(other)} exists but is not a non-empty file (a link, a folder or empty); ssh-keygen -A would "
+            "leave it as it is: remove it by hand (run_in_rescue), then run this fix."
+        )
+    if not missing:
+        raise RepairRefusedError("The instance has its SSH host keys (RSA, ECDSA, Ed25519) already; nothing to create.")
+    if report.first("keygen") is None or report.all("keygen")[0].arg(0) != "present":
+        raise RepairRefusedError(
+            "The instance has no /usr/bin/ssh-keygen (openssh-client); install it in a chroot, or create the keys by "
+            "hand (run_in_rescue)."
+        )
+    return RepairPlan(
+        fix="ssh.generate_host_keys",
+        target=target_arg,
+        device=root.arg(0),
+        scope=disk,
+        files=[f for path in missing for f in (path, path + ".pub")],
+        diff="",
+        commands=["mount --bind /dev ROOT/dev", "chroot ROOT /usr/bin/ssh-keygen -A", "umount ROOT/dev"],
+        summary=f"Creates the missing SSH host keys ({', '.join(p.rsplit('/', 1)[-1] for p in missing)}) with the "
+        "instance's own ssh-keygen; the private keys stay on its disk.",
+    )
+
+
+async def _apply_host_keys(
+    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
+) -> RepairOutcome:
+    report, round_trips = await run_script(
+        target, trust, repair_script("hostkeys", device=plan.device, file=""), limits, read_only=False
+    )
+    keys = _host_keys(report)
+    status = report.first("keygen_status")
+    missing = [path for path, state in keys.items() if state != "present"]
+    created = [f for f in plan.files if keys.get(f.removesuffix(".pub")) == "present"]
+    gone = bool(keys) and not missing and status is not None and status.arg(0) == "0"
+    detail = " ".join(status.lines[:2]) if status else ""
+    return RepairOutcome(
+        fix=plan.fix,
+        device=plan.device,
+        files_changed=created,
+        backups=[],
+        problem_gone=gone,
+        verdict="The host keys sshd loads are there now."
+        if gone
+        else f"Still missing: {', '.join(missing) or 'unknown'} ({detail[:160]}); diagnose again.",
+        round_trips=round_trips,
+        elapsed_s=round(time.monotonic() - started, 2),
+    )
+
+
 def _stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
@@ -302,6 +309,10 @@ async def apply_repair(
     """
     limits = limits or Limits()
     started = time.monotonic()
+    if plan.fix == "ssh.fix_permissions":
+        return await _apply_permissions(target, trust, plan, limits, started)
+    if plan.fix == "ssh.generate_host_keys":
+        return await _apply_host_keys(target, trust, plan, limits, started)
     new = base64.b64decode(plan.new_content_b64)
     path = plan.files[0]
     script = repair_script(
@@ -313,9 +324,9 @@ async def apply_repair(
         new_sha=hashlib.sha256(new).hexdigest(),
         stamp=_stamp(),
     )
-    report, round_trips = await _run(target, trust, script, limits, read_only=False)
+    report, round_trips = await run_script(target, trust, script, limits, read_only=False)
     backups = [s.arg(0) for s in report.all("backup")]
-    after, _, _ = _file(report, "after", path)
+    after, _, _ = read_file(report, "after", path)
     remaining: list[Finding] = []
     if plan.fix == "file.restore_backup":
         gone = after == new
