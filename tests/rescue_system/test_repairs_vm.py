@@ -91,7 +91,9 @@ FIXES: dict[str, tuple[Case, str, str, str]] = {
 }
 PERMS = dataclasses.replace(next(c for c in FINDING_CASES if c.name == "ssh.bad_permissions"), name="perms")
 KEYS = dataclasses.replace(next(c for c in FINDING_CASES if c.name == "ssh.host_keys_missing"), name="keys")
-COMMAND_FIXES = {"ssh.fix_permissions": PERMS, "ssh.generate_host_keys": KEYS}  # no diff: exact commands
+FULL = dataclasses.replace(next(c for c in FINDING_CASES if c.name == "disk.full"), name="full")
+COMMAND_FIXES = {"ssh.fix_permissions": PERMS, "ssh.generate_host_keys": KEYS, "disk.truncate_file": FULL}
+COMMAND_TARGETS = {"disk.truncate_file": "/var/log/runaway.log"}  # no diff: exact commands
 STATE = r"""
 printf 'mounts %s\n' "$(findmnt -rn -o TARGET | grep -c zomro-rescue)"
 printf 'folders %s\n' "$(ls -d /tmp/zomro-rescue.* 2>/dev/null | wc -l)"
@@ -157,7 +159,7 @@ async def _story(bench: Bench, fix: str, target_arg: str, image: Path, story: St
 async def _commands_story(bench: Bench, fix: str, image: Path, story: Story) -> None:
     target, trust = bench.target(), bench.trust
     story.sha_before = _sha256(image)
-    story.plan = plan = await plan_repair(target, trust, fix, None, disk=story.device)
+    story.plan = plan = await plan_repair(target, trust, fix, COMMAND_TARGETS.get(fix), disk=story.device)
     story.sha_after_preview = _sha256(image)
     story.outcome = await apply_repair(target, trust, plan)
     story.after = await diagnose(target, trust, disk=story.device)
@@ -195,6 +197,8 @@ async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             "not a backup": ("file.restore_backup", "/etc/shadow.zomro-rescue-20260101T000000Z"),
             "no keys": ("ssh.fix_permissions", None),
             "host keys there": ("ssh.generate_host_keys", None),
+            "not a log": ("disk.truncate_file", "/etc/passwd"),
+            "no such log": ("disk.truncate_file", "/var/log/none.log"),
         }
         for name, (fix, target_arg) in refusals.items():
             try:
@@ -255,6 +259,23 @@ async def test_after_generating_host_keys_a_fresh_diagnosis_no_longer_misses_the
     assert {"ssh.host_keys_missing", "ssh.config_invalid"}.isdisjoint({f.kind for f in after.findings})
 
 
+async def test_the_truncate_preview_shows_the_exact_command(bench: Bench) -> None:
+    plan = ok(bench.stories["disk.truncate_file"].plan)
+    assert isinstance(plan, RepairPlan)
+    assert (plan.commands, plan.files) == ([": > /var/log/runaway.log"], ["/var/log/runaway.log"])
+
+
+async def test_after_truncating_the_log_a_fresh_diagnosis_no_longer_finds_the_disk_full(bench: Bench) -> None:
+    story = bench.stories["disk.truncate_file"]
+    outcome = ok(story.outcome)
+    assert isinstance(outcome, RepairOutcome)
+    assert outcome.problem_gone, outcome.verdict
+    assert (outcome.files_changed, outcome.backups) == (["/var/log/runaway.log"], [])
+    after = ok(story.after)
+    assert isinstance(after, Diagnosis)
+    assert "disk.full" not in {f.kind for f in after.findings}
+
+
 @pytest.mark.parametrize("fix", [*FIX_IDS, *COMMAND_FIXES])
 async def test_the_preview_leaves_the_disk_unchanged(bench: Bench, fix: str) -> None:
     story = bench.stories[fix]
@@ -313,6 +334,8 @@ async def test_restore_backup_previews_the_reverse_diff_and_brings_the_old_file_
         ("not a backup", "is not a backup this tool makes"),
         ("no keys", "root has no authorized_keys file"),
         ("host keys there", "has its SSH host keys (RSA, ECDSA, Ed25519) already"),
+        ("not a log", "is not a file under /var/log"),
+        ("no such log", "/var/log/none.log is not a regular file under the instance's /var/log"),
     ],
 )
 async def test_a_fix_that_does_not_apply_is_refused_with_a_sentence(bench: Bench, refusal: str, words: str) -> None:

@@ -10,7 +10,8 @@
 # diagnosis's format (report.py): `@@name args` headers with values this script controls, body lines after `|`. The
 # caller sets ZR_MODE, ZR_DEV, ZR_FILE, ZR_SRC, ZR_SHA, ZR_NEW, ZR_NEWSHA, ZR_STAMP and ZR_PERMS above (checked, not
 # quoted). Two more modes mount read-write: perms sets the owners and modes ZR_PERMS names (ssh.fix_permissions);
-# hostkeys runs the instance's own `ssh-keygen -A` in a chroot (ssh.generate_host_keys; no key leaves the disk).
+# hostkeys runs the instance's own `ssh-keygen -A` in a chroot (ssh.generate_host_keys; no key leaves the disk);
+# truncate empties one regular file under /var/log in place (disk.truncate_file). ZR_STATOF: a file's size, in plan.
 
 set -u
 LC_ALL=C
@@ -178,11 +179,39 @@ zr_hostkeys() {  # the default host keys, present (non-empty regular file) or mi
     if zr_f=$(zr_in /usr/bin/ssh-keygen) && [ -f "$zr_f" ] && [ -x "$zr_f" ]; then printf '@@keygen present\n'; else printf '@@keygen absent\n'; fi
 }
 
+zr_usage() {  # the root's blocks, as the diagnosis reports them (filesystems.py reads them)
+    zr_has df || return 0
+    printf '@@usage %s\n' "$zr_rdev"
+    df -P -k "$ZR_R" 2>/dev/null | tail -n 1 | awk '{ print "|blocks", $2, $3, $4 }'
+}
+
+zr_log() {  # zr_log /PATH: a regular file under the root's /var/log (links followed inside the root), or fails
+    zr_f=$(zr_in "$1") || return 1
+    case $zr_f in "$ZR_R"/var/log/*) ;; *) return 1 ;; esac
+    [ -f "$zr_f" ] && [ ! -L "$zr_f" ] || return 1
+    printf '%s\n' "$zr_f"
+}
+
 if [ "$ZR_MODE" = plan ]; then
     [ -z "$ZR_FILE" ] || zr_show file "$ZR_FILE"
     [ -z "$ZR_SRC" ] || zr_show source "$ZR_SRC"
     zr_perms
     zr_hostkeys
+    if [ -n "$ZR_STATOF" ]; then
+        if zr_f=$(zr_log "$ZR_STATOF"); then printf '@@stat %s regular %s\n' "$ZR_STATOF" "$(wc -c <"$zr_f" | tr -d ' ')"
+        else printf '@@stat %s unusable\n' "$ZR_STATOF"; fi
+    fi
+    zr_usage
+    printf '@@end\n'
+    exit 0
+fi
+
+if [ "$ZR_MODE" = truncate ]; then  # ZR_FILE to zero bytes, in place: owner, mode and inode kept, no backup
+    zr_f=$(zr_log "$ZR_FILE") || { printf '@@gone %s\n' "$ZR_FILE"; exit 0; }
+    : >"$zr_f" || { printf '@@failed truncate\n'; exit 5; }
+    sync
+    printf '@@truncated %s\n' "$ZR_FILE"
+    zr_usage
     printf '@@end\n'
     exit 0
 fi

@@ -37,7 +37,7 @@ def _source() -> str:
 
 
 def repair_script(
-    mode: Literal["plan", "apply", "perms", "hostkeys"],
+    mode: Literal["plan", "apply", "perms", "hostkeys", "truncate"],
     *,
     device: str | None,
     file: str,
@@ -47,11 +47,12 @@ def repair_script(
     new_sha: str = "",
     stamp: str = "",
     perms: str = "",
+    stat_of: str = "",
 ) -> str:
     """repair.sh with its parameters set; every value is checked here, so none needs quoting."""
     if device is not None and not DISK_PATTERN.fullmatch(device):
         raise ValueError(f"not a device path: {device!r}")
-    for path in (file, source):
+    for path in (file, source, stat_of):
         if path and (not _PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/"):
             raise ValueError(f"not a plain absolute path: {path!r}")
     if not re.fullmatch(r"[0-9a-f]{64}|", sha) or not re.fullmatch(r"[0-9a-f]{64}|", new_sha):
@@ -67,7 +68,7 @@ def repair_script(
             raise ValueError(f"not a plain absolute path: {path!r}")
     header = (
         f"ZR_MODE={mode}\nZR_DEV={device or ''}\nZR_FILE={file}\nZR_SRC={source}\nZR_SHA={sha}\n"
-        f"ZR_NEW={new_b64}\nZR_NEWSHA={new_sha}\nZR_STAMP={stamp}\nZR_PERMS='{perms}'\n"
+        f"ZR_NEW={new_b64}\nZR_NEWSHA={new_sha}\nZR_STAMP={stamp}\nZR_PERMS='{perms}'\nZR_STATOF={stat_of}\n"
     )
     return header + _source()
 

@@ -8,11 +8,12 @@
 match, no file system can replace a stale source. `apply_repair` runs repair.sh once (never again after a lost answer:
 `CommandOutcomeUnknownError`): it refuses if the file changed since the plan, backs the file up beside itself as
 FILE.zomro-rescue-YYYYmmddTHHMMSSZ, writes atomically keeping owner and mode, reads the file back and checks it again
-the way the diagnosis does, and unmounts. The fixes here edit /etc/fstab, put back a backup this module made
-(`file.restore_backup`, of the files the fixes edit only: never a file holding a hash or a private key), or set the
-owners and modes StrictModes wants (`ssh.fix_permissions`: its plan has the exact commands and no diff; the old modes
-are in its summary, there is no file to back up). The plan keeps what the apply needs (the new content, the mode
-changes) in fields left out of its serialised form: hold the `RepairPlan` object itself between preview and confirm.
+the way the diagnosis does, and unmounts. The file edits here are of /etc/fstab (fstab_edit.py), and
+`file.restore_backup` puts back a backup this module made (of the files the fixes edit only: never a file holding a
+hash or a private key). The fixes that run commands instead (command_fixes.py: ssh.fix_permissions,
+ssh.generate_host_keys, disk.truncate_file) plan the exact commands and no diff, and keep no backup. The plan keeps
+what the apply needs (the new content, the mode changes) in fields left out of its serialised form: hold the
+`RepairPlan` object itself between preview and confirm.
 """
 
 from __future__ import annotations
@@ -24,16 +25,14 @@ import logging
 import re
 import time
 
-from pydantic import BaseModel, Field
-
-from . import fstab_edit, permissions_fix
+from . import command_fixes, fstab_edit
 from .connection import SSHTarget
 from .disks import Inventory, read_disks
 from .findings import Finding
 from .fstab import check_fstab
 from .limits import Limits
+from .repair_models import RepairOutcome, RepairPlan
 from .repair_remote import RepairRefusedError, read_file, repair_script, run_script
-from .report import Report
 from .script import DISK_PATTERN
 from .trust import HostKeyTrust
 
@@ -58,43 +57,12 @@ REPAIRS: dict[str, str] = {
     "file.restore_backup": "puts back a backup this tool made (target: the backup's path)",
     "ssh.fix_permissions": "the owners and modes StrictModes wants on /root, .ssh and authorized_keys",
     "ssh.generate_host_keys": "ssh-keygen -A, the instance's own, in a chroot: creates the missing host keys",
+    "disk.truncate_file": "empties one file under /var/log (target: its path), in place",
 }
 BACKUP_SUFFIX = re.compile(r"\.zomro-rescue-\d{8}T\d{6}Z$")
 _RESTORABLE = ("/etc/fstab", "/etc/ssh/sshd_config")  # the files the fixes edit; none holds a secret
 _FSTAB = "/etc/fstab"
 _FSTAB_KINDS = ("fstab.unknown_device", "fstab.invalid_line")
-
-
-class RepairPlan(BaseModel):
-    """What a repair will change, exactly, as read from the instance's disk (read-only) just now."""
-
-    fix: str
-    target: str | None = Field(description="What the fix acts on, as given.")
-    device: str = Field(description="The instance's root file system, in the rescue system (e.g. /dev/vdb1).")
-    scope: str | None = Field(default=None, description="The disk the plan was restricted to, if any (`disk`).")
-    files: list[str] = Field(description="The files the fix changes, inside the instance's root.")
-    diff: str = Field(description="The unified diff of the change.")
-    commands: list[str] = Field(default_factory=list, description="The commands it runs (none for a file edit).")
-    summary: str
-    old_sha256: str = Field(default="", description="The file as read; the repair refuses if it changed since.")
-    mode: str = Field(default="", description="The file's mode (octal) and owner (uid:gid), kept, e.g. 644 0:0.")
-    new_content_b64: str = Field(default="", exclude=True, repr=False)
-    perms: str = Field(default="", exclude=True, repr=False)  # ssh.fix_permissions: the script's ZR_PERMS
-    check_line: str | None = Field(default=None, exclude=True, repr=False)  # the fstab line as the fix leaves it
-
-
-class RepairOutcome(BaseModel):
-    """What a repair did, and whether the problem it fixes is gone."""
-
-    fix: str
-    device: str
-    files_changed: list[str]
-    backups: list[str] = Field(description="Each changed file's backup, beside it (restore with file.restore_backup).")
-    problem_gone: bool = Field(description="Whether the check that found the problem finds it no more.")
-    verdict: str
-    remaining: list[Finding] = Field(default_factory=list, description="What the same check still finds.")
-    round_trips: int
-    elapsed_s: float
 
 
 def _text(data: bytes) -> str:
@@ -140,9 +108,11 @@ async def plan_repair(
     if disk is not None and not DISK_PATTERN.fullmatch(disk):
         raise RepairRefusedError(f"{disk[:60]!r} is not a device path (such as /dev/vdc).")
     if fix == "ssh.fix_permissions":
-        return await _plan_permissions(target, trust, target_arg, limits, disk)
+        return await command_fixes.plan_permissions(target, trust, target_arg, limits, disk)
     if fix == "ssh.generate_host_keys":
-        return await _plan_host_keys(target, trust, target_arg, limits, disk)
+        return await command_fixes.plan_host_keys(target, trust, target_arg, limits, disk)
+    if fix == "disk.truncate_file":
+        return await command_fixes.plan_truncate(target, trust, target_arg, limits, disk)
     path, source = _FSTAB, ""
     if fix == "file.restore_backup":
         source = (target_arg or "").strip()
@@ -187,114 +157,6 @@ async def plan_repair(
     )
 
 
-async def _plan_permissions(
-    target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
-) -> RepairPlan:
-    report, _ = await run_script(target, trust, repair_script("plan", device=disk, file=""), limits, read_only=True)
-    root = report.first("root")
-    assert root is not None  # run_script refused a report without one
-    try:
-        planned = permissions_fix.changes(permissions_fix.read_perms(report))
-    except ValueError as refused:
-        raise RepairRefusedError(str(refused)) from None
-    was = "; ".join(f"{c.path} {c.old.mode:o} {c.old.owner}" for c in planned)
-    return RepairPlan(
-        fix="ssh.fix_permissions",
-        target=target_arg,
-        device=root.arg(0),
-        scope=disk,
-        files=[c.path for c in planned],
-        diff="",
-        commands=permissions_fix.commands(planned),
-        summary=f"Sets the owners and modes StrictModes wants (now: {was}).",
-        perms=permissions_fix.items(planned),
-    )
-
-
-async def _apply_permissions(
-    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
-) -> RepairOutcome:
-    script = repair_script("perms", device=plan.device, file="", perms=plan.perms)
-    report, round_trips = await run_script(target, trust, script, limits, read_only=False)
-    still = permissions_fix.wrong(permissions_fix.read_perms(report))
-    changed = [s.arg(0) for s in report.all("set_perm")]
-    shown = "; ".join(f"{p.path} {p.mode:o} {p.owner}" for p in still)
-    return RepairOutcome(
-        fix=plan.fix,
-        device=plan.device,
-        files_changed=changed,
-        backups=[],
-        problem_gone=not still and bool(changed),
-        verdict=f"Still wrong: {shown}; diagnose again." if still else "StrictModes finds nothing to refuse now.",
-        round_trips=round_trips,
-        elapsed_s=round(time.monotonic() - started, 2),
-    )
-
-
-def _host_keys(report: Report) -> dict[str, str]:
-    return {s.arg(0): s.arg(1) for s in report.all("hostkey")}
-
-
-async def _plan_host_keys(
-    target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
-) -> RepairPlan:
-    report, _ = await run_script(target, trust, repair_script("plan", device=disk, file=""), limits, read_only=True)
-    root = report.first("root")
-    assert root is not None  # run_script refused a report without one
-    keys = _host_keys(report)
-    missing = [path for path, state in keys.items() if state == "missing"]
-    other = [path for path, state in keys.items() if state == "other"]
-    if other:
-        raise RepairRefusedError(
-            f"{', '.join(other)} exists but is not a non-empty file (a link, a folder or empty); ssh-keygen -A would "
-            "leave it as it is: remove it by hand (run_in_rescue), then run this fix."
-        )
-    if not missing:
-        raise RepairRefusedError("The instance has its SSH host keys (RSA, ECDSA, Ed25519) already; nothing to create.")
-    if report.first("keygen") is None or report.all("keygen")[0].arg(0) != "present":
-        raise RepairRefusedError(
-            "The instance has no /usr/bin/ssh-keygen (openssh-client); install it in a chroot, or create the keys by "
-            "hand (run_in_rescue)."
-        )
-    return RepairPlan(
-        fix="ssh.generate_host_keys",
-        target=target_arg,
-        device=root.arg(0),
-        scope=disk,
-        files=[f for path in missing for f in (path, path + ".pub")],
-        diff="",
-        commands=["mount --bind /dev ROOT/dev", "chroot ROOT /usr/bin/ssh-keygen -A", "umount ROOT/dev"],
-        summary=f"Creates the missing SSH host keys ({', '.join(p.rsplit('/', 1)[-1] for p in missing)}) with the "
-        "instance's own ssh-keygen; the private keys stay on its disk.",
-    )
-
-
-async def _apply_host_keys(
-    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
-) -> RepairOutcome:
-    report, round_trips = await run_script(
-        target, trust, repair_script("hostkeys", device=plan.device, file=""), limits, read_only=False
-    )
-    keys = _host_keys(report)
-    status = report.first("keygen_status")
-    missing = [path for path, state in keys.items() if state != "present"]
-    created = [f for f in plan.files if keys.get(f.removesuffix(".pub")) == "present"]
-    gone = bool(keys) and not missing and status is not None and status.arg(0) == "0"
-    detail = " ".join(status.lines[:2]) if status else ""
-    return RepairOutcome(
-        fix=plan.fix,
-        device=plan.device,
-        files_changed=created,
-        backups=[],
-        problem_gone=gone,
-        verdict="The host keys sshd loads are there now."
-        if gone
-        else f"Still missing: {', '.join(missing) or 'unknown'} ({detail[:160]}); diagnose again.",
-        round_trips=round_trips,
-        elapsed_s=round(time.monotonic() - started, 2),
-    )
-
-
 def _stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
@@ -310,9 +172,11 @@ async def apply_repair(
     limits = limits or Limits()
     started = time.monotonic()
     if plan.fix == "ssh.fix_permissions":
-        return await _apply_permissions(target, trust, plan, limits, started)
+        return await command_fixes.apply_permissions(target, trust, plan, limits, started)
     if plan.fix == "ssh.generate_host_keys":
-        return await _apply_host_keys(target, trust, plan, limits, started)
+        return await command_fixes.apply_host_keys(target, trust, plan, limits, started)
+    if plan.fix == "disk.truncate_file":
+        return await command_fixes.apply_truncate(target, trust, plan, limits, started)
     new = base64.b64decode(plan.new_content_b64)
     path = plan.files[0]
     script = repair_script(
