@@ -47,7 +47,7 @@ async def client(sim: tuple[Simulator, str], port: int) -> AsyncIterator[Client]
         api_url=sim[1],
         username=DEMO_USERNAME,
         password=DEMO_PASSWORD,
-        wait_seconds=10.0,
+        wait_seconds=4.0,  # also how long an exit waits for an instance that does not boot to answer
         poll_interval=0.05,
         require_preview=False,
         ssh_port=port,

@@ -92,10 +92,11 @@ async def rescuer(rescued_sim: tuple[Simulator, str, Recorded], port: int) -> As
         api_url=url,
         username=DEMO_USERNAME,
         password=DEMO_PASSWORD,
-        wait_seconds=10.0,
+        wait_seconds=4.0,  # also how long an exit waits for an instance that does not boot to answer
         poll_interval=0.05,
         require_preview=False,
         ssh_port=port,
+        health_ports=(port,),  # the booted instance answers where its rescue system did
     )
     async with client_for(settings, DEFAULT_ERA) as client:
         yield client
@@ -274,10 +275,11 @@ async def test_a_diagnosis_is_audited_with_the_host_key_and_never_the_password(
         api_url=url,
         username=DEMO_USERNAME,
         password=DEMO_PASSWORD,
-        wait_seconds=10.0,
+        wait_seconds=4.0,
         poll_interval=0.05,
         require_preview=False,
         ssh_port=port,
+        health_ports=(port,),
         audit_log=str(audit),
     )
     async with client_for(settings, DEFAULT_ERA) as client:
