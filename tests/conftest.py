@@ -15,7 +15,9 @@ Which protocol era a test runs in (the rule of the test pyramid):
   they run in `make test` too (`-m "not e2e"` leaves them out for a quick loop). The few that run a whole program
   for many seconds (the benchmark script, the wheels built and installed alone, the Python example, the demo beside an
   accounts file and the demo's whole story as a subprocess; tests/cli/test_demo.py keeps one demo run in
-  `make test`) are also marked `heavy`:
+  `make test`), the demo on a replayed capture, the floods and the session-memory cap of the HTTP transport, the
+  fuzzing under an allowlist and read-only (the open server is fuzzed in `make test`), and the pre-flight and
+  waiting once more through the stdio transport (tests/mcp_server/test_stdio_states.py), are also marked `heavy`:
   `make test-heavy` runs them, and CI runs it, but `make test` does not, so it stays within a minute.
 - No test orders events with a sleep: wait for the thing itself (`sim.wait_for_request`, `logged`, a line in a
   server's stderr). A short sleep may only check that nothing happens during a window.

@@ -94,6 +94,7 @@ def idle_connections(port: int, count: int) -> Iterator[list[socket.socket]]:
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 async def test_a_token_holder_is_served_during_an_idle_connection_flood(tmp_path: Path) -> None:
     with console_server(tmp_path, open_files=OPEN_FILES) as server, idle_connections(server.port, FLOOD):
         with anyio.fail_after(20):
@@ -108,6 +109,7 @@ async def test_a_token_holder_is_served_during_an_idle_connection_flood(tmp_path
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 async def test_the_http_server_writes_a_repeated_error_once_per_interval(tmp_path: Path) -> None:
     with console_server(tmp_path, open_files=OPEN_FILES) as server:
         for _ in range(50):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx2
+import pytest
 
 from zomro_rescue_mcp.mcp_server.http_app import build_http_app
 from zomro_rescue_mcp.mcp_server.http_limits import HttpLimits
@@ -140,6 +141,7 @@ def test_an_open_session_holds_less_than_the_documented_memory(settings: Setting
     assert per_session < MEMORY_PER_SESSION
 
 
+@pytest.mark.heavy
 def test_the_memory_held_by_sessions_stops_growing_at_the_cap(settings: Settings) -> None:
     cap = 10
     with serving(settings, HttpLimits(max_sessions=cap)) as url, tracing():

@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # the installed console scrip
 WEB = 5203773
 
 
+@pytest.mark.heavy  # the listing itself is tested in process (test_tool_listing.py); this is it once more over stdio
 async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str], era: str) -> None:
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(server_env, era, errlog) as client:
@@ -49,6 +50,7 @@ async def test_stdio_preview_then_confirmed_enter_then_exit(
     assert [r.fields["func"] for r in sim.mutating_requests()] == ["instances.fleio.rescue", "instances.fleio.unrescue"]
 
 
+@pytest.mark.heavy  # the refusals are tested in process; this is them once more over stdio
 async def test_stdio_refusals_are_sentences(server_env: dict[str, str], sim: Simulator, era: str) -> None:
     with tempfile.TemporaryFile("w+") as errlog:
         async with stdio_server(server_env, era, errlog) as client:

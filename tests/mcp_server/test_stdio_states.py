@@ -16,7 +16,9 @@ from zomro_rescue_mcp.simulator import SimInstance, Simulator
 
 from ..conftest import call, cancel_once_watching, error, ok, stdio_server
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # the installed console script over stdio
+# the installed console script over stdio; heavy: the same pre-flight and waiting are tested in process in make test,
+# and these prove them once more through the real stdio transport in make test-heavy (which CI runs)
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.heavy]
 
 WEB = 5203773
 ENTER = {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}

@@ -146,6 +146,7 @@ def test_a_file_that_is_not_a_capture_is_refused(
 
 
 @pytest.mark.e2e
+@pytest.mark.heavy
 def test_the_demo_tells_its_story_on_a_replayed_capture(captured: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["demo", "--replay", str(captured)]) == 0
