@@ -105,7 +105,7 @@ def main(
         print(f"zomro-rescue-mcp: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(
+        print(  # stdout ok: to stderr
             "zomro-rescue-mcp: interrupted. A request already accepted stays as sent (and any password was printed "
             "above); look with `zomro-rescue-mcp status ID`.",
             file=sys.stderr,
@@ -117,7 +117,7 @@ def main(
     except Exception as exc:
         if args.debug:
             raise
-        print(
+        print(  # stdout ok: to stderr
             f"zomro-rescue-mcp: unexpected error ({type(exc).__name__}); run with --debug for details.", file=sys.stderr
         )
         return 1

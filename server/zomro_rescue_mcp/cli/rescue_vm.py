@@ -78,7 +78,7 @@ def run_rescue_vm(args: argparse.Namespace, env: Mapping[str, str], out: TextIO 
 
             await group.start(on_signal)
             async with vm:
-                print(f"ready {vm.fingerprint}", file=stdout, flush=True)
+                print(f"ready {vm.fingerprint}", file=stdout, flush=True)  # stdout ok: the one line it promises
                 await _end_of_input()
             group.cancel_scope.cancel()
 

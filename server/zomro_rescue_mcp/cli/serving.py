@@ -111,7 +111,7 @@ def run_simulator(port: int) -> int:
     from ..mcp_server.http_limits import serve
     from ..simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
-    print(
+    print(  # stdout ok: to stderr
         f"Simulated Zomro API on http://127.0.0.1:{port}/ (login {DEMO_USERNAME} / {DEMO_PASSWORD}); Ctrl-C stops.",
         file=sys.stderr,
     )

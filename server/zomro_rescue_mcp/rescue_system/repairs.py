@@ -1,7 +1,7 @@
 """Repairs inside the rescue system: a read-only plan that shows the exact change, then one confirmed application.
 
     plan = await plan_repair(target, trust, "fstab.add_nofail", finding.target)   # mounts read-only, writes nothing
-    print(plan.diff)                                                            # the exact unified diff
+    shown = plan.diff                                                           # the exact unified diff, to show
     outcome = await apply_repair(target, trust, plan)                           # the person said yes
 
 `plan_repair` refuses (`RepairRefusedError`, a sentence) when the fix does not apply: the line is not there, two lines
