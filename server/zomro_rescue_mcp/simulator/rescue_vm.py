@@ -252,7 +252,7 @@ class RescueVM:
         folder = self._folder
         boot = self._boots
         key = asyncssh.generate_private_key("ssh-ed25519")
-        self.fingerprint = key.get_fingerprint("sha256")
+        self.fingerprint = key.get_fingerprint("sha256")  # stdout ok: a fingerprint, not a print
         files = {"password": self.password.encode(), "hostkey": key.export_private_key("openssh")}
         if self.hide_tools:
             files["hide"] = "".join(f"{tool}\n" for tool in self.hide_tools).encode()
@@ -345,7 +345,7 @@ class RescueVM:
             except (OSError, asyncssh.Error, TimeoutError):
                 offered = None  # sshd not listening yet: QEMU accepts and then drops the connection
             if offered is not None:
-                got = offered.get_fingerprint("sha256")
+                got = offered.get_fingerprint("sha256")  # stdout ok: a fingerprint, not a print
                 if got != self.fingerprint:
                     raise RescueVMError(
                         f"The rescue VM offered the host key {got}, not the one it was given ({self.fingerprint}): "
