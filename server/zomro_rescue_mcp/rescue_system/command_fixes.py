@@ -15,12 +15,13 @@ from . import permissions_fix
 from .connection import SSHTarget
 from .filesystems import check_usage
 from .limits import Limits
-from .repair_models import RepairOutcome, RepairPlan
+from .repair_models import Fix, RepairOutcome, RepairPlan
 from .repair_remote import PATH_PATTERN, RepairRefusedError, repair_script, run_script
 from .report import Report
 from .trust import HostKeyTrust
 
 __all__ = [
+    "FIXES",
     "apply_host_keys",
     "apply_permissions",
     "apply_truncate",
@@ -198,3 +199,16 @@ async def apply_truncate(
         round_trips=round_trips,
         elapsed_s=round(time.monotonic() - started, 2),
     )
+
+
+FIXES: dict[str, Fix] = {
+    "ssh.fix_permissions": Fix(
+        "the owners and modes StrictModes wants on /root, .ssh and authorized_keys", plan_permissions, apply_permissions
+    ),
+    "ssh.generate_host_keys": Fix(
+        "ssh-keygen -A, the instance's own, in a chroot: creates the missing host keys", plan_host_keys, apply_host_keys
+    ),
+    "disk.truncate_file": Fix(
+        "empties one file under /var/log (target: its path), in place", plan_truncate, apply_truncate
+    ),
+}

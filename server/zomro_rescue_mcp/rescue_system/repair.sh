@@ -1,17 +1,18 @@
-# A repair, run once on the rescue system (POSIX sh; dash, bash and busybox ash), in one of two modes:
-# - plan: finds the instance's root (on the disk or device ZR_DEV, when set), mounts it read-only (ext4 `ro,noload`, xfs `ro,norecovery`) and
-#   reports the files the fix reads (ZR_FILE, and ZR_SRC for a restore), the disks and their identifiers; it writes
-#   nothing;
-# - apply: mounts ZR_DEV read-write, refuses unless ZR_FILE still has the content the plan read (ZR_SHA), copies it
-#   beside itself as FILE.zomro-rescue-ZR_STAMP (owner, mode and times kept), writes the new content (ZR_NEW, base64,
-#   checked against ZR_NEWSHA) to a temporary file in the same folder with the old owner and mode, fsyncs it, renames
-#   it over the file, fsyncs the folder, and reports the file as it now reads.
+# The common part of every repair, run once on the rescue system (POSIX sh; dash, bash and busybox ash): it finds the
+# instance's root (on the disk or device ZR_DEV, when set) among the file systems of the disks the rescue system does
+# not use, mounts it, and reports the disks and their identifiers. Its mode's own part follows it (repair_MODE.sh,
+# appended by repair_remote.py):
+# - modes named plan… mount the root read-only (ext4 `ro,noload`, xfs `ro,norecovery`) and write nothing;
+# - modes named offline… mount it read-only too, and unmount it before they act on the device itself;
+# - the others mount it read-write: apply (the file edit a plan showed: refuses unless ZR_FILE still has the content
+#   the plan read (ZR_SHA), copies it beside itself as FILE.zomro-rescue-ZR_STAMP (owner, mode and times kept),
+#   writes the new content (ZR_NEW, base64, checked against ZR_NEWSHA) to a temporary file in the same folder with
+#   the old owner and mode, fsyncs it, renames it over the file, fsyncs the folder, and reports the file as it now
+#   reads), perms, hostkeys, truncate, and the modes of the other fixes.
 # Whatever it mounted is unmounted on any exit (a trap, also after TERM from `timeout`, HUP or PIPE). The report is the
 # diagnosis's format (report.py): `@@name args` headers with values this script controls, body lines after `|`. The
-# caller sets ZR_MODE, ZR_DEV, ZR_FILE, ZR_SRC, ZR_SHA, ZR_NEW, ZR_NEWSHA, ZR_STAMP and ZR_PERMS above (checked, not
-# quoted). Two more modes mount read-write: perms sets the owners and modes ZR_PERMS names (ssh.fix_permissions);
-# hostkeys runs the instance's own `ssh-keygen -A` in a chroot (ssh.generate_host_keys; no key leaves the disk);
-# truncate empties one regular file under /var/log in place (disk.truncate_file). ZR_STATOF: a file's size, in plan.
+# caller sets ZR_MODE, ZR_DEV, ZR_FILE, ZR_SRC, ZR_SHA, ZR_NEW, ZR_NEWSHA, ZR_STAMP, ZR_PERMS, ZR_STATOF and the
+# mode's own ZR_X_… values above (checked, not quoted). Each mode's part ends with `@@end`.
 
 set -u
 LC_ALL=C
@@ -127,7 +128,7 @@ for zr_d in $(blkid -c /dev/null -o device 2>/dev/null | sort); do
         xfs) zr_o=norecovery ;;
         *) continue ;;
     esac
-    [ "$ZR_MODE" = plan ] && zr_o=ro,$zr_o || zr_o=rw
+    case $ZR_MODE in plan* | offline*) zr_o=ro,$zr_o ;; *) zr_o=rw ;; esac  # plan*: reads only; offline*: unmounts
     if [ "$zr_type" = xfs ]; then
         zr_u=$(blkid -c /dev/null -o value -s UUID "$zr_d" 2>/dev/null)
         if [ -n "$zr_u" ] && [ "$(blkid -c /dev/null -o device -t "UUID=$zr_u" 2>/dev/null | wc -l)" -gt 1 ]; then
@@ -191,84 +192,3 @@ zr_log() {  # zr_log /PATH: a regular file under the root's /var/log (links foll
     [ -f "$zr_f" ] && [ ! -L "$zr_f" ] || return 1
     printf '%s\n' "$zr_f"
 }
-
-if [ "$ZR_MODE" = plan ]; then
-    [ -z "$ZR_FILE" ] || zr_show file "$ZR_FILE"
-    [ -z "$ZR_SRC" ] || zr_show source "$ZR_SRC"
-    zr_perms
-    zr_hostkeys
-    if [ -n "$ZR_STATOF" ]; then
-        if zr_f=$(zr_log "$ZR_STATOF"); then printf '@@stat %s regular %s\n' "$ZR_STATOF" "$(wc -c <"$zr_f" | tr -d ' ')"
-        else printf '@@stat %s unusable\n' "$ZR_STATOF"; fi
-    fi
-    zr_usage
-    printf '@@end\n'
-    exit 0
-fi
-
-if [ "$ZR_MODE" = truncate ]; then  # ZR_FILE to zero bytes, in place: owner, mode and inode kept, no backup
-    zr_f=$(zr_log "$ZR_FILE") || { printf '@@gone %s\n' "$ZR_FILE"; exit 0; }
-    : >"$zr_f" || { printf '@@failed truncate\n'; exit 5; }
-    sync
-    printf '@@truncated %s\n' "$ZR_FILE"
-    zr_usage
-    printf '@@end\n'
-    exit 0
-fi
-
-if [ "$ZR_MODE" = hostkeys ]; then  # ssh-keygen -A, the instance's own, in a chroot with /dev bound
-    zr_has chroot || { printf '@@missing chroot\n'; exit 3; }
-    if [ ! -d "$ZR_R/dev" ] || [ -L "$ZR_R/dev" ] || [ -L "$ZR_R/etc/ssh" ]; then printf '@@gone /dev\n'; exit 0; fi
-    zr_mount "$ZR_R/dev" -o bind /dev || { printf '@@failed mount-dev\n'; exit 5; }
-    chroot "$ZR_R" /usr/bin/ssh-keygen -A >"$ZR_W/keygen.out" 2>&1
-    printf '@@keygen_status %s\n' "$?"
-    head -n 5 "$ZR_W/keygen.out" | grep -v 'PRIVATE' | zr_body 200
-    rm -f "$ZR_W/keygen.out"
-    sync
-    zr_hostkeys
-    printf '@@end\n'
-    exit 0
-fi
-
-if [ "$ZR_MODE" = perms ]; then  # ZR_PERMS: MODE:CHOWN:PATH …, each PATH one of zr_perms' and not a link
-    for zr_i in $ZR_PERMS; do
-        zr_mode=${zr_i%%:*}
-        zr_p=${zr_i#*:}
-        zr_own=${zr_p%%:*}
-        zr_p=${zr_p#*:}
-        if [ -L "$ZR_R$zr_p" ] || [ ! -e "$ZR_R$zr_p" ]; then printf '@@gone %s\n' "$zr_p"; exit 0; fi
-    done
-    for zr_i in $ZR_PERMS; do
-        zr_mode=${zr_i%%:*}
-        zr_p=${zr_i#*:}
-        zr_own=${zr_p%%:*}
-        zr_p=${zr_p#*:}
-        if [ "$zr_own" = 1 ]; then chown 0:0 "$ZR_R$zr_p" || { printf '@@failed chown\n'; exit 5; }; fi
-        chmod "$zr_mode" "$ZR_R$zr_p" || { printf '@@failed chmod\n'; exit 5; }
-        printf '@@set_perm %s\n' "$zr_p"
-    done
-    sync
-    zr_perms
-    printf '@@end\n'
-    exit 0
-fi
-
-# apply
-zr_f=$(zr_in "$ZR_FILE") && [ -f "$zr_f" ] || { printf '@@gone %s\n' "$ZR_FILE"; exit 0; }
-[ "$(zr_sha "$zr_f")" = "$ZR_SHA" ] || { printf '@@changed %s\n' "$ZR_FILE"; exit 0; }
-zr_bak=$zr_f.zomro-rescue-$ZR_STAMP
-if [ -e "$zr_bak" ] || [ -L "$zr_bak" ]; then printf '@@backup_exists %s\n' "$ZR_FILE.zomro-rescue-$ZR_STAMP"; exit 0; fi
-ZR_TMP=$zr_f.zomro-rescue-tmp.$$
-printf '%s\n' "$ZR_NEW" | base64 -d >"$ZR_TMP" 2>/dev/null || { printf '@@failed decode\n'; exit 5; }
-[ "$(zr_sha "$ZR_TMP")" = "$ZR_NEWSHA" ] || { printf '@@failed decode\n'; exit 5; }
-cp -p -- "$zr_f" "$zr_bak" && sync -- "$zr_bak" 2>/dev/null || sync
-[ "$(zr_sha "$zr_bak")" = "$ZR_SHA" ] || { printf '@@failed backup\n'; exit 5; }
-printf '@@backup %s\n' "$ZR_FILE.zomro-rescue-$ZR_STAMP"
-chown "$(stat -c '%u:%g' "$zr_f")" "$ZR_TMP" && chmod "$(stat -c '%a' "$zr_f")" "$ZR_TMP" || { printf '@@failed owner\n'; exit 5; }
-sync -- "$ZR_TMP" 2>/dev/null || sync
-mv -f -- "$ZR_TMP" "$zr_f" || { printf '@@failed rename\n'; exit 5; }
-ZR_TMP=
-sync -- "${zr_f%/*}" 2>/dev/null || sync
-printf '@@written %s\n' "$ZR_FILE"
-zr_show after "$ZR_FILE"
-printf '@@end\n'

@@ -8,10 +8,11 @@ into `ScriptFailedError`; a lost answer of a changing run is the connection's `C
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
+from collections.abc import Mapping
 from importlib import resources
-from typing import Literal
 
 from .connection import SSHTarget, connect
 from .errors import MissingToolError, RemoteTimeoutError, RescueSystemError, ScriptFailedError
@@ -32,12 +33,22 @@ class RepairRefusedError(RescueSystemError):
     kind = "rescue.repair_refused"
 
 
-def _source() -> str:
-    return resources.files(__package__).joinpath("repair.sh").read_text(encoding="utf-8")
+_MODE = re.compile(r"[a-z][a-z_]{0,30}")
+_EXTRA_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,30}")
+_EXTRA_VALUE = re.compile(r"[A-Za-z0-9+/=._:,@%-]{0,65536}")  # nothing a shell would read as more than a word
+
+
+@functools.cache
+def _source(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _plain_path(path: str) -> bool:
+    return bool(_PATH.fullmatch(path)) and "/../" not in path + "/" and "/./" not in path + "/"
 
 
 def repair_script(
-    mode: Literal["plan", "apply", "perms", "hostkeys", "truncate"],
+    mode: str,
     *,
     device: str | None,
     file: str,
@@ -48,12 +59,19 @@ def repair_script(
     stamp: str = "",
     perms: str = "",
     stat_of: str = "",
+    extra: Mapping[str, str] | None = None,
 ) -> str:
-    """repair.sh with its parameters set; every value is checked here, so none needs quoting."""
+    """repair.sh, then repair_MODE.sh, with their parameters set; every value is checked here, so none needs quoting.
+
+    `extra` are the mode's own values, set as ZR_X_NAME: each a plain word (letters, digits and `+/=._:,@%-`); give
+    anything else in base64.
+    """
+    if not _MODE.fullmatch(mode) or not resources.files(__package__).joinpath(f"repair_{mode}.sh").is_file():
+        raise ValueError(f"not a repair mode: {mode!r}")
     if device is not None and not DISK_PATTERN.fullmatch(device):
         raise ValueError(f"not a device path: {device!r}")
     for path in (file, source, stat_of):
-        if path and (not _PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/"):
+        if path and not _plain_path(path):
             raise ValueError(f"not a plain absolute path: {path!r}")
     if not re.fullmatch(r"[0-9a-f]{64}|", sha) or not re.fullmatch(r"[0-9a-f]{64}|", new_sha):
         raise ValueError("not a sha256")
@@ -64,13 +82,18 @@ def repair_script(
         chown, _, path = rest.partition(":")
         if not re.fullmatch(r"[0-7]{3,4}", octal) or chown not in ("0", "1") or not path.startswith("/root"):
             raise ValueError(f"not a mode change: {item!r}")
-        if not _PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
+        if not _plain_path(path):
             raise ValueError(f"not a plain absolute path: {path!r}")
+    own = ""
+    for name, value in (extra or {}).items():
+        if not _EXTRA_NAME.fullmatch(name) or not _EXTRA_VALUE.fullmatch(value):
+            raise ValueError(f"not a plain value for ZR_X_{name[:40]}")
+        own += f"ZR_X_{name}={value}\n"
     header = (
         f"ZR_MODE={mode}\nZR_DEV={device or ''}\nZR_FILE={file}\nZR_SRC={source}\nZR_SHA={sha}\n"
-        f"ZR_NEW={new_b64}\nZR_NEWSHA={new_sha}\nZR_STAMP={stamp}\nZR_PERMS='{perms}'\nZR_STATOF={stat_of}\n"
+        f"ZR_NEW={new_b64}\nZR_NEWSHA={new_sha}\nZR_STAMP={stamp}\nZR_PERMS='{perms}'\nZR_STATOF={stat_of}\n{own}"
     )
-    return header + _source()
+    return header + _source("repair.sh") + "\n" + _source(f"repair_{mode}.sh")
 
 
 def _content(section: Section) -> bytes:

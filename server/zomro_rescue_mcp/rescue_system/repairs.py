@@ -31,7 +31,7 @@ from .disks import Inventory, read_disks
 from .findings import Finding
 from .fstab import check_fstab
 from .limits import Limits
-from .repair_models import RepairOutcome, RepairPlan
+from .repair_models import Fix, Planner, RepairOutcome, RepairPlan
 from .repair_remote import RepairRefusedError, read_file, repair_script, run_script
 from .script import DISK_PATTERN
 from .trust import HostKeyTrust
@@ -39,6 +39,7 @@ from .trust import HostKeyTrust
 __all__ = [
     "BACKUP_SUFFIX",
     "REPAIRS",
+    "Fix",
     "RepairOutcome",
     "RepairPlan",
     "RepairRefusedError",
@@ -49,15 +50,12 @@ __all__ = [
 
 log = logging.getLogger("zomro_rescue_mcp.rescue_system")
 
-REPAIRS: dict[str, str] = {
+_FILE_EDITS: dict[str, str] = {
     "fstab.add_nofail": "adds nofail to the named /etc/fstab line",
     "fstab.comment_out": "comments the named /etc/fstab line out",
     "fstab.replace_device": "replaces a stale source on the named /etc/fstab line with the UUID of the one file "
     "system that can be it",
     "file.restore_backup": "puts back a backup this tool made (target: the backup's path)",
-    "ssh.fix_permissions": "the owners and modes StrictModes wants on /root, .ssh and authorized_keys",
-    "ssh.generate_host_keys": "ssh-keygen -A, the instance's own, in a chroot: creates the missing host keys",
-    "disk.truncate_file": "empties one file under /var/log (target: its path), in place",
 }
 BACKUP_SUFFIX = re.compile(r"\.zomro-rescue-\d{8}T\d{6}Z$")
 _RESTORABLE = ("/etc/fstab", "/etc/ssh/sshd_config")  # the files the fixes edit; none holds a secret
@@ -107,12 +105,21 @@ async def plan_repair(
         raise RepairRefusedError(f"There is no fix {fix[:60]!r} here; the fixes are: {', '.join(REPAIRS)}.")
     if disk is not None and not DISK_PATTERN.fullmatch(disk):
         raise RepairRefusedError(f"{disk[:60]!r} is not a device path (such as /dev/vdc).")
-    if fix == "ssh.fix_permissions":
-        return await command_fixes.plan_permissions(target, trust, target_arg, limits, disk)
-    if fix == "ssh.generate_host_keys":
-        return await command_fixes.plan_host_keys(target, trust, target_arg, limits, disk)
-    if fix == "disk.truncate_file":
-        return await command_fixes.plan_truncate(target, trust, target_arg, limits, disk)
+    return await REPAIRS[fix].plan(target, trust, target_arg, limits, disk)
+
+
+def _file_edit_planner(fix: str) -> Planner:
+    async def plan(
+        target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
+    ) -> RepairPlan:
+        return await _plan_file_edit(target, trust, fix, target_arg, limits, disk)
+
+    return plan
+
+
+async def _plan_file_edit(
+    target: SSHTarget, trust: HostKeyTrust, fix: str, target_arg: str | None, limits: Limits, disk: str | None
+) -> RepairPlan:
     path, source = _FSTAB, ""
     if fix == "file.restore_backup":
         source = (target_arg or "").strip()
@@ -162,21 +169,30 @@ def _stamp() -> str:
 
 
 async def apply_repair(
-    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, *, limits: Limits | None = None
+    target: SSHTarget,
+    trust: HostKeyTrust,
+    plan: RepairPlan,
+    *,
+    limits: Limits | None = None,
+    password: str | None = None,
 ) -> RepairOutcome:
     """Make the change `plan` shows, once: back up, write atomically, check again, unmount.
 
     Never re-run after a lost answer (`CommandOutcomeUnknownError`: diagnose again). Raises `RepairRefusedError`
-    when the file changed since the plan (nothing written).
+    when the file changed since the plan (nothing written). `password`: the one account.set_root_password sets
+    (the caller checks it against the product's rules, or generates it); it travels only inside the script, on
+    the SSH channel's standard input, as ZR_X_PASSWORD_B64.
     """
     limits = limits or Limits()
-    started = time.monotonic()
-    if plan.fix == "ssh.fix_permissions":
-        return await command_fixes.apply_permissions(target, trust, plan, limits, started)
-    if plan.fix == "ssh.generate_host_keys":
-        return await command_fixes.apply_host_keys(target, trust, plan, limits, started)
-    if plan.fix == "disk.truncate_file":
-        return await command_fixes.apply_truncate(target, trust, plan, limits, started)
+    if password is not None:
+        encoded = base64.b64encode(password.encode("utf-8")).decode("ascii")
+        plan = plan.model_copy(update={"extra": {**plan.extra, "PASSWORD_B64": encoded}})
+    return await REPAIRS[plan.fix].apply(target, trust, plan, limits, time.monotonic())
+
+
+async def _apply_file_edit(
+    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
+) -> RepairOutcome:
     new = base64.b64decode(plan.new_content_b64)
     path = plan.files[0]
     script = repair_script(
@@ -221,3 +237,10 @@ async def apply_repair(
         round_trips=round_trips,
         elapsed_s=round(time.monotonic() - started, 2),
     )
+
+
+REPAIRS: dict[str, Fix] = {
+    **{fix: Fix(does, _file_edit_planner(fix), _apply_file_edit) for fix, does in _FILE_EDITS.items()},
+    **command_fixes.FIXES,
+}
+"""Every fix, by id: what it does, its planner and its applier."""
