@@ -145,6 +145,10 @@ class ActionResult(BaseModel):
         "'person (terminal)' (typed at the CLI), or 'assistant (confirm)' (the confirm flag alone: nobody was asked).",
     )
 
+    def bound(self) -> list[str]:
+        """What its preview_id binds besides the account and the instance: the action and what it resolved to."""
+        raise NotImplementedError
+
 
 class EnterRescueResult(ActionResult):
     """A preview (executed=false) or the outcome (executed=true) of putting an instance into rescue mode."""
@@ -160,6 +164,10 @@ class EnterRescueResult(ActionResult):
         "person; it is not stored anywhere.",
     )
 
+    def bound(self) -> list[str]:
+        image = self.image
+        return ["enter", image.id, image.zone, image.os, image.name or "", self.password_plan]
+
 
 class ExitRescueResult(ActionResult):
     """A preview (executed=false) or the outcome (executed=true) of taking an instance out of rescue mode."""
@@ -173,3 +181,6 @@ class ExitRescueResult(ActionResult):
     after_s: float | None = Field(
         default=None, description="Seconds from active until it answered (or the check ended)."
     )
+
+    def bound(self) -> list[str]:
+        return ["exit"]

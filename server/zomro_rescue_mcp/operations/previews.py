@@ -1,8 +1,10 @@
 """The preview rule: a confirmed change runs only with the `preview_id` of the latest preview of that instance.
 
 Every preview (`confirm=false`) is issued an opaque, random id (128 bits). The id is bound to what the person was
-shown: the account, the instance, the action, and for entering rescue mode the resolved image's id, zone and label
-and the password plan (for a given password, a keyed digest of its value, never the value). A confirmed call is
+shown: the account, the instance, the action, and what it resolved to (`ActionResult.bound`): for entering rescue
+mode the image's id, zone and label and the password plan (for a given password, a keyed digest of its value, never
+the value); for a repair the fix, its target, the device and the exact diff or commands; for a command its text,
+where it runs and its time limit. A confirmed call is
 sent only when it carries the id of the latest preview of its instance in its account, not older than
 ZOMRO_PREVIEW_TTL, bound to the same action as the confirmed call resolves to now; the id is then used up. A newer
 preview of the instance supersedes the older ones. Otherwise nothing is sent, and the reason is one of
@@ -23,9 +25,18 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .models import ActionResult, EnterRescueResult, PreviewRefusal
+from .models import ActionResult, PreviewRefusal
 
-__all__ = ["PREVIEW_FIRST", "PreviewLedger", "PreviewRefusal", "PreviewScope", "issue", "refusal_sentence", "refused"]
+__all__ = [
+    "PREVIEW_FIRST",
+    "PreviewLedger",
+    "PreviewRefusal",
+    "PreviewScope",
+    "Shown",
+    "issue",
+    "refusal_sentence",
+    "refused",
+]
 
 Shown = TypeVar("Shown", bound=ActionResult)
 
@@ -42,7 +53,8 @@ _REASONS: dict[PreviewRefusal, str] = {
     "unknown": "its preview_id was not issued by this server, or was already used (each preview confirms one change)",
     "expired": "its preview is older than ZOMRO_PREVIEW_TTL allows",
     "superseded": "a newer preview of this instance was given since, so only that newest preview can be confirmed",
-    "different": "it differs from the action its preview showed (instance, action, image, zone, label or password)",
+    "different": "it differs from the action its preview showed (instance, action, image, zone, label or password; "
+    "for a repair or a command, its diff, commands or where it runs)",
 }
 
 
@@ -97,11 +109,7 @@ class PreviewLedger:
 
     def binding(self, result: ActionResult, password: str | None = None) -> str:
         """A keyed digest of what the preview showed (and `password`, the given one, if any)."""
-        parts: list[str] = ["exit" if not isinstance(result, EnterRescueResult) else "enter"]
-        parts += [result.account or "", str(result.instance_id)]
-        if isinstance(result, EnterRescueResult):
-            image = result.image
-            parts += [image.id, image.zone, image.os, image.name or "", result.password_plan, password or ""]
+        parts = [*result.bound(), result.account or "", str(result.instance_id), password or ""]
         text = "\x00".join(parts).encode("utf-8", "surrogatepass")
         return hmac.new(self._key, text, hashlib.sha256).hexdigest()
 

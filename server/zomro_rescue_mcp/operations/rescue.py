@@ -14,15 +14,25 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from typing import Any, TypedDict, TypeVar, Unpack, cast, overload
 
-from ..core.errors import PolicyRefusedError, StateConflictError, ZomroError
+from ..core.errors import ZomroError
 from ..settings.config import ApprovalMode, Settings
 from ..wire.billmanager import BillmanagerClient
 from .approval import Answer, Approval, AskedBy, approved_by, notes_on, require
 from .audit import Attempt, AuditTrail
+from .guard_rails import GuardRails
 from .instances import fetch_listing, find_instance, matches
-from .models import ActionResult, EnterRescueResult, ExitRescueResult, Instance, InstanceList, RescueImageList, Zone
+from .models import (
+    ActionResult,
+    ApprovedBy,
+    EnterRescueResult,
+    ExitRescueResult,
+    Instance,
+    InstanceList,
+    RescueImageList,
+    Zone,
+)
 from .pipeline import RESCUE, UNRESCUE, AnyPreview, EnterRequest, ExitRequest, Pipeline, Preview, Request, Settled
-from .previews import PREVIEW_FIRST, PreviewLedger, issue, refused
+from .previews import PREVIEW_FIRST, PreviewLedger, Shown, issue, refused
 from .rescue_logins import RescueLogins
 from .watch import ProgressFn
 
@@ -45,13 +55,6 @@ class RunOptions(TypedDict, total=False):
     asked_by: AskedBy  # where the person was asked (elicitation by default)
     preview_id: str | None  # the id of the latest preview of this instance, for a confirmed call
     delivered: DeliveryCheck | None  # whether the caller is still there to receive the result
-
-
-_ENVIRONMENT = {
-    "read_only": "ZOMRO_READ_ONLY",
-    "allowed_instances": "ZOMRO_ALLOWED_INSTANCES",
-    "require_approval": "ZOMRO_REQUIRE_APPROVAL",
-}
 
 
 class RescueService:
@@ -89,8 +92,10 @@ class RescueService:
         self._previews = previews  # None: the preview rule is off
         self._allowed = allowed_instances
         self._audit = audit or _UNRECORDED
-        self._where = where or _ENVIRONMENT  # where each guard rail is set, for the sentences that cite it
-        self._in_flight: set[int] = set()
+        self.rails = GuardRails(
+            account, named=named, read_only=read_only, allowed_instances=allowed_instances, where=where
+        )
+        self._where = self.rails.where  # where each guard rail is set, for the sentences that cite it
         self.logins = logins or RescueLogins(4 * 3600.0)  # the rescue logins this service began (the server's)
 
     @classmethod
@@ -144,7 +149,7 @@ class RescueService:
 
     async def status(self, instance_id: int) -> Instance:
         """One instance's details and state, from its row in Zomro's list (a read)."""
-        self._check_allowed(instance_id)
+        self.rails.check_allowed(instance_id)
         found, why = await find_instance(self._api, instance_id)
         if found is None:
             raise ZomroError(" ".join(why), kind="state_unknown", instance_id=instance_id)
@@ -152,7 +157,7 @@ class RescueService:
 
     async def list_images(self, instance_id: int, zone: Zone | None = None) -> RescueImageList:
         """The rescue form's images (a preview without `sok`) and the instance's state, read side by side."""
-        self._check_allowed(instance_id)
+        self.rails.check_allowed(instance_id)
         instance, notes, images = await self._pipeline.look(instance_id)
         if zone is not None:
             images = [i for i in images if i.zone == zone]
@@ -200,12 +205,53 @@ class RescueService:
         with self._audit.attempt(
             request.tool, request.instance_id, confirmed=confirm, approval=approval.word, account=self.account
         ) as attempt:
-            self._check_writable()
-            self._check_allowed(request.instance_id)
-            async with self._exclusive(request.instance_id) if confirm else nullcontext():
+            self.rails.check_writable()
+            self.rails.check_allowed(request.instance_id)
+            async with self.rails.exclusive(request.instance_id) if confirm else nullcontext():
                 result = await self._run(attempt, request, confirm, approval, options)
             await _check_delivery(attempt, result, options.get("delivered"))
             return result
+
+    @asynccontextmanager
+    async def guarded(self, tool: str, instance_id: int, options: RunOptions) -> AsyncIterator[Attempt]:
+        """A change other than entering or leaving (a repair, a command): audited, within read-only mode and the
+        allowlist, and (confirmed) holding the instance's lock, the one enter and exit hold too."""
+        confirm = options.get("confirm", False)
+        approval = options.get("approval", Approval.NOT_REQUIRED)
+        with self._audit.attempt(
+            tool, instance_id, confirmed=confirm, approval=approval.word, account=self.account
+        ) as attempt:
+            self.rails.check_writable()
+            self.rails.check_allowed(instance_id)
+            async with self.rails.exclusive(instance_id) if confirm else nullcontext():
+                yield attempt
+
+    def gate(self, attempt: Attempt, shown: Shown, secret: str | None, options: RunOptions) -> Shown | None:
+        """Before a confirmed change is made: the preview rule (its refusal is returned: nothing is done), then the
+        person's approval (refused: raises), then the audit's intent line. None: go ahead, once."""
+        approval = options.get("approval", Approval.NOT_REQUIRED)
+        if self._previews is not None:
+            reason = self._previews.take(options.get("preview_id"), shown, secret)
+            if reason is not None:
+                attempt.refused_preview(reason)
+                step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
+                return refused(shown, reason, step)
+        asked_by: AskedBy = options.get("asked_by", "elicitation")
+        used_up = self._previews is not None  # the preview_id was taken above: only a new preview leads on
+        require(shown.instance_id, approval, where=self._where["require_approval"], used_up=used_up)
+        attempt.approved(approved_by(approval, asked_by))
+        attempt.before_send()
+        return None
+
+    def approval_notes(self, options: RunOptions) -> tuple[ApprovedBy, list[str]]:
+        """Who approved a change just made, and the notes that say how (or why nobody was asked)."""
+        approval = options.get("approval", Approval.NOT_REQUIRED)
+        asked_by: AskedBy = options.get("asked_by", "elicitation")
+        return approved_by(approval, asked_by), notes_on(approval, self.require_approval, self._where, asked_by)
+
+    def issue(self, shown: Shown, secret: str | None = None) -> Shown:
+        """A preview shown to the caller, issued its preview_id (when the rule is on)."""
+        return issue(self._previews, shown, secret)
 
     async def _run(
         self, attempt: Attempt, request: Request, confirm: bool, approval: Approval, options: RunOptions
@@ -245,23 +291,14 @@ class RescueService:
         password = getattr(preview.request, "password", None)
         if not confirm:
             return issue(self._previews, preview.result, password)
-        if self._previews is not None:
-            reason = self._previews.take(options.get("preview_id"), preview.result, password)
-            if reason is not None:
-                attempt.refused_preview(reason)
-                step = f"{PREVIEW_FIRST} Name its account: account={self.account!r}." if self.named else PREVIEW_FIRST
-                return refused(preview.result, reason, step)
-        asked_by: AskedBy = options.get("asked_by", "elicitation")
-        used_up = self._previews is not None  # the preview_id was taken above: only a new preview leads on
-        require(preview.request.instance_id, approval, where=self._where["require_approval"], used_up=used_up)
-        by = approved_by(approval, asked_by)
-        attempt.approved(by)
-        attempt.before_send()
+        stopped = self.gate(attempt, preview.result, password, options)
+        if stopped is not None:
+            return stopped
         sent: Accepted = await send()
         attempt.accepted = True
         self._remember(preview.request, sent)
-        notes = [*sent.notes, *notes_on(approval, self.require_approval, self._where, asked_by)]
-        accepted = sent.model_copy(update={"approved_by": by, "notes": notes})
+        by, how = self.approval_notes(options)
+        accepted = sent.model_copy(update={"approved_by": by, "notes": sent.notes + how})
         return await self.settle(accepted, options.get("on_progress")) if options.get("wait", True) else accepted
 
     @overload
@@ -273,8 +310,8 @@ class RescueService:
 
         The approval question uses it to decide whether to ask, and hands it to the same call's tool body.
         """
-        self._check_writable()
-        self._check_allowed(request.instance_id)
+        self.rails.check_writable()
+        self.rails.check_allowed(request.instance_id)
         return await self._preview(request)
 
     @overload
@@ -328,44 +365,6 @@ class RescueService:
             request.tool, request.instance_id, confirmed=True, approval=answer.approval.word, account=self.account
         ):
             require(request.instance_id, answer, where=self._where["require_approval"])
-
-    def _check_allowed(self, instance_id: int) -> None:
-        """The operator's allowlist, checked before any API call."""
-        if self._allowed is not None and instance_id not in self._allowed:
-            whose = f"account {self.account} may touch" if self.named else "this server may touch"
-            raise PolicyRefusedError(
-                f"Instance {instance_id} is not among the instances {whose} ({self._where['allowed_instances']}); "
-                "nothing was sent.",
-                kind="refused.allowlist",
-                instance_id=instance_id,
-                next="list_instances",
-            )
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            who = f"Account {self.account} is" if self.named else "This server runs"
-            raise PolicyRefusedError(
-                f"{who} in read-only mode ({self._where['read_only']}): entering or leaving rescue mode is disabled, "
-                "and nothing was sent. Ask the operator, or use the Zomro panel.",
-                kind="refused.read_only",
-            )
-
-    @asynccontextmanager
-    async def _exclusive(self, instance_id: int) -> AsyncIterator[None]:
-        """One confirmed request per instance at a time in this server, from pre-flight read to the watch's end."""
-        if instance_id in self._in_flight:
-            raise StateConflictError(
-                f"Another confirmed request for instance {instance_id} is still running in this server: nothing was "
-                "sent. Wait for its result, then look at the instance's state.",
-                status="",
-                kind="refused.busy",
-                instance_id=instance_id,
-            )
-        self._in_flight.add(instance_id)
-        try:
-            yield
-        finally:
-            self._in_flight.discard(instance_id)
 
 
 def _naming(account: str, on_progress: ProgressFn) -> ProgressFn:
