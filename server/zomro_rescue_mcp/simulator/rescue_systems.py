@@ -14,9 +14,11 @@ then is `rescued` with the rescue system's address as its IP; `error` when it co
 unrescue stops it (the instance stays `unrescuing` until it has stopped). `close()` stops every one. What happens to
 one instance happens in order: a rescue after an unrescue starts once the stop is done.
 
-Once its rescue system has stopped, an instance that `boots` answers with its own SSH banner on the same loopback
+Once its rescue system has stopped, an instance that boots answers with its own SSH banner on the same loopback
 address and port (own_system.py) until it is rescued again or the simulator closes; one that does not boot answers
-nothing there. The stop's future gives that address, which the list then shows while the instance is active.
+nothing there. It boots unless `SimInstance.boots` is False or a rescue system that judges its disk (`BootJudge`:
+the stand-in with `disk_decides_boot`, from its disk model) says it does not. The stop's future gives that address,
+which the list then shows while the instance is active.
 
 Only loopback addresses are ever used: each running rescue system has its own, 127.0.0.N (N from 2, the first one
 free on its port), so that every instance is reached on the one port the server uses (ZOMRO_RESCUE_SSH_PORT).
@@ -30,12 +32,12 @@ import errno
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from .own_system import answer_ssh
 from .state import SimInstance
 
-__all__ = ["DEFAULT_SSH_PORT", "RescueSystem", "RescueSystems", "Where", "on_free_loopback"]
+__all__ = ["DEFAULT_SSH_PORT", "BootJudge", "RescueSystem", "RescueSystems", "Where", "on_free_loopback"]
 
 log = logging.getLogger("zomro_rescue_mcp.simulator")
 
@@ -55,6 +57,16 @@ class RescueSystem(Protocol):
 
     async def stop(self, instance: SimInstance) -> None:
         """Stop the one started for `instance` (nothing when none runs), leaving no process, socket or file."""
+        ...
+
+
+@runtime_checkable
+class BootJudge(Protocol):
+    """A rescue system that knows the instance's disk, and so whether the instance boots from it once it has left
+    rescue mode (asked after its stop)."""
+
+    def boots(self, instance: SimInstance) -> bool:
+        """Whether `instance` boots from its disk as the rescue system left it."""
         ...
 
 
@@ -178,7 +190,8 @@ class RescueSystems:
             where = self._where.pop(id(instance))
             await self.system.stop(instance)
             log.info("simulated instance %d: its rescue system stopped", instance.id)
-            if boot and instance.boots:
+            judge = self.system if isinstance(self.system, BootJudge) else None
+            if boot and instance.boots and (judge is None or judge.boots(instance)):
                 server = await answer_ssh(*where)
                 if server is not None:
                     self._own[id(instance)] = server

@@ -1,16 +1,24 @@
-"""A STAND-IN for a rescue system, not a rescue system: an SSH server that answers the diagnosis with a recording.
+"""A STAND-IN for a rescue system, not a rescue system: an SSH server that answers from a model of the instance's disk.
 
 The simulator's default rescue system (`serve --simulator`, `make demo`, the fast tests), so that diagnose_instance
-runs through the product's real SSH and diagnosis code (rescue_system: asyncssh, the host-key trust, the bounded
-command, the report's parser) without QEMU. What it does, and all it does:
+and the repairs run through the product's real SSH, diagnosis and repair code (rescue_system: asyncssh, the host-key
+trust, the bounded command, the report's parser, plan_repair and apply_repair) without QEMU. What it does, and all it
+does:
 - it listens on its instance's own loopback address (127.0.0.N) at the port the server uses, with a new host key
   each time it starts (as a rescue system booted anew), and lets in only root with the password the rescue request
   carried (password or keyboard-interactive; no key, no agent, no forwarding, no shell, no SFTP);
+- each instance has a disk model (disk_model.py), made at its first rescue and kept while the simulator runs (a
+  repaired disk stays repaired when it is rescued again). It starts as a report recorded once from the real rescue
+  VM shows a disk (recordings/, made by `python -m tests.rescue_system.record_stand_in`): a healthy Debian with a
+  stale fstab line, so the diagnosis finds `fstab.unknown_device`;
 - to the diagnosis script, sent the way the product sends every command (`timeout … sh -s` with the script on
-  standard input), it answers with a report recorded once from the real rescue VM (recordings/, made by
-  `python -m tests.rescue_system.record_stand_in`): the disk of a healthy Debian with a stale fstab line, so the
-  diagnosis finds `fstab.unknown_device`. It runs nothing: the report is the same whatever disk the instance has;
+  standard input), it answers with the recording, its fstab section rendered from the model's /etc/fstab;
+- to a repair script (repair.sh, its `ZR_…=value` header above it) it answers as repair.sh would for the model: the
+  `plan` mode reads, the `apply` mode backs up and writes the model's file; another mode is answered with `@@failed`
+  saying the simulator does not emulate it. It runs nothing;
 - anything else it is sent is refused (exit status 126, one line on standard error saying so).
+With `disk_decides_boot`, an instance boots after its unrescue only when its model's diagnosis finds nothing critical
+(rescue_systems.py asks `boots`); without it, every instance boots (unless `SimInstance.boots` is False).
 `--rescue-system vm` (vm_rescue_system.py) is the real thing: a rescue VM with the instance's disk image.
 """
 
@@ -24,20 +32,26 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .disk_model import DiskModel
 from .rescue_systems import DEFAULT_SSH_PORT, Where, on_free_loopback
 from .state import SimInstance
 
 if TYPE_CHECKING:
     import asyncssh
 
-__all__ = ["RECORDED_CASE", "RECORDING", "StandInRescueSystem", "recorded_report"]
+__all__ = ["RECORDED_CASE", "RECORDING", "StandInRescueSystem", "recorded_report", "script_header"]
 
 RECORDED_CASE = "fstab.unknown_device"  # the case of tests/rescue_system/cases.py whose disk the recording is of
 RECORDING = Path(__file__).with_name("recordings") / "fstab-unknown-device.txt"
 MAX_SCRIPT_BYTES = 1024 * 1024
 # How the product runs every command (rescue_system/connection.py): the script arrives on standard input.
 _COMMAND = re.compile(r"command -v timeout .*; exec timeout -k \d+ \d+ sh -s")
-_REFUSAL = b"zomro stand-in rescue system: it answers only the diagnosis script (with a recording); nothing was run\n"
+_REFUSAL = (
+    b"zomro stand-in rescue system: it answers only the diagnosis script and repair.sh (from a model of the disk); "
+    b"nothing was run\n"
+)
+_WRAPPER = b"zomro_main() {\n:\n"  # connection.py's: the script is one function, read whole before it runs
+_HEADER_LINE = re.compile(r"(ZR_[A-Z0-9_]+)=(.*)")
 
 
 @functools.cache
@@ -50,9 +64,27 @@ def recorded_report() -> str:
 
 
 @functools.cache
-def _script_body() -> bytes:
-    """diagnose.sh as the product sends it (its parameters, set above it, vary)."""
-    return resources.files("zomro_rescue_mcp.rescue_system").joinpath("diagnose.sh").read_bytes()
+def _script_body(name: str = "diagnose.sh") -> bytes:
+    """One of the product's scripts as it sends it (its parameters, set above it, vary)."""
+    return resources.files("zomro_rescue_mcp.rescue_system").joinpath(name).read_bytes()
+
+
+def script_header(script: bytes) -> dict[str, str] | None:
+    """The `ZR_NAME=value` lines above repair.sh (ZR_PERMS's quotes taken off), or None when it is not a repair.
+
+    `script` is as the product sends it: inside connection.py's wrapping function."""
+    start = script.find(_script_body("repair.sh"))
+    if start < 0:
+        return None
+    above = script[:start].removeprefix(_WRAPPER)
+    header: dict[str, str] = {}
+    for line in above.decode("utf-8", "replace").splitlines():
+        matched = _HEADER_LINE.fullmatch(line)
+        if matched is None:
+            return None
+        value = matched.group(2)
+        header[matched.group(1)] = value[1:-1] if len(value) > 1 and value[0] == value[-1] == "'" else value
+    return header
 
 
 class _Instance:
@@ -65,18 +97,41 @@ class _Instance:
 
 
 class StandInRescueSystem:
-    """The stand-in rescue system (see the module's docstring): `report` is what it answers the diagnosis with."""
+    """The stand-in rescue system (see the module's docstring).
 
-    def __init__(self, port: int = DEFAULT_SSH_PORT, *, report: str | None = None) -> None:
+    `report`: the diagnosis report each instance's disk model starts from (the recording when None);
+    `disk_decides_boot`: whether an instance boots after its unrescue only when its disk model's diagnosis finds
+    nothing critical (`boots`), rather than always.
+    """
+
+    def __init__(
+        self, port: int = DEFAULT_SSH_PORT, *, report: str | None = None, disk_decides_boot: bool = False
+    ) -> None:
         if not 0 < port < 65536:
             raise ValueError(f"The stand-in rescue system's port must be from 1 to 65535, not {port}.")
         self.port = port
+        self.disk_decides_boot = disk_decides_boot
         self._report = report
         self._running: dict[int, tuple[str, _Instance]] = {}  # by id(instance): its host and its state
+        # By id(instance), with the instance (so that its id is not reused while the model is kept).
+        self._disks: dict[int, tuple[SimInstance, DiskModel]] = {}
 
     @property
     def report(self) -> str:
+        """The report the disk models start from."""
         return self._report if self._report is not None else recorded_report()
+
+    def disk(self, instance: SimInstance) -> DiskModel:
+        """The instance's disk model (made as the report shows the disk, on first use), which the repairs change."""
+        held = self._disks.get(id(instance))
+        if held is None:
+            held = self._disks[id(instance)] = (instance, DiskModel(self.report))
+        return held[1]
+
+    def boots(self, instance: SimInstance) -> bool:
+        """Whether the instance boots once out of rescue mode: with `disk_decides_boot`, when the product's
+        diagnosis of its disk model finds nothing critical; else always."""
+        return not self.disk_decides_boot or self.disk(instance).boots
 
     async def start(self, instance: SimInstance, password: str) -> Where:
         import asyncssh  # only when a rescued instance needs it
@@ -90,7 +145,7 @@ class StandInRescueSystem:
                 self.port,
                 server_factory=functools.partial(_server_class(), state),
                 server_host_keys=[key],
-                process_factory=self._answer,
+                process_factory=functools.partial(self._answer, self.disk(instance)),
                 encoding=None,
                 sftp_factory=None,
                 allow_scp=False,
@@ -113,15 +168,21 @@ class StandInRescueSystem:
             conn.close()
             await conn.wait_closed()
 
-    async def _answer(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+    async def _answer(self, disk: DiskModel, process: asyncssh.SSHServerProcess[bytes]) -> None:
         try:
             script = await _read_script(process) if _COMMAND.fullmatch(process.command or "") else None
-            if script is None or _script_body() not in script:
+            header = script_header(script) if script is not None else None
+            if script is not None and _script_body() in script:
+                process.stdout.write(disk.diagnosis().encode("utf-8", "surrogateescape"))
+                process.exit(0)
+            elif header is not None:
+                answer = disk.repair(header)
+                process.stdout.write(answer.stdout.encode("utf-8", "surrogateescape"))
+                process.stderr.write(answer.stderr.encode("utf-8"))
+                process.exit(answer.exit_status)
+            else:
                 process.stderr.write(_REFUSAL)
                 process.exit(126)
-                return
-            process.stdout.write(self.report.encode("utf-8"))
-            process.exit(0)
         except OSError:  # the client went away
             process.close()
 
