@@ -11,6 +11,8 @@ preview/submit/unrescue functions, and injectable edge faults. By concern:
     accounts.py   several accounts on one endpoint: what they share through the simulator's own (`Shared`)
     listing.py    the instance list, its saved filter and the edit form
     rescue.py     the rescue form, its submit and unrescue
+    recovery_calls.py  reboot, start, stop, booting from an ISO (left with unrescue), the root password
+    snapshots.py  an instance's snapshots and backups: the lists, a new one, the per-day limits
     front.py      HTTP: request recording, faults, long-operation pages, latency
     replay.py     an account built from a support capture (`doctor --capture`)
     rescue_systems.py  what answers SSH for a rescued instance (`RescueSystem`: start, stop) and the thread that

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from .functions import JSON, ApiRefusal, SimulatedAccount
 from .rescue_systems import RescueSystem, RescueSystems
-from .state import LOGIN_FUNCTIONS, Behaviour
+from .state import EXECUTED_WITHOUT_SOK, LOGIN_FUNCTIONS, Behaviour
 
 __all__ = ["Fault", "RecordedRequest", "Simulator", "run_on_loopback"]
 
@@ -144,7 +144,8 @@ class Simulator(SimulatedAccount):
             self._faults.append(fault)
 
     def mutating_requests(self) -> list[RecordedRequest]:
-        """The requests that asked for a change to a server (a form submit or an unrescue; logins are not)."""
+        """The requests that asked for a change to a server (a form submit, or a call that needs no `sok` to act:
+        unrescue, reboot, start, stop; logins are not)."""
         with self._lock:
             return [r for r in self.requests if r.mutating]
 
@@ -180,7 +181,7 @@ class Simulator(SimulatedAccount):
             content_type=request.headers.get("content-type", ""),
             fields=fields,
             func=func,
-            mutating=func not in LOGIN_FUNCTIONS and ("sok" in fields or func == "instances.fleio.unrescue"),
+            mutating=func not in LOGIN_FUNCTIONS and ("sok" in fields or func in EXECUTED_WITHOUT_SOK),
         )
         with self._arrived:
             self.requests.append(recorded)

@@ -24,8 +24,10 @@ import time
 from .accounts import SPECIAL_USERS, Shared
 from .answers import JSON, ApiRefusal, ok, text
 from .listing import FILTER_FIELDS, edit, instance_filter, listing
+from .recovery_calls import boot_from_iso, change_password, reboot, start, stop
 from .rescue import rescue, unrescue
 from .rescue_systems import RescueSystems
+from .snapshots import backup_edit, backups, snapshot_edit, snapshots
 from .state import (
     CAPTCHA_USERNAME,
     DEMO_PASSWORD,
@@ -289,4 +291,13 @@ _HANDLERS = {
     "instances.edit": edit,
     "instances.fleio.rescue": rescue,
     "instances.fleio.unrescue": unrescue,
+    "service.reboot": reboot,
+    "service.start": start,
+    "service.stop": stop,
+    "instances.fleio.boot_from_iso": boot_from_iso,
+    "instances.fleio.changepassword": change_password,
+    "instances.snapshots": snapshots,
+    "instances.snapshots.edit": snapshot_edit,
+    "instances.fleio_bckps": backups,
+    "instances.fleio_bckps.edit": backup_edit,
 }

@@ -13,6 +13,7 @@ __all__ = [
     "CAPTCHA_USERNAME",
     "DEMO_PASSWORD",
     "DEMO_USERNAME",
+    "EXECUTED_WITHOUT_SOK",
     "LOGIN_FUNCTIONS",
     "SEED_FUNCTIONS",
     "TOTP_SECRET",
@@ -21,6 +22,7 @@ __all__ = [
     "Session",
     "SimImage",
     "SimInstance",
+    "SimSnapshot",
     "default_images",
     "default_instances",
 ]
@@ -33,6 +35,8 @@ CAPTCHA_USERNAME = "captcha@example.com"  # its API logins are refused for want 
 
 LOGIN_FUNCTIONS = frozenset({"auth", "totp.confirm"})  # they change no server, whatever `sok` they carry
 SEED_FUNCTIONS = frozenset({"instances.fleio.rescue", "instances.fleio.unrescue"})  # all the article documents
+# Functions that change a server without `sok` (the article and Zomro's panel send them so): every call is a change.
+EXECUTED_WITHOUT_SOK = frozenset({"instances.fleio.unrescue", "service.reboot", "service.start", "service.stop"})
 
 
 @dataclass
@@ -71,6 +75,20 @@ class SimImage:
 
 
 @dataclass
+class SimSnapshot:
+    """One snapshot or backup of an instance: "Saving" until `ready_at` (time.monotonic), then "Active"."""
+
+    id: int
+    name: str
+    created: str  # the UTC day it was made, YYYY-MM-DD (the per-day limits count these)
+    ready_at: float
+
+    @property
+    def status(self) -> str:
+        return "Saving" if time.monotonic() < self.ready_at else "Active"
+
+
+@dataclass
 class SimInstance:
     """One Cloud VPS instance of the simulated account."""
 
@@ -84,7 +102,10 @@ class SimInstance:
     os_version: str = "22.04"
     billing_status: str = "2"  # BILLmanager's service status: 2 active; 1, 4, 5 not active
     item_status: str = "Active"
-    rescue_image: str | None = None
+    rescue_image: str | None = None  # the rescue image, or the ISO it was booted from
+    root_password: str | None = field(default=None, repr=False)  # set by changepassword; never shown
+    snapshots: list[SimSnapshot] = field(default_factory=list)
+    backups: list[SimSnapshot] = field(default_factory=list)
     raw_row: dict[str, Any] | None = None  # a captured list row, served as it was (replay)
     starts_at: float | None = None  # after an accepted request: when the old state gives way to `starts_as`
     starts_as: str | None = None
