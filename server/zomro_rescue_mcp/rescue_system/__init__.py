@@ -8,8 +8,9 @@ session the host key is trusted for. The whole diagnosis is `diagnose(target, tr
     target = SSHTarget(host, port, password=..., session=session)
     diagnosis = await diagnose(target, trust, on_progress=...)
 
-`connect(target, trust)` opens the same kind of connection for other work (bounded `run`). Failures are
-`RescueSystemError`s with a kind each (errors.py).
+`connect(target, trust)` opens the same kind of connection for other work (bounded `run`); `run_command(target,
+trust, command, chroot=..., timeout_s=...)` runs one confirmed command line (commands.py), `locate_root` says where
+it would run. Failures are `RescueSystemError`s with a kind each (errors.py).
 
 The names load on first use: importing the package loads no SSH library.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..core.lazy import exporter
 
 if TYPE_CHECKING:
+    from .commands import CommandRefusedError, CommandRun, locate_root, run_command
     from .connection import CommandResult, RescueConnection, SSHTarget, connect
     from .diagnosis import Diagnosis, HostKey, Progress, ProgressCallback, RootSystem, diagnose, read_report
     from .disks import Disk
@@ -44,7 +46,9 @@ __all__ = [
     "FIXES",
     "STAGES",
     "CommandOutcomeUnknownError",
+    "CommandRefusedError",
     "CommandResult",
+    "CommandRun",
     "ConnectionLostError",
     "Diagnosis",
     "Disk",
@@ -71,14 +75,18 @@ __all__ = [
     "UnreachableError",
     "connect",
     "diagnose",
+    "locate_root",
     "read_report",
+    "run_command",
 ]
 
 __getattr__ = exporter(
     __name__,
     {
         "CommandOutcomeUnknownError": "errors",
+        "CommandRefusedError": "commands",
         "CommandResult": "connection",
+        "CommandRun": "commands",
         "ConnectionLostError": "errors",
         "Diagnosis": "diagnosis",
         "Disk": "disks",
@@ -108,6 +116,8 @@ __getattr__ = exporter(
         "UnreachableError": "errors",
         "connect": "connection",
         "diagnose": "diagnosis",
+        "locate_root": "commands",
         "read_report": "diagnosis",
+        "run_command": "commands",
     },
 )
