@@ -18,7 +18,8 @@ preview/submit/unrescue functions, and injectable edge faults. By concern:
     rescue_systems.py  what answers SSH for a rescued instance (`RescueSystem`: start, stop) and the thread that
                   runs one per rescued instance (`RescueSystems`), on 127.0.0.N
     own_system.py  an instance's own SSH banner once it is back from rescue mode and boots (`SimInstance.boots`)
-    stand_in.py   the default one: a stand-in SSH server answering the diagnosis with a recording (recordings/)
+    stand_in.py   the default one: a stand-in SSH server answering the diagnosis and the repairs from a disk model
+    disk_model.py  that model of an instance's disk: a recording (recordings/) whose /etc/fstab the repairs change
     vm_rescue_system.py  the real one: a rescue VM per rescued instance, with its disk image
     rescue_vm.py  a real rescue system: the rescue VM under QEMU (`RescueVM`; imported on its own, not from here)
     vm_cache.py   where `make rescue-vm` builds it, whether it can run here, and which accelerator boots it

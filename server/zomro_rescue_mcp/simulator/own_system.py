@@ -1,9 +1,10 @@
 """A simulated instance's own system, once it is back from rescue mode and boots: its SSH server's banner.
 
-After the unrescue settles, an instance that `boots` answers on the loopback address and port its rescue system
-used (127.0.0.N at ZOMRO_RESCUE_SSH_PORT, 2222 by default): a listener that writes an SSH identification line and
-closes, enough for the server's reachability check (operations/health.py). One that does not boot answers nothing
-there. It runs in the rescue systems' loop (rescue_systems.py), which starts and stops it with the instance's state.
+After the unrescue settles, an instance that boots (rescue_systems.py decides: `SimInstance.boots`, and the stand-in's
+disk model with `disk_decides_boot`) answers on the loopback address and port its rescue system used (127.0.0.N at
+ZOMRO_RESCUE_SSH_PORT, 2222 by default): a listener that writes an SSH identification line and closes, enough for the
+server's reachability check (operations/health.py). One that does not boot answers nothing there. It runs in the
+rescue systems' loop (rescue_systems.py), which starts and stops it with the instance's state.
 """
 
 from __future__ import annotations

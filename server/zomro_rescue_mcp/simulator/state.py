@@ -114,8 +114,9 @@ class SimInstance:
     # With a rescue system (rescue_systems.py): where it answers while the instance is rescued (listed as its IP),
     # and its start or stop under way, which the transition waits for (a failed start ends in the error state).
     rescue_address: str | None = None
-    # After an unrescue (with a rescue system): whether its disk lets it boot, and where its own system then answers
-    # (the rescue system's loopback address, listed as its IP while active; see own_system.py).
+    # After an unrescue (with a rescue system): whether it may boot (False: it does not, whatever its disk; True: it
+    # does unless its rescue system finds its disk unbootable, see rescue_systems.BootJudge), and where its own system
+    # then answers (the rescue system's loopback address, listed as its IP while active; see own_system.py).
     boots: bool = True
     own_address: str | None = None
     waits_for: Future[tuple[str, int] | None] | None = field(default=None, repr=False)
