@@ -188,3 +188,11 @@ async def test_a_repaired_disk_stays_repaired_when_the_instance_is_rescued_again
     ok(await call(client, "exit_rescue", instance_id=WEB, confirm=True))
     again = await rescued(client, port)
     assert (await diagnose(again, HostKeyTrust())).findings == []
+
+
+async def test_a_repair_on_a_disk_that_holds_no_root_finds_none(client: Client, port: int) -> None:
+    target = await rescued(client, port)
+    with pytest.raises(RepairRefusedError, match="No Linux root"):
+        await plan_repair(target, HostKeyTrust(), "fstab.add_nofail", STALE, disk="/dev/vdc")
+    plan = await plan_repair(target, HostKeyTrust(), "fstab.add_nofail", STALE, disk="/dev/vdb")
+    assert plan.device == "/dev/vdb1"
