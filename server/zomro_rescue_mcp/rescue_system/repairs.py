@@ -25,7 +25,7 @@ import logging
 import re
 import time
 
-from . import command_fixes, fstab_edit
+from . import command_fixes, fstab_edit, system_fixes
 from .connection import SSHTarget
 from .disks import Inventory, read_disks
 from .findings import Finding
@@ -242,5 +242,6 @@ async def _apply_file_edit(
 REPAIRS: dict[str, Fix] = {
     **{fix: Fix(does, _file_edit_planner(fix), _apply_file_edit) for fix, does in _FILE_EDITS.items()},
     **command_fixes.FIXES,
+    **system_fixes.FIXES,
 }
 """Every fix, by id: what it does, its planner and its applier."""
