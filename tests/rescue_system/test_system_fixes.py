@@ -15,6 +15,7 @@ from zomro_rescue_mcp.rescue_system import (
     HostKeyTrust,
     RescueSession,
     SSHTarget,
+    initramfs_fix,
     system_fixes,
 )
 from zomro_rescue_mcp.rescue_system.limits import Limits
@@ -36,7 +37,7 @@ def anyio_backend() -> str:
 
 
 def answering(monkeypatch: pytest.MonkeyPatch, report: str) -> Scripts:
-    """system_fixes' run_script replaced by one that answers `report` and records each script it was given."""
+    """The fixes' run_script replaced by one that answers `report` and records each script it was given."""
     sent: Scripts = []
 
     async def run(target: SSHTarget, trust: HostKeyTrust, script: str, limits: Limits, *, read_only: bool):  # type: ignore[no-untyped-def]
@@ -44,6 +45,7 @@ def answering(monkeypatch: pytest.MonkeyPatch, report: str) -> Scripts:
         return Report.parse(report), 1
 
     monkeypatch.setattr(system_fixes, "run_script", run)
+    monkeypatch.setattr(initramfs_fix, "run_script", run)
     return sent
 
 

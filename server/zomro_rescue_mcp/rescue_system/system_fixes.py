@@ -5,8 +5,8 @@ exact commands, what they act on) and an apply (one run of repair.sh, checked ag
   journalctl, or the instance's own in a chroot); no backup: a copy of what it deletes would keep the space used;
 - fs.repair: `e2fsck -f -y` / `xfs_repair` (never -L) on the unmounted file system, a long job with its own time
   limit; no backup: a copy of the device is not made in place (the plan says so), and the repair can lose data;
-- boot.rebuild_initramfs: `update-initramfs -u -k all` / `dracut -f --regenerate-all` in a chroot with proc, sys,
-  dev and devpts; each non-empty initramfs it replaces is backed up beside itself first.
+- boot.rebuild_initramfs (initramfs_fix.py): `update-initramfs -u -k all` / `dracut -f --regenerate-all` in a chroot
+  with proc, sys, dev and devpts; each non-empty initramfs it replaces is backed up beside itself first.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import logging
 import re
 import time
 
-from .boot import check_boot
+from . import initramfs_fix
 from .connection import SSHTarget
 from .filesystems import check_usage
-from .findings import Finding
 from .limits import Limits
 from .repair_models import Fix, RepairOutcome, RepairPlan
 from .repair_remote import RepairRefusedError, repair_script, run_script
@@ -32,10 +31,8 @@ __all__ = [
     "FIXES",
     "FSCK_TIMEOUT_S",
     "apply_fs_repair",
-    "apply_initramfs",
     "apply_vacuum",
     "plan_fs_repair",
-    "plan_initramfs",
     "plan_vacuum",
     "vacuum_size",
 ]
@@ -46,7 +43,6 @@ DEFAULT_VACUUM_SIZE = "200M"
 FSCK_TIMEOUT_S = 900.0  # e2fsck -f -y / xfs_repair on a large, broken file system takes minutes
 _SIZE = re.compile(r"([1-9][0-9]{0,5})([KMG])")
 _UNITS = {"K": 1, "M": 1024, "G": 1024 * 1024}  # KiB, as journalctl reads K, M and G
-_NAME = re.compile(r"[A-Za-z0-9._+-]{1,200}")
 _REFUSED = {
     "absent": "is not a block device in the rescue system",
     "type": "holds no ext2, ext3, ext4 or XFS file system",
@@ -299,113 +295,6 @@ async def apply_fs_repair(
     )
 
 
-# --- boot.rebuild_initramfs ---------------------------------------------------------------------------------------
-
-_BUILDERS = {
-    "update-initramfs": "/usr/sbin/update-initramfs -u -k all",
-    "dracut": "dracut -f --regenerate-all",
-}
-_INITRAMFS = re.compile(r"^(initrd|initramfs)")
-
-
-def _boot_files(report: Report) -> dict[str, int]:
-    section = report.first("boot")
-    files: dict[str, int] = {}
-    for line in section.lines if section else ():
-        size, _, name = line.strip().partition(" ")
-        if size.isdigit() and _NAME.fullmatch(name):
-            files[name] = int(size)
-    return files
-
-
-async def plan_initramfs(
-    target: SSHTarget, trust: HostKeyTrust, target_arg: str | None, limits: Limits, disk: str | None
-) -> RepairPlan:
-    report, _ = await run_script(
-        target, trust, repair_script("plan_initramfs", device=disk, file=""), limits, read_only=True
-    )
-    device = _root(report)
-    boot = report.first("boot")
-    if boot is None or boot.arg(0) != "root":
-        raise RepairRefusedError(
-            "fstab mounts /boot from a file system of its own (or the root has no /boot folder); this fix rebuilds "
-            "an initramfs only in a /boot on the root: nothing was changed."
-        )
-    builder = report.first("builder")
-    name = builder.arg(0) if builder else "none"
-    if name not in _BUILDERS:
-        raise RepairRefusedError(
-            "The instance has neither update-initramfs (initramfs-tools) nor dracut; nothing was changed: install "
-            "one in a chroot (run_in_rescue), then run this fix."
-        )
-    files = _boot_files(report)
-    images = sorted(n for n in files if _INITRAMFS.match(n))
-    empty = [n for n in images if files[n] == 0]
-    kept = [n for n in images if files[n] > 0]
-    command = _BUILDERS[name]
-    return RepairPlan(
-        fix="boot.rebuild_initramfs",
-        target=target_arg,
-        device=device,
-        scope=disk,
-        files=[f"/boot/{n}" for n in images],
-        diff="",
-        commands=[
-            *(f"cp -p /boot/{n} /boot/{n}.zomro-rescue-STAMP" for n in kept),
-            "mount -t proc proc ROOT/proc",
-            "mount -t sysfs sysfs ROOT/sys",
-            "mount --bind /dev ROOT/dev",
-            "mount -t devpts devpts ROOT/dev/pts",
-            f"chroot ROOT {command}",
-            "umount ROOT/dev/pts ROOT/dev ROOT/sys ROOT/proc",
-        ],
-        summary=f"Rebuilds every initramfs in /boot with the instance's own {name}"
-        + (f" (empty now: {', '.join(empty)})" if empty else "")
-        + "; each non-empty one is backed up beside itself first (an empty one holds nothing to keep).",
-        extra={"BUILDER": name, "FILES": ",".join(images)},
-    )
-
-
-def _stamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-
-
-async def apply_initramfs(
-    target: SSHTarget, trust: HostKeyTrust, plan: RepairPlan, limits: Limits, started: float
-) -> RepairOutcome:
-    script = repair_script("initramfs", device=plan.device, file="", stamp=_stamp(), extra=plan.extra)
-    report, round_trips = await run_script(target, trust, script, _long_limits(limits), read_only=False)
-    status = report.first("build_status")
-    built = status is not None and status.arg(0) == "0"
-    before = {s.arg(0): s.arg(1) for s in report.all("before")}
-    after = {s.arg(0): s.arg(1) for s in report.all("after")}
-    changed = sorted(path for path, state in after.items() if state != "absent" and state != before.get(path))
-    findings, _, _ = check_boot(report)
-    remaining: list[Finding] = [f for f in findings if f.kind in ("boot.empty_initramfs", "boot.no_kernel")]
-    gone = built and not remaining
-    if gone:
-        verdict = "Every initramfs in /boot is non-empty now."
-    elif built:
-        verdict = f"{remaining[0].summary}; diagnose again."
-    else:
-        verdict = (
-            f"The builder failed (exit status {status.arg(0) if status else 'unknown'}); the backups are beside the "
-            "files: diagnose again before deciding what to do."
-        )
-    return RepairOutcome(
-        fix=plan.fix,
-        device=plan.device,
-        files_changed=changed,
-        backups=[s.arg(0) for s in report.all("backup")],
-        problem_gone=gone,
-        verdict=verdict,
-        remaining=remaining,
-        output=_last(status, 20),
-        round_trips=round_trips,
-        elapsed_s=round(time.monotonic() - started, 2),
-    )
-
-
 FIXES: dict[str, Fix] = {
     "disk.vacuum_journal": Fix(
         "journalctl --vacuum-size on the instance's journal (target: the size to keep, such as 200M, the default)",
@@ -419,8 +308,8 @@ FIXES: dict[str, Fix] = {
     ),
     "boot.rebuild_initramfs": Fix(
         "update-initramfs -u -k all (or dracut -f --regenerate-all) in a chroot, each initramfs backed up first",
-        plan_initramfs,
-        apply_initramfs,
+        initramfs_fix.plan_initramfs,
+        initramfs_fix.apply_initramfs,
     ),
 }
 """The system fixes, by id: what each does, its planner and its applier."""
