@@ -1,14 +1,25 @@
 """The tools' arguments as the model reads them in tools/list: their types, bounds and words, said as shortly as
 they can be (the model reads tools/list in every conversation)."""
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..operations.models import Zone
 from ..settings.config import parse_instance_id
 
-__all__ = ["ACCOUNT_NAME", "AccountArg", "Confirm", "InstanceId", "PreviewId", "Wait", "ZoneArg", "compact"]
+__all__ = [
+    "ACCOUNT_NAME",
+    "ACCOUNT_SPELLING",
+    "AccountArg",
+    "Confirm",
+    "InstanceId",
+    "PreviewId",
+    "Wait",
+    "ZoneArg",
+    "compact",
+]
 
 
 def _ascii_id(value: Any) -> Any:
@@ -25,18 +36,29 @@ Confirm = Annotated[
     Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
 ]  # strict: only a JSON true executes, never "true", 1 or "yes"
 Wait = Annotated[bool, Field(strict=True, description="Watch it settle (default).")]
+ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
+
+
+def _spelled(pattern: str, what: str) -> AfterValidator:
+    """A text argument checked against `pattern` without advertising it (tools/list is read in every conversation)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not compiled.fullmatch(value):
+            raise ValueError(what)
+        return value
+
+    return AfterValidator(check)
+
+
 PreviewId = Annotated[
     str | None,
-    Field(
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The approved preview's preview_id.",
-    ),
+    Field(max_length=64, description="The approved preview's preview_id."),
+    _spelled(r"[A-Za-z0-9_-]+", "a preview_id is letters, digits, _ and - only, as a preview returned it"),
 ]
-ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
+ACCOUNT_SPELLING = _spelled(ACCOUNT_NAME, "an account name is 1 to 40 letters, digits, _ . or -, as listed")
 AccountArg = Annotated[
-    str | None,
-    Field(pattern=ACCOUNT_NAME, description="Account, as listed (omit: the default)."),
+    str | None, Field(max_length=40, description="Account, as listed (omit: the default)."), ACCOUNT_SPELLING
 ]
 
 

@@ -32,6 +32,8 @@ from ..operations.approval import Answer, Approval, judge
 from ..operations.fleet import Fleet
 from ..operations.models import Zone
 from ..operations.pipeline import EnterRequest, ExitRequest, Request
+from ..operations.repair_results import RepairResult
+from ..operations.repairing import CommandRequest, RepairRequest
 
 __all__ = ["APPROVAL_TTL", "ApprovalForm", "ApprovalLedger", "ElicitationAsker"]
 
@@ -132,6 +134,81 @@ class ElicitationAsker:
         if service.named:  # the same id may be an instance of another account: say which one is meant
             summary = f"On account {service.account}: {summary}"
         return self.pose(request.instance_id, summary)
+
+    async def _decide_in_rescue(
+        self,
+        confirm: bool,
+        ctx: Context[Any, Any],
+        request: RepairRequest | CommandRequest,
+        account: str | None,
+        preview_id: str | None,
+    ) -> Approval | Elicit[ApprovalForm]:
+        """`_decide` for a repair or a command: the validation preview is a fresh plan (read-only, issued no id),
+        and the question shows its diff or its command."""
+        if not confirm:
+            return Approval.NOT_REQUIRED
+        fleet: Fleet = ctx.request_context.lifespan_context
+        try:
+            service = fleet.for_change(request, account, confirm=True)
+        except ZomroError:
+            return Approval.NOT_ASKED
+        if service.require_approval == "never":
+            return Approval.NOT_REQUIRED
+        if not _can_ask(ctx):
+            return Approval.UNSUPPORTED if service.require_approval == "always" else Approval.CANNOT_ASK
+        try:
+            shown = await fleet.preview_repair(request, account)
+        except ZomroError:
+            return Approval.NOT_ASKED
+        secret = request.password if isinstance(request, RepairRequest) else None
+        if service.preview_problem(shown, preview_id, secret) is not None:
+            return Approval.PREVIEW_FIRST
+        if isinstance(shown, RepairResult):
+            detail = shown.diff or "\n".join(f"$ {c}" for c in shown.commands)
+        else:
+            detail = f"$ {shown.command}"
+        summary = printable(shown.summary) + "\n" + "\n".join(printable(line) for line in detail[:3000].splitlines())
+        if service.named:
+            summary = f"On account {service.account}: {summary}"
+        return self.pose(request.instance_id, summary)
+
+    def repair_resolver(self) -> Resolver:
+        """The resolver of repair_instance's approval: a fresh read-only plan, then the question with its diff."""
+
+        async def approve_repair(
+            instance_id: int,
+            fix: str,
+            target: str | None,
+            password: str | None,
+            disk: str | None,
+            confirm: bool,
+            preview_id: str | None,
+            account: str | None,
+            ctx: Context[Any, Any],
+        ) -> Approval | Elicit[ApprovalForm]:
+            request = RepairRequest(instance_id, fix, target, password, None, disk)
+            return await self._decide_in_rescue(confirm, ctx, request, account, preview_id)
+
+        return approve_repair
+
+    def command_resolver(self) -> Resolver:
+        """The resolver of run_in_rescue's approval: where it would run (read-only), then the question."""
+
+        async def approve_command(
+            instance_id: int,
+            command: str,
+            chroot: bool,
+            timeout_s: int,
+            disk: str | None,
+            confirm: bool,
+            preview_id: str | None,
+            account: str | None,
+            ctx: Context[Any, Any],
+        ) -> Approval | Elicit[ApprovalForm]:
+            request = CommandRequest(instance_id, command, chroot, timeout_s, None, disk)
+            return await self._decide_in_rescue(confirm, ctx, request, account, preview_id)
+
+        return approve_command
 
     def enter_resolver(self) -> Resolver:
         """The resolver of enter_rescue's approval: validate (a preview), then ask."""

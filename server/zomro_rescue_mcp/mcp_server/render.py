@@ -22,6 +22,7 @@ from ..operations.models import (
     InstanceList,
     RescueImageList,
 )
+from ..operations.repair_results import CommandResult, RepairResult
 
 __all__ = ["error_for_model", "facts_for_model", "render_for_model"]
 
@@ -128,7 +129,9 @@ def _action(data: ActionResult, named: bool) -> str:
     lines = [f"{_HEAD[data.kind]}{where}: {data.summary}"]
     if isinstance(data, EnterRescueResult) and data.password:
         lines.append(f"password (generated, shown only this once; give it to the person): {data.password}")
-    if data.executed:
+    if isinstance(data, RepairResult | CommandResult):
+        lines += _in_rescue(data)
+    elif data.executed:
         lines.append(
             f"state: {data.status_before or 'unknown'} -> {data.status or 'unknown'}; wait: {data.wait}"
             + (f" after {data.waited_seconds:.0f} s" if data.waited_seconds else "")
@@ -138,6 +141,29 @@ def _action(data: ActionResult, named: bool) -> str:
     lines += [f"note: {n}" for n in data.notes if n != data.next_step]
     lines.append(f"next: {data.next_step}")
     return _lines(lines)
+
+
+def _in_rescue(data: RepairResult | CommandResult) -> list[str]:
+    """A repair's diff or commands and, once made, its outcome; a command's exit code and output."""
+    if isinstance(data, CommandResult):
+        if not data.executed:
+            return [f"command: {data.command}", f"runs: {'chroot ' + (data.device or '') if data.chroot else 'rescue'}"]
+        ended = "timed out" if data.timed_out else f"exit code {data.exit_code}"
+        cut = " (output cut at 16 KiB)" if data.truncated else ""
+        return [f"{ended}{cut}; output:", *(f"  {line}" for line in data.output.splitlines()[-200:])]
+    lines = [f"fix: {data.fix} on {data.device}; files: {', '.join(data.files) or 'none'}"]
+    if data.password:
+        lines.append(f"root password (shown only this once; give it to the person): {data.password}")
+    if not data.executed:
+        lines += [f"  {line}" for line in data.diff.splitlines()] or []
+        lines += [f"  $ {c}" for c in data.commands]
+        return lines
+    lines.append(f"problem gone: {'yes' if data.problem_gone else 'no'}; changed: {', '.join(data.files_changed)}")
+    if data.backups:
+        lines.append(f"backups: {', '.join(data.backups)}")
+    lines += [f"  | {line}" for line in data.output[-5:]]
+    lines += [f"still: {f.kind}: {f.summary}" for f in data.remaining[:5]]
+    return lines
 
 
 def _reachable(reachable: dict[str, bool], banner: str | None, after_s: float | None) -> str:

@@ -19,6 +19,7 @@ from ..settings.config import Settings
 from .arguments import compact
 from .elicitation import APPROVAL_TTL
 from .instructions import INSTRUCTIONS, instructions
+from .repair_tools import REPAIR_TOOLS
 from .results import argument_sentence, failure
 from .tools import register_changes, register_reads
 
@@ -47,7 +48,7 @@ class RescueMCPServer(MCPServer[Fleet]):
         self, name: str, arguments: dict[str, Any], context: Context[Fleet, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if name not in self.offered:
-            if self.read_only and name in ("enter_rescue", "exit_rescue"):
+            if self.read_only and name in ("enter_rescue", "exit_rescue", *REPAIR_TOOLS):
                 return failure(
                     f"{name} is not offered: this server runs in read-only mode ({self.read_only_where}), and "
                     "nothing was sent. Ask the operator, or use the Zomro panel.",

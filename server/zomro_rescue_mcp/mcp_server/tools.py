@@ -18,9 +18,10 @@ from ..operations.health import InstanceCheck
 from ..operations.models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList
 from ..operations.pipeline import EnterRequest, ExitRequest
 from ..settings.accounts import Accounts
-from .arguments import ACCOUNT_NAME, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
+from .arguments import ACCOUNT_SPELLING, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ElicitationAsker
 from .prompts import rescue_workflow
+from .repair_tools import register_repairs
 from .results import answer, delivery_check
 
 __all__ = ["register_changes", "register_reads"]
@@ -78,7 +79,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
         offset: Annotated[int, Field(ge=0)] = 0,
         account: Annotated[
-            str | None, Field(pattern=ACCOUNT_NAME, description="Only this account's; omit for every account.")
+            str | None, Field(max_length=40, description="Only this account's; omit: every account."), ACCOUNT_SPELLING
         ] = None,
     ) -> Annotated[CallToolResult, InstanceList]:
         return await answer(_fleet(ctx).list_instances(query, limit=limit, offset=offset, account=account), named=named)
@@ -134,7 +135,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
 
 
 def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
-    """The two tools that change an instance; absent from tools/list when every account is read-only."""
+    """The tools that change an instance; absent from tools/list when every account is read-only."""
     asker = ElicitationAsker()
     approve_enter = asker.enter_resolver()
     approve_exit = asker.exit_resolver()
@@ -204,3 +205,5 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
             ),
             named=named,
         )
+
+    register_repairs(mcp, asker, named=named)

@@ -250,6 +250,11 @@ class Attempt:
         """The rescue system's host key a diagnosis trusted (a read: recorded, never a password)."""
         self._fields["host_key"] = fingerprint
 
+    def detail(self, **fields: str | int | bool | list[str] | None) -> None:
+        """What a repair or a command is about (its fix, files, verdict; a command and its exit code), recorded in
+        the intent line and the outcome. Never a password, a key or a command's output."""
+        self._fields.update({name: _text(v) if isinstance(v, str) else v for name, v in fields.items()})
+
     def refused_preview(self, reason: PreviewRefusal) -> None:
         """A confirmed call the preview rule refused, and why (nothing was sent)."""
         self._fields["preview_refusal"] = reason

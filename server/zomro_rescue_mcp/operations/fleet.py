@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar, Unpack, overload
+from typing import TYPE_CHECKING, Protocol, TypeVar, Unpack, overload
 
 from ..core import redact
 from ..core.errors import InvalidRequestError, PolicyRefusedError, ZomroError
@@ -33,6 +33,18 @@ from .watch import ProgressFn
 if TYPE_CHECKING:
     from .diagnosis import DiagnoseResult
     from .health import InstanceCheck
+    from .repair_results import CommandResult, RepairResult
+    from .repairing import CommandRequest, RepairRequest
+
+
+class Change(Protocol):
+    """What the account rule needs of a change: its tool and its instance."""
+
+    @property
+    def tool(self) -> str: ...
+    @property
+    def instance_id(self) -> int: ...
+
 
 __all__ = ["Fleet"]
 
@@ -84,7 +96,7 @@ class Fleet:
         return found
 
     def for_change(
-        self, request: Request, account: str | None, *, confirm: bool, found_in: str | None = None
+        self, request: Change, account: str | None, *, confirm: bool, found_in: str | None = None
     ) -> RescueService:
         """The service a change is about; a confirmed one without its account, while several exist, is refused.
 
@@ -105,7 +117,7 @@ class Fleet:
 
     def choose(
         self,
-        request: Request,
+        request: Change,
         account: str | None,
         *,
         confirm: bool,
@@ -240,6 +252,39 @@ class Fleet:
         with self.on(service):
             return await service.run(request, **options)
 
+    async def repair(self, request: RepairRequest, account: str | None, **options: Unpack[RunOptions]) -> RepairResult:
+        """A repair's preview, or the confirmed fix, on the account it names (see repairing.py)."""
+        from .repairing import repair_instance  # the SSH library loads only for work in a rescue system
+
+        service = self.choose(request, account, confirm=options.get("confirm", False), approval=_approval(options))
+        port = self.accounts.shared.rescue.ssh_port
+        with self.on(service):
+            return await repair_instance(service, self.logins, request, port=port, **options)
+
+    async def run_command(
+        self, request: CommandRequest, account: str | None, **options: Unpack[RunOptions]
+    ) -> CommandResult:
+        """A command's preview, or the confirmed command line, in the instance's rescue system."""
+        from .repairing import run_in_rescue
+
+        service = self.choose(request, account, confirm=options.get("confirm", False), approval=_approval(options))
+        port = self.accounts.shared.rescue.ssh_port
+        with self.on(service):
+            return await run_in_rescue(service, self.logins, request, port=port, **options)
+
+    async def preview_repair(
+        self, request: RepairRequest | CommandRequest, account: str | None
+    ) -> RepairResult | CommandResult:
+        """The approval question's validation preview of a repair or a command (read-only; issued no id)."""
+        from .repairing import RepairRequest, repair_instance, run_in_rescue
+
+        service = self.for_change(request, account, confirm=True)
+        port = self.accounts.shared.rescue.ssh_port
+        with self.on(service):
+            if isinstance(request, RepairRequest):
+                return await repair_instance(service, self.logins, request, port=port, confirm=False, validating=True)
+            return await run_in_rescue(service, self.logins, request, port=port, confirm=False, validating=True)
+
     @overload
     async def preview(self, request: EnterRequest, account: str | None) -> Preview[EnterRescueResult]: ...
     @overload
@@ -252,3 +297,7 @@ class Fleet:
 
     def _listed(self) -> str:
         return ", ".join(self.names)
+
+
+def _approval(options: RunOptions) -> Approval:
+    return options.get("approval", Approval.NOT_REQUIRED)

@@ -39,7 +39,7 @@ from .watch import ProgressFn
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
 DeliveryCheck = Callable[[], Awaitable[bool]]
 
-__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService", "RunOptions"]
+__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService", "RunOptions", "check_delivery"]
 
 log = logging.getLogger("zomro_rescue_mcp.rescue")
 _UNRECORDED = AuditTrail(None)
@@ -55,6 +55,7 @@ class RunOptions(TypedDict, total=False):
     asked_by: AskedBy  # where the person was asked (elicitation by default)
     preview_id: str | None  # the id of the latest preview of this instance, for a confirmed call
     delivered: DeliveryCheck | None  # whether the caller is still there to receive the result
+    validating: bool  # the approval question's own preview: neither audited nor issued a preview_id
 
 
 class RescueService:
@@ -209,7 +210,7 @@ class RescueService:
             self.rails.check_allowed(request.instance_id)
             async with self.rails.exclusive(request.instance_id) if confirm else nullcontext():
                 result = await self._run(attempt, request, confirm, approval, options)
-            await _check_delivery(attempt, result, options.get("delivered"))
+            await check_delivery(attempt, result, options.get("delivered"))
             return result
 
     @asynccontextmanager
@@ -218,7 +219,8 @@ class RescueService:
         allowlist, and (confirmed) holding the instance's lock, the one enter and exit hold too."""
         confirm = options.get("confirm", False)
         approval = options.get("approval", Approval.NOT_REQUIRED)
-        with self._audit.attempt(
+        trail = _UNRECORDED if options.get("validating") and not confirm else self._audit
+        with trail.attempt(
             tool, instance_id, confirmed=confirm, approval=approval.word, account=self.account
         ) as attempt:
             self.rails.check_writable()
@@ -376,18 +378,22 @@ def _naming(account: str, on_progress: ProgressFn) -> ProgressFn:
     return named
 
 
-async def _check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
+async def check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
     """An executed request whose caller hung up: say so in the log and the audit trail (never the password)."""
     if not result.executed or delivered is None or await delivered():
         return
-    lost = isinstance(result, EnterRescueResult) and result.password is not None
+    lost = getattr(result, "password", None) is not None
     attempt.undelivered = "executed; password not delivered" if lost else "executed; result not delivered"
     log.warning(
         "the client hung up before the result of request %s (instance %d of account %s) could be delivered%s [req=%s]",
         attempt.request_id,
         result.instance_id,
         result.account,
-        ": its generated rescue password was not delivered, so leave rescue mode and enter it again to get a new one"
+        (
+            ": its generated rescue password was not delivered, so leave rescue mode and enter it again for a new one"
+            if isinstance(result, EnterRescueResult)
+            else ": the root password it set was not delivered, so set another one (account.set_root_password)"
+        )
         if lost
         else "",
         attempt.request_id,
