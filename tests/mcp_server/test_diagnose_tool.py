@@ -61,7 +61,7 @@ async def test_diagnose_without_a_held_or_given_password_is_refused_before_any_c
     on_loopback(sim, LEGACY)  # in rescue mode since before this server started: it holds no login
     result = await call(diagnosing, "diagnose_instance", instance_id=LEGACY)
     assert kind(result) == "invalid.rescue_password"
-    assert "pass it as rescue_password" in error(result)
+    assert "pass it to diagnose_instance as rescue_password" in error(result)
     assert rescue_ssh.connections == 0
 
 

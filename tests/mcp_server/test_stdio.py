@@ -29,6 +29,8 @@ async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str]
         "check_instance",
         "enter_rescue",
         "exit_rescue",
+        "repair_instance",
+        "run_in_rescue",
     }
     assert tools["enter_rescue"].annotations is not None
     assert tools["enter_rescue"].annotations.destructive_hint is True

@@ -50,10 +50,22 @@ EXPECTED_ANNOTATIONS = {
         "idempotent_hint": True,
         "open_world_hint": True,
     },
+    "repair_instance": {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    },
+    "run_in_rescue": {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    },
 }
 
 
-async def test_lists_exactly_the_six_tools(client: Client) -> None:
+async def test_lists_exactly_the_eight_tools(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 
@@ -135,7 +147,7 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
 async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert "from list_rescue_images" in (tools["enter_rescue"].description or "")
-    for name in ("enter_rescue", "exit_rescue"):
+    for name in ("enter_rescue", "exit_rescue", "repair_instance", "run_in_rescue"):
         assert "confirm=false previews" in (tools[name].description or "")
         confirm = tools[name].input_schema["properties"]["confirm"]["description"]
         assert "only after the person's yes" in confirm

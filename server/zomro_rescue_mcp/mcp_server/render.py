@@ -147,7 +147,10 @@ def _in_rescue(data: RepairResult | CommandResult) -> list[str]:
     """A repair's diff or commands and, once made, its outcome; a command's exit code and output."""
     if isinstance(data, CommandResult):
         if not data.executed:
-            return [f"command: {data.command}", f"runs: {'chroot ' + (data.device or '') if data.chroot else 'rescue'}"]
+            return [
+                f"command: {data.command}",
+                f"runs: {'chroot in ' if data.chroot else 'rescue system; root at /mnt/zomro-root: '}{data.device}",
+            ]
         ended = "timed out" if data.timed_out else f"exit code {data.exit_code}"
         cut = " (output cut at 16 KiB)" if data.truncated else ""
         return [f"{ended}{cut}; output:", *(f"  {line}" for line in data.output.splitlines()[-200:])]

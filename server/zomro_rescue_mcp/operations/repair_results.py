@@ -49,7 +49,9 @@ class CommandResult(ActionResult):
     command: str = Field(description="The command line, exactly as it runs.")
     chroot: bool = Field(description="True: inside the instance's own root (proc, sys, dev, devpts mounted).")
     timeout_s: int = Field(description="Its time limit, in seconds.")
-    device: str | None = Field(default=None, description="The instance's root file system it runs in (chroot).")
+    device: str | None = Field(
+        default=None, description="The instance's root file system (chroot: the root; else at /mnt/zomro-root)."
+    )
     exit_code: int | None = Field(default=None, description="Its exit code; null when it was stopped.")
     output: str = Field(default="", description="Its output (standard output and error), at most 16 KiB.")
     truncated: bool = Field(default=False, description="True: the output was longer, and cut at 16 KiB.")

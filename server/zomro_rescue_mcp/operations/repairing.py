@@ -212,12 +212,11 @@ async def run_in_rescue(
     async with service.guarded(request.tool, request.instance_id, options) as attempt:
         attempt.detail(command=request.command, chroot=request.chroot)
         reached = await reach(service, logins, request.instance_id, request.rescue_password, port)
-        device = await locate_root(reached.target, logins.trust, disk=request.disk) if request.chroot else None
-        where = (
-            f"inside instance {request.instance_id}'s own root ({device}), chrooted"
-            if device
-            else "in the rescue system"
-        )
+        device = await locate_root(reached.target, logins.trust, disk=request.disk)  # read-only
+        if request.chroot:
+            where = f"inside instance {request.instance_id}'s own root ({device}), chrooted"
+        else:
+            where = f"in the rescue system, with instance {request.instance_id}'s root ({device}) at /mnt/zomro-root"
         named = f" Name its account: account={service.account!r}." if service.named else ""
         shown = CommandResult(
             instance_id=request.instance_id,
@@ -261,18 +260,19 @@ def _ran(service: RescueService, shown: CommandResult, ran: CommandRun, options:
     else:
         said = f"It ended with exit code {ran.exit_code}."
     cut = " Its output was longer than 16 KiB and is cut." if ran.truncated else ""
+    left = [f"Still mounted after the command (unmount it by hand): {', '.join(ran.left_mounted)}."]
     return shown.model_copy(
         update={
             "kind": "executed",
             "executed": True,
             "exit_code": ran.exit_code,
-            "output": ran.output,
+            "output": redact.scrub(ran.output),  # a secret this server knows never comes back
             "truncated": ran.truncated,
             "timed_out": ran.timed_out,
             "elapsed_s": ran.elapsed_s,
             "preview_id": None,
             "approved_by": by,
-            "notes": [*shown.notes, *notes],
+            "notes": [*shown.notes, *notes, *(left if ran.left_mounted else [])],
             "summary": f"Ran `{shown.command}`. {said}{cut}",
             "next_step": "Show the output to the person. Diagnose again (diagnose_instance) to see the disk's state "
             "before leaving rescue mode.",
