@@ -659,6 +659,7 @@ def machine() -> str:
 
 def main() -> int:
     from vm_bench import diagnosis_on_vm  # beside this script
+    from vm_repair_bench import repair_on_vm
 
     # The in-process servers log as the real one does: plain lines on stderr (the SDK would otherwise install a
     # rich console handler, whose rendering costs milliseconds a call that `serve` never pays).
@@ -687,6 +688,7 @@ def main() -> int:
         critical_round_trips(report, counts.critical_repeats)
         token_economy(api_url, report)
         diagnosis_on_vm(report, quick=args.quick)
+        repair_on_vm(report, quick=args.quick)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
