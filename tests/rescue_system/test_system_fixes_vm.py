@@ -1,8 +1,9 @@
 """disk.vacuum_journal, fs.repair and boot.rebuild_initramfs on the real rescue VM, each from a disk with its problem.
 
-One VM boot for the module, three case disks attached: vdb a root filled by archived journal files (disk.full), vdc
-the fs.errors disk (a wrong link count), vdd an empty initramfs with an older kernel's intact one beside it and a
-stand-in for initramfs-tools' update-initramfs (the Debian root has none) that checks the chroot it runs in. The
+One VM boot for the module, four case disks attached: vdb a root filled by archived journal files (disk.full), vdc
+the fs.errors disk (a wrong link count in ext4), vdd an empty initramfs with an older kernel's intact one beside it
+and a stand-in for initramfs-tools' update-initramfs (the Debian root has none) that checks the chroot it runs in,
+vde a wrong link count in XFS. The
 module's fixture takes each through its story once (the image's checksum, the preview, the checksum again, the
 confirm, a fresh diagnosis) and then asks for the previews that must be refused; the tests read what it recorded.
 """
@@ -29,7 +30,7 @@ from zomro_rescue_mcp.rescue_system.repairs import (
 from zomro_rescue_mcp.simulator.rescue_vm import RescueVM
 
 from .cases import KERNEL, Case, _dumpe2fs, build_case, empty_initramfs, fs_errors, replace
-from .disks import MIB, ext4_image, require_vm
+from .disks import MIB, _partition_table, _place, ext4_image, require_vm, xfs_image
 
 pytestmark = pytest.mark.anyio
 
@@ -77,14 +78,51 @@ def initramfs_to_rebuild(tree: Path) -> None:
     replace(tree / "usr/sbin/update-initramfs", STAND_IN, 0o755)
 
 
-CASES = {
-    "disk.vacuum_journal": Case("vacuum", frozenset({"disk.full"}), build=journal_full),
-    "fs.repair": Case("fsrepair", frozenset({"fs.errors"}), build=fs_errors),
-    "boot.rebuild_initramfs": Case("initramfs", frozenset({"boot.empty_initramfs"}), initramfs_to_rebuild),
+def xfs_errors(tree: Path, out: Path, uuid: str) -> Path:
+    """The healthy tree on XFS with a wrong link count in one inode: xfs_repair -n reports it."""
+    filesystem = xfs_image(tree, out.with_name(out.name + ".xfs"), XFS_MB - 2, partitioned=False)
+    subprocess.run(
+        ["/usr/sbin/xfs_db", "-x", "-c", "path /etc/hostname", "-c", "write core.nlinkv2 7", str(filesystem)],
+        capture_output=True,
+        check=True,
+    )
+    _partition_table(out, XFS_MB, "gpt")
+    _place(filesystem, out)
+    return out
+
+
+XFS_MB = 400
+# Each story: its fix, its case disk, the disk it is attached as, the fix's target, the finding it clears.
+STORIES: dict[str, tuple[str, Case, str, str | None, str]] = {
+    "vacuum": (
+        "disk.vacuum_journal",
+        Case("vacuum", frozenset({"disk.full"}), build=journal_full),
+        "/dev/vdb",
+        "8M",
+        "disk.full",
+    ),
+    "ext4": (
+        "fs.repair",
+        Case("ext4", frozenset({"fs.errors"}), build=fs_errors),
+        "/dev/vdc",
+        "/dev/vdc1",
+        "fs.errors",
+    ),
+    "initramfs": (
+        "boot.rebuild_initramfs",
+        Case("initramfs", frozenset({"boot.empty_initramfs"}), initramfs_to_rebuild),
+        "/dev/vdd",
+        None,
+        "boot.empty_initramfs",
+    ),
+    "xfs": (
+        "fs.repair",
+        Case("xfs", frozenset({"fs.errors"}), build=xfs_errors, root_spec="/dev/vda1", fstype="xfs"),
+        "/dev/vde",
+        None,
+        "fs.errors",
+    ),
 }
-DEVICES = {"disk.vacuum_journal": "/dev/vdb", "fs.repair": "/dev/vdc", "boot.rebuild_initramfs": "/dev/vdd"}
-TARGETS = {"disk.vacuum_journal": "8M", "fs.repair": "/dev/vdc1", "boot.rebuild_initramfs": None}
-KINDS = {"disk.vacuum_journal": "disk.full", "fs.repair": "fs.errors", "boot.rebuild_initramfs": "boot.empty_initramfs"}
 REFUSALS: dict[str, tuple[str, str | None, str]] = {  # name: fix, target, disk
     "no journal": ("disk.vacuum_journal", None, "/dev/vdc"),
     "journal small enough": ("disk.vacuum_journal", "1G", "/dev/vdb"),
@@ -129,11 +167,11 @@ def ok(step: object) -> object:
     return step
 
 
-async def _story(target: SSHTarget, trust: HostKeyTrust, fix: str, image: Path, story: Story) -> None:
-    device = DEVICES[fix]
+async def _story(target: SSHTarget, trust: HostKeyTrust, name: str, image: Path, story: Story) -> None:
+    fix, _, device, target_arg, _ = STORIES[name]
     story.before = await diagnose(target, trust, disk=device)
     story.sha_before = _sha256(image)
-    story.plan = plan = await plan_repair(target, trust, fix, TARGETS[fix], disk=device)
+    story.plan = plan = await plan_repair(target, trust, fix, target_arg, disk=device)
     story.sha_after_preview = _sha256(image)
     story.outcome = await apply_repair(target, trust, plan)
     story.after = await diagnose(target, trust, disk=device)
@@ -155,16 +193,16 @@ def anyio_backend() -> str:
 async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Bench:
     require_vm()
     folder = tmp_path_factory.mktemp("system-fixes")
-    images = {fix: build_case(case, debian_root, folder) for fix, case in CASES.items()}
+    images = {name: build_case(case, debian_root, folder) for name, (_, case, _, _, _) in STORIES.items()}
     bench = Bench()
     started = time.monotonic()
     async with RescueVM(list(images.values()), password="Rescue-system-fixes-3") as vm:
         target = SSHTarget(vm.host, vm.port, password=vm.password, session=RescueSession.begin("default", 1))
         trust = HostKeyTrust()
-        for fix, image in images.items():
-            story = bench.stories[fix] = Story()
+        for name, image in images.items():
+            story = bench.stories[name] = Story()
             try:
-                await _story(target, trust, fix, image, story)
+                await _story(target, trust, name, image, story)
             except Exception as failed:  # kept where the step's test raises it
                 for name in ("before", "plan", "outcome", "after"):
                     if getattr(story, name) is None:
@@ -179,21 +217,21 @@ async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             done = await conn.run(STATE, read_only=True)
         bench.state = dict(line.split(" ", 1) for line in done.text.splitlines() if " " in line)
     bench.seconds = time.monotonic() - started
-    outcome = bench.stories["boot.rebuild_initramfs"].outcome
+    outcome = bench.stories["initramfs"].outcome
     if isinstance(outcome, RepairOutcome) and outcome.backups:
-        bench.backup = _read_backup(images["boot.rebuild_initramfs"], outcome.backups[0])
+        bench.backup = _read_backup(images["initramfs"], outcome.backups[0])
     return bench
 
 
-@pytest.mark.parametrize("fix", list(CASES))
-async def test_the_disk_has_the_problem_before_the_fix(bench: Bench, fix: str) -> None:
-    before = ok(bench.stories[fix].before)
+@pytest.mark.parametrize("name", list(STORIES))
+async def test_the_disk_has_the_problem_before_the_fix(bench: Bench, name: str) -> None:
+    before = ok(bench.stories[name].before)
     assert isinstance(before, Diagnosis)
-    assert KINDS[fix] in {f.kind for f in before.findings}
+    assert STORIES[name][4] in {f.kind for f in before.findings}
 
 
 async def test_the_vacuum_preview_shows_the_exact_command(bench: Bench) -> None:
-    plan = ok(bench.stories["disk.vacuum_journal"].plan)
+    plan = ok(bench.stories["vacuum"].plan)
     assert isinstance(plan, RepairPlan)
     assert plan.commands == ["journalctl --directory ROOT/var/log/journal --vacuum-size=8M"]
     assert (plan.files, plan.device, plan.diff) == (["/var/log/journal"], "/dev/vdb1", "")
@@ -201,14 +239,22 @@ async def test_the_vacuum_preview_shows_the_exact_command(bench: Bench) -> None:
 
 
 async def test_the_fs_repair_preview_shows_the_exact_commands(bench: Bench) -> None:
-    plan = ok(bench.stories["fs.repair"].plan)
+    plan = ok(bench.stories["ext4"].plan)
     assert isinstance(plan, RepairPlan)
     assert plan.commands == ["umount ROOT", "e2fsck -f -y /dev/vdc1", "e2fsck -n -f /dev/vdc1"]
     assert (plan.files, plan.device) == ([], "/dev/vdc1")
 
 
+async def test_on_xfs_the_fs_repair_preview_and_outcome_name_xfs_repair(bench: Bench) -> None:
+    plan, outcome = ok(bench.stories["xfs"].plan), ok(bench.stories["xfs"].outcome)
+    assert isinstance(plan, RepairPlan)
+    assert isinstance(outcome, RepairOutcome)
+    assert plan.commands == ["umount ROOT", "xfs_repair /dev/vde1", "xfs_repair -n /dev/vde1"]
+    assert outcome.verdict.startswith("The repair ended with exit status 0, and a read-only check of /dev/vde1 now")
+
+
 async def test_the_initramfs_preview_shows_the_exact_commands_and_the_files_it_replaces(bench: Bench) -> None:
-    plan = ok(bench.stories["boot.rebuild_initramfs"].plan)
+    plan = ok(bench.stories["initramfs"].plan)
     assert isinstance(plan, RepairPlan)
     assert plan.files == [f"/boot/initrd.img-{OLD_KERNEL}", f"/boot/initrd.img-{KERNEL}"]
     assert plan.commands == [
@@ -222,26 +268,26 @@ async def test_the_initramfs_preview_shows_the_exact_commands_and_the_files_it_r
     ]
 
 
-@pytest.mark.parametrize("fix", list(CASES))
-async def test_the_preview_leaves_the_disk_unchanged(bench: Bench, fix: str) -> None:
-    story = bench.stories[fix]
+@pytest.mark.parametrize("name", list(STORIES))
+async def test_the_preview_leaves_the_disk_unchanged(bench: Bench, name: str) -> None:
+    story = bench.stories[name]
     ok(story.plan)
     assert story.sha_after_preview == story.sha_before
 
 
-@pytest.mark.parametrize("fix", list(CASES))
-async def test_after_the_confirm_a_fresh_diagnosis_no_longer_finds_the_problem(bench: Bench, fix: str) -> None:
-    story = bench.stories[fix]
+@pytest.mark.parametrize("name", list(STORIES))
+async def test_after_the_confirm_a_fresh_diagnosis_no_longer_finds_the_problem(bench: Bench, name: str) -> None:
+    story = bench.stories[name]
     outcome = ok(story.outcome)
     assert isinstance(outcome, RepairOutcome)
     assert outcome.problem_gone, outcome.verdict
     after = ok(story.after)
     assert isinstance(after, Diagnosis)
-    assert KINDS[fix] not in {f.kind for f in after.findings}
+    assert STORIES[name][4] not in {f.kind for f in after.findings}
 
 
 async def test_fs_repair_reports_the_programs_exit_status_and_last_lines(bench: Bench) -> None:
-    outcome = ok(bench.stories["fs.repair"].outcome)
+    outcome = ok(bench.stories["ext4"].outcome)
     assert isinstance(outcome, RepairOutcome)
     assert outcome.verdict.startswith("The repair ended with exit status 1, and a read-only check of /dev/vdc1 now")
     assert any("FILE SYSTEM WAS MODIFIED" in line for line in outcome.output), outcome.output
@@ -249,7 +295,7 @@ async def test_fs_repair_reports_the_programs_exit_status_and_last_lines(bench: 
 
 
 async def test_the_initramfs_rebuild_backs_up_the_intact_initramfs_beside_it_first(bench: Bench) -> None:
-    outcome = ok(bench.stories["boot.rebuild_initramfs"].outcome)
+    outcome = ok(bench.stories["initramfs"].outcome)
     assert isinstance(outcome, RepairOutcome)
     assert len(outcome.backups) == 1
     assert outcome.backups[0].startswith(f"/boot/initrd.img-{OLD_KERNEL}.zomro-rescue-")
