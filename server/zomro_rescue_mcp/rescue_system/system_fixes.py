@@ -4,7 +4,9 @@ exact commands, what they act on) and an apply (one run of repair.sh, checked ag
 - disk.vacuum_journal: `journalctl --vacuum-size=SIZE` on the instance's persistent journal (the rescue system's
   journalctl, or the instance's own in a chroot); no backup: a copy of what it deletes would keep the space used;
 - fs.repair: `e2fsck -f -y` / `xfs_repair` (never -L) on the unmounted file system, a long job with its own time
-  limit; no backup: a copy of the device is not made in place (the plan says so), and the repair can lose data;
+  limit (FSCK_TIMEOUT_S); its output goes to a file on the rescue system rather than down the channel (a lost
+  connection never stops it halfway: it ignores HUP and PIPE), and the outcome carries its exit status and last 20
+  lines; no backup: a copy of the device does not fit beside it (the plan says so), and the repair can lose data;
 - boot.rebuild_initramfs (initramfs_fix.py): `update-initramfs -u -k all` / `dracut -f --regenerate-all` in a chroot
   with proc, sys, dev and devpts; each non-empty initramfs it replaces is backed up beside itself first.
 """
