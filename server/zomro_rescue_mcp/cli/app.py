@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..core import redact
 from ..core.errors import ConfigError, ZomroError
-from .parser import HUMAN_COMMANDS, build_parser
+from .parser import HUMAN_COMMANDS, REPAIR_COMMANDS, build_parser
 from .serving import run_server, run_simulator
 from .wiring import accounts_for
 
@@ -61,8 +61,12 @@ def main(
         if command in HUMAN_COMMANDS:
             import anyio
 
-            from .commands import run_command
             from .terminal import terminal_ask
+
+            if command in REPAIR_COMMANDS:
+                from .repair_commands import run_repair_command as run_command
+            else:
+                from .commands import run_command
 
             accounts, transport = accounts_for(args, env)
             several = accounts.several

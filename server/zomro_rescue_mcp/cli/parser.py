@@ -7,9 +7,22 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["EPILOG", "HUMAN_COMMANDS", "build_parser"]
+__all__ = ["EPILOG", "HUMAN_COMMANDS", "REPAIR_COMMANDS", "build_parser"]
 
-HUMAN_COMMANDS = ("instances", "images", "status", "check", "enter", "diagnose", "exit", "doctor", "accounts")
+HUMAN_COMMANDS = (
+    "instances",
+    "images",
+    "status",
+    "check",
+    "enter",
+    "diagnose",
+    "repair",
+    "run",
+    "exit",
+    "doctor",
+    "accounts",
+)
+REPAIR_COMMANDS = ("repair", "run")  # changes made in an instance's rescue system (repair_commands.py)
 
 EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
@@ -29,7 +42,7 @@ configuration (environment variables; flags override them):
   ZOMRO_WAIT_SECONDS how long a confirmed enter/exit watches the instance settle (default 120; 0 = no wait)
   ZOMRO_POLL_INTERVAL seconds between state reads while watching, 1 to 60 (default 3)
   ZOMRO_LOG_LEVEL    server log level on stderr: DEBUG, INFO (default), WARNING, ERROR
-  ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose (default 22)
+  ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose, repair and run (default 22)
   ZOMRO_RESCUE_SESSION_TTL seconds a rescue password stays in the server's memory (default 14400)
   ZOMRO_HEALTH_PORTS       the ports an instance must answer on, for check and after exit (default 22)
 
@@ -50,6 +63,7 @@ An empty guard-rail value is an error, never "off": unset a variable to get its 
 
 Without credentials, `serve --simulator` runs against the built-in simulator of the Zomro API.
 Exit codes: 0 ok, 1 API or network error, 2 usage or configuration, 3 refused, 4 outcome unknown.
+`run` exits 0 once the command ran, whatever its own exit code (printed, and in --json result.exit_code).
 """
 
 
@@ -169,6 +183,7 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read the rescue root password from stdin (at a terminal it is asked for, not shown)",
     )
+    _add_repair_commands(commands, common)
     leave = commands.add_parser(
         "exit",
         parents=[common],
@@ -194,6 +209,65 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser(
         "accounts", parents=[common], help="list the configured accounts and their guard rails (never a secret)"
     )
+
+
+def _add_repair_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """`repair` and `run`: changes in an instance's rescue system, previewed and approved as enter and exit are."""
+    repair = commands.add_parser(
+        "repair",
+        parents=[common],
+        help="apply one named fix to an instance's disk from its rescue system",
+        description="Apply one named fix (the FIX column of `diagnose`) to the disk of an instance in rescue mode: "
+        "the preview first (the exact diff or commands, the device, the files; nothing is changed), then your "
+        "go-ahead (type the instance id, or --yes), then the fix, once: every file it changes is backed up beside "
+        "itself first, and the check that found the problem runs again.",
+    )
+    repair.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    repair.add_argument("fix", metavar="FIX", help="the fix, as `diagnose` names it (such as fstab.add_nofail)")
+    repair.add_argument(
+        "target", nargs="?", metavar="TARGET", help="what it acts on, as `diagnose` names it (an fstab line, a path)"
+    )
+    repair.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="account.set_root_password: read the new root password from stdin (else one is generated and shown once)",
+    )
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run one command line in an instance's rescue system",
+        description="Run one command line in the rescue system of an instance in rescue mode, inside the instance's "
+        "own root (chroot) unless --no-chroot: the preview first (the exact line, where it runs; nothing is run), "
+        "then your go-ahead (type the instance id, or --yes), then the command, once. The words after -- are "
+        "joined with spaces into the line, as ssh does: quote a pipe or a redirection as one word.",
+    )
+    run.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+    run.add_argument("command_line", nargs="+", metavar="COMMAND", help="after --: the command line's words")
+    run.add_argument(
+        "--no-chroot",
+        action="store_true",
+        help="run it in the rescue system itself, with the instance's root at /mnt/zomro-root",
+    )
+    run.add_argument(
+        "--time-limit",
+        type=_count(1, 300),
+        default=60,
+        metavar="SECONDS",
+        help="stop it after this many seconds, 1-300 (default 60); --timeout is the API's, as for every command",
+    )
+    for change in (repair, run):
+        change.add_argument(
+            "--disk", metavar="DEV", help="the instance's disk to work on, when several hold a root (such as /dev/vdb)"
+        )
+        change.add_argument(
+            "--rescue-password-stdin",
+            action="store_true",
+            help="read the rescue root password from stdin, first line (at a terminal it is asked for, not shown)",
+        )
+        change.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+        change.add_argument(
+            "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is changed"
+        )
 
 
 def _add_rescue_system_flags(command: argparse.ArgumentParser) -> None:
