@@ -161,7 +161,7 @@ async def test_a_repair_the_simulator_does_not_emulate_fails_saying_so(
 ) -> None:
     target = await rescued(client, port)
     with pytest.raises(ScriptFailedError, match="does not emulate"):
-        await plan_repair(target, HostKeyTrust(), "ssh.fix_permissions", None)
+        await plan_repair(target, HostKeyTrust(), "boot.rebuild_initramfs", None)
     assert disk.backups == []
 
 

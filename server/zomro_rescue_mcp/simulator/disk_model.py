@@ -10,8 +10,10 @@ with a stale /etc/fstab line, so the diagnosis finds `fstab.unknown_device`): it
   the disks' sections and the root, then for `plan` the file (`@@file`, and `@@source` for a restore) exactly as
   repair.sh's zr_show prints it, and for `apply` the same checks and steps as repair_apply.sh (the content the plan
   read, a backup FILE.zomro-rescue-STAMP beside it with the same mode and owner, the new content checked against its
-  sha256, then `@@backup`, `@@written`, `@@after`, `@@end`). Any other mode, and a plan of no file (the command
-  fixes'), answers `@@failed` saying the simulator does not emulate it: nothing is pretended;
+  sha256, then `@@backup`, `@@written`, `@@after`, `@@end`); a plan of no file (where a command would run, and the
+  command fixes' plans) gets the root with the modes (`@@perm`) and host keys (`@@hostkey`) the recording shows, the
+  group of a mode the recording does not show taken as 0. Any other mode answers `@@failed` saying the simulator
+  does not emulate it: nothing is pretended;
 - `findings()` and `boots`: the product's own diagnosis (rescue_system.read_report, whose fstab check is
   rescue_system/fstab.check_fstab with the model's disks) run on `diagnosis()`; the instance boots when none is
   critical.
@@ -80,6 +82,24 @@ def _body(data: bytes, width: int) -> str:
     return "".join("|" + line[:width].decode("utf-8", "surrogateescape") + "\n" for line in lines)
 
 
+def _recorded_access(report: Report) -> str:
+    """repair.sh's zr_perms and zr_hostkeys for the disk the recording shows (its `@@perms` and `@@hostkeys`)."""
+    perms: dict[str, str] = {}
+    recorded = report.first("perms")
+    for line in recorded.lines if recorded else []:
+        symbolic, _, rest = line.partition(" ")
+        uid, _, path = rest.partition(" ")
+        bits = "".join("0" if c == "-" else "1" for c in symbolic[1:10])
+        if len(bits) == 9 and uid.isdigit():
+            perms[path] = f"present {int(bits, 2):o} {uid}:0"
+    out = "".join(
+        f"@@perm {path} {perms.get(path, 'absent')}\n"
+        for path in ("/root", "/root/.ssh", "/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2")
+    )
+    keys = report.first("hostkeys")
+    return out + "".join(f"@@hostkey {line.split()[-1]} {line.split()[0]}\n" for line in (keys.lines if keys else []))
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -100,6 +120,7 @@ class DiskModel:
         usage = parsed.first("usage")
         blocks = [line for line in usage.lines if line.startswith("blocks ")] if usage else []
         self._usage = f"@@usage {usage.arg(0)}\n|{blocks[0]}\n" if usage and blocks else ""
+        self._access = _recorded_access(parsed)
 
     @property
     def fstab(self) -> str | None:
@@ -138,11 +159,11 @@ class DiskModel:
     def repair(self, header: dict[str, str]) -> RepairAnswer:
         """What repair.sh and its mode's part print for these `ZR_…` values (the apply mode changes the model)."""
         mode = header.get("ZR_MODE", "")
-        if mode not in ("plan", "apply") or (mode == "plan" and not header.get("ZR_FILE")):
-            what = f"the repair mode {mode!r}" if mode != "plan" else "a plan that reads no file (a command fix's)"
+        if mode not in ("plan", "apply"):
             return RepairAnswer(
                 f"@@failed {NOT_EMULATED}\n@@done\n",
-                f"the simulator's stand-in rescue system does not emulate {what[:80]}; nothing was run\n",
+                f"the simulator's stand-in rescue system does not emulate the repair mode {mode[:60]!r}; nothing was "
+                "run\n",
                 5,
             )
         out = self._disks
@@ -151,7 +172,7 @@ class DiskModel:
             return RepairAnswer(out + "@@no_root\n@@done\n")
         out += f"@@roots {self.root}\n@@root {self.root}\n"
         if mode == "plan":
-            out += self._show("file", header["ZR_FILE"])
+            out += self._show("file", header["ZR_FILE"]) if header.get("ZR_FILE") else self._access
             if header.get("ZR_SRC"):
                 out += self._show("source", header["ZR_SRC"])
             return RepairAnswer(out + self._usage + "@@end\n@@done\n")

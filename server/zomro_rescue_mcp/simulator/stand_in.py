@@ -15,7 +15,8 @@ does:
   standard input), it answers with the recording, its fstab section rendered from the model's /etc/fstab;
 - to a repair script (repair.sh, its `ZR_…=value` header above it) it answers as repair.sh would for the model: the
   `plan` mode reads, the `apply` mode backs up and writes the model's file; another mode is answered with `@@failed`
-  saying the simulator does not emulate it. It runs nothing;
+  saying the simulator does not emulate it. It runs nothing; a test may have it cut the connection of a write
+  after making it (`lose_answers`), or hold the write until it lets it go (`hold_writes`);
 - anything else it is sent is refused (exit status 126, one line on standard error saying so).
 With `disk_decides_boot`, an instance boots after its unrescue only when its model's diagnosis finds nothing critical
 (rescue_systems.py asks `boots`); without it, every instance boots (unless `SimInstance.boots` is False).
@@ -24,9 +25,11 @@ With `disk_decides_boot`, an instance boots after its unrescue only when its mod
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import re
+import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -112,6 +115,9 @@ class StandInRescueSystem:
         self.port = port
         self.disk_decides_boot = disk_decides_boot
         self._report = report
+        # For tests of what a change does when its answer is lost or slow (each a repair that writes, apply mode):
+        self.lose_answers = 0  # the next N are made, then their connection is cut before the answer
+        self.hold_writes: threading.Event | None = None  # set: each waits (at most 30 s) until it is set, then writes
         self._running: dict[int, tuple[str, _Instance]] = {}  # by id(instance): its host and its state
         # By id(instance), with the instance (so that its id is not reused while the model is kept).
         self._disks: dict[int, tuple[SimInstance, DiskModel]] = {}
@@ -176,7 +182,14 @@ class StandInRescueSystem:
                 process.stdout.write(disk.diagnosis().encode("utf-8", "surrogateescape"))
                 process.exit(0)
             elif header is not None:
+                writes = header.get("ZR_MODE") == "apply"
+                if writes and self.hold_writes is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.hold_writes.wait, 30.0)
                 answer = disk.repair(header)
+                if writes and self.lose_answers > 0:
+                    self.lose_answers -= 1
+                    process.get_extra_info("connection").abort()
+                    return
                 process.stdout.write(answer.stdout.encode("utf-8", "surrogateescape"))
                 process.stderr.write(answer.stderr.encode("utf-8"))
                 process.exit(answer.exit_status)
