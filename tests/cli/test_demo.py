@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
-from zomro_rescue_mcp.cli.demo import _render, confirmed
+from zomro_rescue_mcp.cli.demo import _pick_finding, _render, confirmed
 
 from ..conftest import CONSOLE_SCRIPT
 
 UBUNTU = "f8f2573f-56c4-44c5-8469-84eee4aa64e7"
+STALE = "UUID=0badc0de-0000-4000-8000-000000000001 /srv/data ext4 defaults 0 2"  # the recorded disk's stale line
 
 
 def test_the_confirmed_call_carries_the_image_the_preview_resolved_not_the_words_typed() -> None:
@@ -45,14 +47,17 @@ def told() -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.e2e
 def test_the_demo_confirms_with_the_image_id_it_previewed(told: subprocess.CompletedProcess[str]) -> None:
-    calls = [json.loads(line.split(" ", 2)[2]) for line in told.stdout.splitlines() if line.startswith("-> enter_")]
-    assert [(c["image"], c.get("confirm", False)) for c in calls] == [("ubuntu 22.04", False), (UBUNTU, True)]
+    entered = calls(told, "enter_rescue")
+    assert [(c["image"], c.get("confirm", False)) for c in entered] == [("ubuntu 22.04", False), (UBUNTU, True)]
+
+
+def calls(told: subprocess.CompletedProcess[str], tool: str) -> list[dict[str, Any]]:
+    """The arguments of each call of `tool` in the story, in order."""
+    return [json.loads(line.split(" ", 2)[2]) for line in told.stdout.splitlines() if line.startswith(f"-> {tool} ")]
 
 
 @pytest.mark.e2e
-def test_the_demo_diagnoses_the_stale_fstab_line_in_rescue_mode_then_leaves(
-    told: subprocess.CompletedProcess[str],
-) -> None:
+def test_the_demo_tells_the_whole_recovery_enter_diagnose_repair_exit(told: subprocess.CompletedProcess[str]) -> None:
     tools = [line.split()[1] for line in told.stdout.splitlines() if line.startswith("-> ")]
     assert tools == [
         "list_instances",
@@ -60,8 +65,45 @@ def test_the_demo_diagnoses_the_stale_fstab_line_in_rescue_mode_then_leaves(
         "enter_rescue",
         "enter_rescue",
         "diagnose_instance",
+        "repair_instance",
+        "repair_instance",
         "exit_rescue",
         "exit_rescue",
     ]
     assert "   critical fstab.unknown_device: fstab line 3 mounts UUID=" in told.stdout
+    assert told.stdout.rstrip().splitlines()[-1] == (
+        "The story is complete: the instance went into rescue mode, was repaired, came back and answers."
+    )
     assert told.stderr == ""
+
+
+@pytest.mark.e2e
+def test_the_demo_repairs_the_line_the_diagnosis_found_with_the_diff_shown_first(
+    told: subprocess.CompletedProcess[str],
+) -> None:
+    preview, confirm = calls(told, "repair_instance")
+    assert (preview["fix"], preview["target"]) == ("fstab.add_nofail", STALE)
+    assert confirm == {**preview, "preview_id": confirm["preview_id"], "confirm": True}
+    shown = told.stdout[told.stdout.index("-> repair_instance ") : told.stdout.index("-> exit_rescue ")]
+    assert f"      -{STALE}\n" in shown
+    assert "      +UUID=0badc0de-0000-4000-8000-000000000001 /srv/data ext4 defaults,nofail 0 2\n" in shown
+    assert shown.index(f"-{STALE}") < shown.index("The person reads the diff and says yes")
+    assert "Backups: /etc/fstab.zomro-rescue-" in shown
+    assert "   problem gone: yes\n" in shown
+
+
+@pytest.mark.e2e
+def test_the_repaired_instance_answers_with_its_ssh_banner_after_exit(told: subprocess.CompletedProcess[str]) -> None:
+    left = told.stdout[told.stdout.rindex("-> exit_rescue ") :]
+    assert "   answers: 2222 yes; SSH banner SSH-2.0-OpenSSH" in left
+    assert "Warning" not in left
+
+
+def test_the_finding_repaired_is_the_first_critical_one_that_names_its_fix() -> None:
+    findings = [
+        {"severity": "critical", "kind": "boot.no_kernel", "fix": None},
+        {"severity": "critical", "kind": "fstab.unknown_device", "fix": "fstab.add_nofail", "target": STALE},
+        {"severity": "warning", "kind": "disk.full", "fix": "disk.truncate_file"},
+    ]
+    assert _pick_finding({"findings": findings}) == findings[1]
+    assert _pick_finding({"findings": findings[2:]}) is None

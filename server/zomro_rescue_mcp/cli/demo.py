@@ -1,9 +1,12 @@
 """`zomro-rescue-mcp demo`: the whole rescue story, told by the real server over stdio to the official client.
 
-The server runs as a subprocess on its built-in simulator; every call and result is printed for a person. Once the
-instance is in rescue mode, diagnose_instance logs in to its rescue system over SSH (the simulator's stand-in, which
-answers with a diagnosis recorded from the rescue VM, or with --rescue-system vm a real rescue VM) and finds the
-stale fstab line; then the story leaves rescue mode.
+The server runs as a subprocess on its built-in simulator; every call and result is printed for a person. The story
+is the whole recovery: the instance does not boot because of a stale fstab line; it enters rescue mode (preview, the
+person's yes, the confirm); diagnose_instance logs in to its rescue system over SSH (the simulator's stand-in, which
+answers from a model of the disk recorded from the rescue VM, or with --rescue-system vm a real rescue VM) and finds
+the stale line; repair_instance previews the fix the finding names (the exact diff), the person says yes, and the fix
+is made (the old file backed up, the problem gone); then it leaves rescue mode, and the instance answers again (its
+SSH banner read): the stand-in's disk model decides whether it boots, so an unrepaired one would not.
 """
 
 from __future__ import annotations
@@ -88,9 +91,11 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
         enter = {"instance_id": instance, "image": image}
         leave = {"instance_id": instance}
 
-        async def change(story: str, tool: str, arguments: dict[str, Any], approved: str) -> bool:
+        async def change(story: str, tool: str, arguments: dict[str, Any], approved: str) -> dict[str, Any] | None:
+            """The preview, then the confirmed call of it: its result when it was executed, else None."""
             preview = await step(story, tool, arguments)
-            return preview is not None and await step(approved, tool, confirmed(arguments, preview)) is not None
+            done = None if preview is None else await step(approved, tool, confirmed(arguments, preview))
+            return done if done is not None and done.get("executed") else None
 
         if not await change(
             "The assistant previews entering rescue (nothing changes yet).",
@@ -104,17 +109,30 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             "diagnose_instance",
             leave,
         )
-        if not await change(
-            "The person fixes the fstab line over SSH (this server offers no repairs yet); the assistant previews "
-            "leaving rescue.",
-            "exit_rescue",
-            leave,
-            "The person says yes; the assistant confirms.",
-        ):
-            return 1
         if diagnosed is None:
             return 1
-    _say("The story is complete: the instance went into rescue mode and came back.")
+        found = _pick_finding(diagnosed)
+        if found is not None:
+            fix = {"instance_id": instance, "fix": found["fix"], "target": found.get("target")}
+            if not await change(
+                f"The assistant previews the fix the finding names, {found['fix']} (the exact diff; nothing changes).",
+                "repair_instance",
+                fix,
+                "The person reads the diff and says yes; the assistant confirms the fix previewed.",
+            ):
+                return 1
+        left = await change(
+            "The assistant previews leaving rescue.",
+            "exit_rescue",
+            leave,
+            "The person says yes; the assistant confirms, and the server checks that the instance answers.",
+        )
+    if left is None:
+        return 1
+    if not all((left.get("reachable") or {"?": False}).values()):
+        _say("The instance came back from rescue mode but does not answer: the story stops there.")
+        return 1
+    _say("The story is complete: the instance went into rescue mode, was repaired, came back and answers.")
     return 0
 
 
@@ -125,6 +143,14 @@ def confirmed(arguments: dict[str, Any], preview: dict[str, Any]) -> dict[str, A
     image = {"image": str(chosen["id"])} if isinstance(chosen, dict) and chosen.get("id") else {}
     previewed = {"preview_id": str(preview["preview_id"])} if preview.get("preview_id") else {}
     return {**arguments, **image, **previewed, "confirm": True}
+
+
+def _pick_finding(diagnosed: dict[str, Any]) -> dict[str, Any] | None:
+    """The finding to repair: the first critical one that names its fix (the findings come critical first)."""
+    for found in diagnosed.get("findings", []):
+        if found.get("severity") == "critical" and found.get("fix"):
+            return dict(found)
+    return None
 
 
 def _pick_instance(listed: dict[str, Any] | None) -> int | None:
@@ -167,8 +193,24 @@ def _lines(tool: str, data: dict[str, Any]) -> list[str]:
     lines = [("EXECUTED: " if data.get("executed") else "PREVIEW: ") + str(data.get("summary", ""))]
     if data.get("password"):
         lines.append(f"   rescue root password (shown once): {data['password']}")
+    if tool == "repair_instance":
+        lines += _repair_lines(data)
+    if data.get("reachable") is not None:
+        ports = ", ".join(f"{port} {'yes' if ok else 'no'}" for port, ok in data["reachable"].items())
+        lines.append(f"   answers: {ports}" + (f"; SSH banner {data['banner']}" if data.get("banner") else ""))
+        if not all(data["reachable"].values()):  # the warning of an instance that does not answer
+            lines += [f"   note: {note}" for note in data.get("notes", [])]
     lines.append(f"   next: {data.get('next_step', '')}")
     return lines
+
+
+def _repair_lines(data: dict[str, Any]) -> list[str]:
+    """A repair's diff (or commands) in its preview; once made, whether the problem is gone."""
+    if not data.get("executed"):
+        shown = [f"      {line}" for line in str(data.get("diff") or "").splitlines()]
+        return shown + [f"      $ {command}" for command in data.get("commands", [])]
+    gone = data.get("problem_gone")  # the summary names the backups
+    return [] if gone is None else [f"   problem gone: {'yes' if gone else 'no'}"]
 
 
 def _diagnosis_lines(data: dict[str, Any]) -> list[str]:

@@ -227,9 +227,10 @@ def _diagnosis_next(data: DiagnoseResult, named: bool) -> str:
     fixes = sorted({f.fix for f in data.findings if f.fix})
     if not fixes:
         return f"when you are done in rescue mode, run {leave}"
+    fix = f"`{CLI} repair {_target(data.instance_id, data.account, named)} FIX TARGET`"
     return (
-        f"each finding names its fix ({', '.join(fixes)}); until repairs are offered here, apply them over SSH as "
-        f"root at {data.address}, then run {leave}"
+        f"each finding names its fix ({', '.join(fixes)}): preview one with {fix} (it shows the exact change and "
+        f"asks before making it), then run {leave}"
     )
 
 

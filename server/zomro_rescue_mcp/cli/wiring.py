@@ -116,7 +116,8 @@ def check_rescue_flags(kind: str | None, disks: Sequence[tuple[int, str]]) -> di
 def rescue_system_of(
     kind: str | None, disks: Sequence[tuple[int, str]], port: int, instances: Collection[int]
 ) -> RescueSystem:
-    """The simulator's rescue system the flags name (the stand-in by default), on `port`."""
+    """The simulator's rescue system the flags name (the stand-in by default, whose disk model decides whether an
+    instance boots after exit), on `port`."""
     images = check_rescue_flags(kind, disks)
     unknown = sorted(set(images) - set(instances))
     if unknown:
@@ -128,4 +129,6 @@ def rescue_system_of(
         return VMRescueSystem(port, disks=images)
     from ..simulator.stand_in import StandInRescueSystem
 
-    return StandInRescueSystem(port)
+    # The disk decides: a rescued instance boots again only once its repairs left nothing critical on its disk model,
+    # so an instance whose stale fstab line was not fixed stays unreachable after exit, as the real one would.
+    return StandInRescueSystem(port, disk_decides_boot=True)
