@@ -31,6 +31,7 @@ async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str]
         "exit_rescue",
         "repair_instance",
         "run_in_rescue",
+        "power_instance",
     }
     assert tools["enter_rescue"].annotations is not None
     assert tools["enter_rescue"].annotations.destructive_hint is True

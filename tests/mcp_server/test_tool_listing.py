@@ -62,10 +62,16 @@ EXPECTED_ANNOTATIONS = {
         "idempotent_hint": False,
         "open_world_hint": True,
     },
+    "power_instance": {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    },
 }
 
 
-async def test_lists_exactly_the_eight_tools(client: Client) -> None:
+async def test_lists_exactly_the_nine_tools_of_the_default_toolsets(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 
@@ -147,10 +153,11 @@ async def test_every_tool_has_an_output_schema(client: Client) -> None:
 async def test_descriptions_tell_the_model_to_get_approval_before_confirming(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert "from list_rescue_images" in (tools["enter_rescue"].description or "")
-    for name in ("enter_rescue", "exit_rescue", "repair_instance", "run_in_rescue"):
+    for name in ("enter_rescue", "exit_rescue", "repair_instance", "run_in_rescue", "power_instance"):
         assert "confirm=false previews" in (tools[name].description or "")
-        confirm = tools[name].input_schema["properties"]["confirm"]["description"]
-        assert "only after the person's yes" in confirm
+        assert tools[name].input_schema["properties"]["confirm"] == {"type": "boolean", "default": False}
+    # The shared arguments are explained once, in the instructions, not in every tool's schema.
+    assert "confirm=true executes, only after the person's yes" in (client.instructions or "")
 
 
 async def test_instructions_summarise_the_workflow(client: Client) -> None:
@@ -162,7 +169,8 @@ async def test_instructions_summarise_the_workflow(client: Client) -> None:
 
 
 async def test_what_the_model_reads_of_the_tools_stays_within_6500_characters(client: Client) -> None:
-    # The budget of the default tools (11 when every recovery tool is there); six tools took it past the former 4,000.
+    # The budget of the default toolsets (rescue, recovery, power); the shared arguments are said once, in the
+    # instructions. ZOMRO_TOOLSETS=all has its own budget (test_toolsets_listing.py).
     tools = (await client.list_tools()).tools
     described = sum(len(t.description or "") + len(json.dumps(t.input_schema)) for t in tools)
     assert described + len(client.instructions or "") <= 6500

@@ -8,7 +8,8 @@ The kinds, documented and stable (clients and scripts may match on them):
                  refused.preview_required (the answer is the preview), refused.allowlist, refused.read_only,
                  refused.approval, refused.audit, refused.account_required (a confirmed change without its
                  account while several are configured), refused.not_in_rescue (no rescue system to log in to),
-                 refused.windows_rescue (a Windows rescue image has no SSH: the console only)
+                 refused.windows_rescue (a Windows rescue image has no SSH: the console only),
+                 refused.toolset (the tool is not in the toolsets of the account the call is about)
     invalid.*    invalid.arguments, invalid.account (no such account, or none named and no default),
                  invalid.image, invalid.password, invalid.tool, invalid.rescue_password (no rescue password held
                  or given)
@@ -46,6 +47,7 @@ Kind = Literal[
     "refused.account_required",
     "refused.not_in_rescue",
     "refused.windows_rescue",
+    "refused.toolset",
     "invalid.arguments",
     "invalid.account",
     "invalid.image",

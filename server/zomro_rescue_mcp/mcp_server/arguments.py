@@ -31,11 +31,9 @@ def _ascii_id(value: Any) -> Any:
 
 InstanceId = Annotated[int, Field(ge=1, description="Instance id, e.g. 5203773."), BeforeValidator(_ascii_id)]
 ZoneArg = Annotated[Zone | None, Field(description="pub, own or shr.")]
-Confirm = Annotated[
-    bool,
-    Field(strict=True, description="false: preview only. true: execute, only after the person's yes."),
-]  # strict: only a JSON true executes, never "true", 1 or "yes"
-Wait = Annotated[bool, Field(strict=True, description="Watch it settle (default).")]
+# The shared arguments (confirm, preview_id, wait, account) are explained once, in the server's instructions.
+Confirm = Annotated[bool, Field(strict=True)]  # strict: only a JSON true executes, never "true", 1 or "yes"
+Wait = Annotated[bool, Field(strict=True)]
 ACCOUNT_NAME = r"^[A-Za-z0-9_.-]{1,40}$"  # as the accounts file spells them: no spaces, line breaks or look-alikes
 
 
@@ -53,13 +51,11 @@ def _spelled(pattern: str, what: str) -> AfterValidator:
 
 PreviewId = Annotated[
     str | None,
-    Field(max_length=64, description="The approved preview's preview_id."),
+    Field(max_length=64),
     _spelled(r"[A-Za-z0-9_-]+", "a preview_id is letters, digits, _ and - only, as a preview returned it"),
 ]
 ACCOUNT_SPELLING = _spelled(ACCOUNT_NAME, "an account name is 1 to 40 letters, digits, _ . or -, as listed")
-AccountArg = Annotated[
-    str | None, Field(max_length=40, description="Account, as listed (omit: the default)."), ACCOUNT_SPELLING
-]
+AccountArg = Annotated[str | None, Field(max_length=40), ACCOUNT_SPELLING]
 
 
 def compact(schema: Any) -> Any:

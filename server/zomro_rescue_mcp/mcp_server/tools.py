@@ -20,6 +20,7 @@ from ..operations.pipeline import EnterRequest, ExitRequest
 from ..settings.accounts import Accounts
 from .arguments import ACCOUNT_SPELLING, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ElicitationAsker
+from .power_tools import register_power
 from .prompts import rescue_workflow
 from .repair_tools import register_repairs
 from .results import answer, delivery_check
@@ -207,3 +208,4 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
         )
 
     register_repairs(mcp, asker, named=named)
+    register_power(mcp, asker, named=named)

@@ -17,6 +17,7 @@ from .config import (
     parse_instance_id,
     totp_secret_of,
 )
+from .toolsets import parse_toolsets
 
 __all__ = [
     "ACCOUNT_KEYS",
@@ -37,6 +38,7 @@ ACCOUNT_KEYS = (
     "read_only",
     "allowed_instances",
     "require_approval",
+    "toolsets",
 )
 # The keys that name the variable holding a secret, and the variable they stand in for (as `ApiSettings.name_of`).
 _SECRET_KEYS = {
@@ -95,6 +97,9 @@ def account_settings(
         "read_only": _bool(table, "read_only", where) or shared.guard_rails.read_only,
         "require_approval": _approval(table, where, shared),
         "allowed_instances": _ids(table, where),
+        "toolsets": parse_toolsets(f"toolsets of the {where}", table["toolsets"])
+        if "toolsets" in table
+        else shared.guard_rails.toolsets,
     }
     base = shared.but(account=name, source=source, **rails)
     if simulator:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import redact
 from ..core.errors import ConfigError
+from .toolsets import DEFAULT_TOOLSETS, parse_toolsets
 from .values import (
     DEFAULT_API_URL,
     ApprovalMode,
@@ -106,6 +107,7 @@ class GuardRails:
     require_approval: ApprovalMode = "auto"
     require_preview: bool = True  # a confirmed change only after the same server previewed the same action
     preview_ttl: float = 600.0  # seconds a preview stays valid for its confirmed call
+    toolsets: frozenset[str] = DEFAULT_TOOLSETS  # the groups of tools offered (toolsets.py)
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,12 @@ class Settings:
                 "ZOMRO_REQUIRE_PREVIEW", read.guard("ZOMRO_REQUIRE_PREVIEW", empty=f"{hint} (on)"), default=True
             ),
             preview_ttl=seconds("ZOMRO_PREVIEW_TTL", read.get("ZOMRO_PREVIEW_TTL"), default=600.0, high=86400.0),
+            toolsets=parse_toolsets(
+                "ZOMRO_TOOLSETS",
+                read.guard(
+                    "ZOMRO_TOOLSETS", empty="name toolsets, or unset it for the default (rescue,recovery,power)"
+                ),
+            ),
             ssh_port=port("ZOMRO_RESCUE_SSH_PORT", read.get("ZOMRO_RESCUE_SSH_PORT")),
             session_ttl=seconds(
                 "ZOMRO_RESCUE_SESSION_TTL", read.get("ZOMRO_RESCUE_SESSION_TTL"), default=4 * 3600.0, high=7 * 86400.0
