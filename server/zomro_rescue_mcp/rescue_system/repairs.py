@@ -19,13 +19,12 @@ what the apply needs (the new content, the mode changes) in fields left out of i
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
 import logging
 import re
 import time
 
-from . import command_fixes, fstab_edit, system_fixes
+from . import access_fixes, command_fixes, fstab_edit, system_fixes
 from .connection import SSHTarget
 from .disks import Inventory, read_disks
 from .findings import Finding
@@ -35,6 +34,8 @@ from .repair_models import Fix, Planner, RepairOutcome, RepairPlan
 from .repair_remote import RepairRefusedError, read_file, repair_script, run_script
 from .script import DISK_PATTERN
 from .trust import HostKeyTrust
+from .unified_diff import text as _text
+from .unified_diff import unified_diff as _diff
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -58,20 +59,17 @@ _FILE_EDITS: dict[str, str] = {
     "file.restore_backup": "puts back a backup this tool made (target: the backup's path)",
 }
 BACKUP_SUFFIX = re.compile(r"\.zomro-rescue-\d{8}T\d{6}Z$")
-_RESTORABLE = ("/etc/fstab", "/etc/ssh/sshd_config")  # the files the fixes edit; none holds a secret
+_RESTORABLE = (  # the files the fixes edit; none holds a secret (/etc/shadow is left out: its backup holds hashes)
+    "/etc/fstab",
+    "/etc/ssh/sshd_config",
+    "/root/.ssh/authorized_keys",
+    "/etc/ufw/user.rules",
+    "/etc/nftables.conf",
+    "/etc/iptables/rules.v4",
+    "/etc/sysconfig/iptables",
+)
 _FSTAB = "/etc/fstab"
 _FSTAB_KINDS = ("fstab.unknown_device", "fstab.invalid_line")
-
-
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
-def _diff(path: str, old: bytes, new: bytes) -> str:
-    lines = difflib.unified_diff(
-        _text(old).splitlines(keepends=True), _text(new).splitlines(keepends=True), f"a{path}", f"b{path}"
-    )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def _edit(fix: str, text: str, target_arg: str | None, inventory: Inventory) -> tuple[fstab_edit.LineEdit, str]:
@@ -243,5 +241,6 @@ REPAIRS: dict[str, Fix] = {
     **{fix: Fix(does, _file_edit_planner(fix), _apply_file_edit) for fix, does in _FILE_EDITS.items()},
     **command_fixes.FIXES,
     **system_fixes.FIXES,
+    **access_fixes.FIXES,
 }
 """Every fix, by id: what it does, its planner and its applier."""
