@@ -112,8 +112,16 @@ async def enter(client: Client) -> dict[str, Any]:
 
 
 @pytest.mark.e2e
-async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves(tmp_path: Any) -> None:
-    env = {"ZOMRO_CONFIG": "none", "ZOMRO_POLL_INTERVAL": "1", "ZOMRO_LOG_LEVEL": "WARNING", "HOME": str(tmp_path)}
+async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves_it_unbootable_unrepaired(
+    tmp_path: Any,
+) -> None:
+    env = {
+        "ZOMRO_CONFIG": "none",
+        "ZOMRO_POLL_INTERVAL": "1",
+        "ZOMRO_LOG_LEVEL": "WARNING",
+        "ZOMRO_WAIT_SECONDS": "3",  # also how long the exit waits for the instance, which does not boot, to answer
+        "HOME": str(tmp_path),
+    }
     params = StdioServerParameters(command=CONSOLE_SCRIPT, args=["serve", "--simulator"], env=env)
     with tempfile.TemporaryFile("w+") as errlog:
         async with Client(stdio_client(params, errlog=errlog), mode=DEFAULT_ERA, cache=None) as client:
@@ -134,7 +142,10 @@ async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves(
     assert ipaddress.ip_address(diagnosis["address"]).is_loopback
     assert diagnosis["port"] == 2222
     assert (left["executed"], left["status"]) == (True, "active")
-    assert left["reachable"] == {"2222": True}  # it booted: its own SSH answers on the simulator's port
+    # Its stale fstab line was not repaired, so its disk model does not boot: nothing answers on the simulator's port.
+    assert left["reachable"] == {"2222": False}
+    [warning] = [n for n in left["notes"] if n.startswith("Warning: ")]
+    assert "is active but did not answer on port 2222" in warning
 
 
 async def test_the_address_is_the_rescue_systems_loopback_one_while_rescued_then_the_booted_systems(
