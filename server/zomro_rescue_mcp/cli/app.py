@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..core import redact
 from ..core.errors import ConfigError, ZomroError
-from .parser import HUMAN_COMMANDS, REPAIR_COMMANDS, build_parser
+from .parser import HUMAN_COMMANDS, POWER_COMMANDS, REPAIR_COMMANDS, build_parser
 from .serving import run_server, run_simulator
 from .wiring import accounts_for
 
@@ -65,6 +65,8 @@ def main(
 
             if command in REPAIR_COMMANDS:
                 from .repair_commands import run_repair_command as run_command
+            elif command in POWER_COMMANDS:
+                from .power_commands import run_power_command as run_command
             else:
                 from .commands import run_command
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["EPILOG", "HUMAN_COMMANDS", "REPAIR_COMMANDS", "build_parser"]
+__all__ = ["EPILOG", "HUMAN_COMMANDS", "POWER_COMMANDS", "REPAIR_COMMANDS", "build_parser"]
 
 HUMAN_COMMANDS = (
     "instances",
@@ -19,10 +19,14 @@ HUMAN_COMMANDS = (
     "repair",
     "run",
     "exit",
+    "reboot",
+    "start",
+    "stop",
     "doctor",
     "accounts",
 )
 REPAIR_COMMANDS = ("repair", "run")  # changes made in an instance's rescue system (repair_commands.py)
+POWER_COMMANDS = ("reboot", "start", "stop")  # an instance's power (power_commands.py)
 
 EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
@@ -199,6 +203,7 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         change.add_argument(
             "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is sent"
         )
+    _add_power_commands(commands, common)
     doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
     doctor.add_argument(
         "--capture",
@@ -209,6 +214,31 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     commands.add_parser(
         "accounts", parents=[common], help="list the configured accounts and their guard rails (never a secret)"
     )
+
+
+def _add_power_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """`reboot`, `start` and `stop`: previewed from the instance's state and approved as exit is."""
+    said = {
+        "reboot": "reboot an instance (Zomro's reboot; there is no hard reboot)",
+        "start": "start a stopped instance",
+        "stop": "stop an instance (billing goes on while it is stopped)",
+    }
+    for name, help_text in said.items():
+        power = commands.add_parser(
+            name,
+            parents=[common],
+            help=help_text,
+            description=f"{help_text[0].upper()}{help_text[1:]}: the preview first (its state is read and the "
+            "panel's rules applied; nothing is sent), then your go-ahead (type the instance id, or --yes), then the "
+            "request, once, then the watch until it is active (stopped, for stop).",
+            epilog=FRESH_SIMULATOR,
+        )
+        power.add_argument("instance_id", type=_instance_ref, metavar="INSTANCE", help=INSTANCE_HELP)
+        power.add_argument("--yes", action="store_true", help="do not ask: the preview was reviewed")
+        power.add_argument("--no-wait", action="store_true", help="do not watch the instance settle")
+        power.add_argument(
+            "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is sent"
+        )
 
 
 def _add_repair_commands(commands: Any, common: argparse.ArgumentParser) -> None:
