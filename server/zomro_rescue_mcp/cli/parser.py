@@ -32,7 +32,8 @@ EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
   ZOMRO_CONFIG       the accounts file (default $XDG_CONFIG_HOME/zomro-rescue-mcp/config.toml, used when it
                      exists): [accounts.NAME] tables with api_url, username, password_env, token_env,
-                     totp_secret_env, read_only, allowed_instances, require_approval; optional default_account
+                     totp_secret_env, read_only, allowed_instances, require_approval, toolsets; optional
+                     default_account
                      ZOMRO_CONFIG=none: no file, the environment's one account
 
 configuration (environment variables; flags override them):
@@ -49,6 +50,8 @@ configuration (environment variables; flags override them):
   ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose, repair and run (default 22)
   ZOMRO_RESCUE_SESSION_TTL seconds a rescue password stays in the server's memory (default 14400)
   ZOMRO_HEALTH_PORTS       the ports an instance must answer on, for check and after exit (default 22)
+  ZOMRO_TOOLSETS           the groups of tools offered: rescue, recovery, power or all (default
+                           rescue,recovery,power)
 
 guard rails:
   ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
