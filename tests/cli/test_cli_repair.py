@@ -13,6 +13,7 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +238,52 @@ def test_no_password_is_taken_from_argv() -> None:
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["repair", "web-1", "account.set_root_password", "--password", "Secret-Pass-1"])
+
+
+def test_a_repair_of_an_instance_not_in_rescue_mode_says_to_enter_first(
+    server_env: dict[str, str], sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main_([*REPAIR, "--yes"], {**server_env, "ZOMRO_LOG_LEVEL": "WARNING"}) == 3
+    [said] = capsys.readouterr().err.splitlines()
+    assert said.startswith("zomro-rescue-mcp: Instance 5203773 is active, not in rescue mode")
+    assert said.endswith("Nothing was done. Next: run `zomro-rescue-mcp enter 5203773 --image IMAGE`.")
+    assert "repair_instance" not in said
+    assert sim.mutating_requests() == []
+
+
+def test_without_a_rescue_password_a_script_is_told_to_give_it_on_stdin(
+    rescued: Rescued, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "web-1", "--yes", "--json", "--", "true"]
+    assert main_(argv, rescued.env) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["kind"] == "invalid.rescue_password"
+    assert "give it on stdin with --rescue-password-stdin" in captured.err
+
+
+def test_with_json_the_person_still_sees_the_diff_they_are_asked_about(
+    rescued: Rescued, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main_([*REPAIR, "--json"], rescued.env, lambda question: str(WEB)) == 0
+    captured = capsys.readouterr()
+    assert f"  -{STALE}" in captured.err.splitlines()
+    assert json.loads(captured.out)["result"]["approved_by"] == "person (terminal)"
+
+
+def test_a_repair_without_its_account_while_several_are_configured_is_refused_before_the_preview(
+    tmp_path: Path, api_url: str, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.add_account("staging@example.com", DEMO_PASSWORD)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "".join(
+            f'[accounts.{name}]\napi_url = "{api_url}"\nusername = "{user}"\npassword_env = "PASSWORD"\n'
+            for name, user in (("prod", DEMO_USERNAME), ("staging", "staging@example.com"))
+        ),
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    env = {"ZOMRO_CONFIG": str(config), "PASSWORD": DEMO_PASSWORD, "ZOMRO_LOG_LEVEL": "WARNING"}
+    assert main_(["repair", str(WEB), "fstab.add_nofail", STALE, "--yes"], env) == 3
+    assert "a confirmed change must name its account" in capsys.readouterr().err
+    assert sim.requests == []

@@ -136,7 +136,7 @@ def refusal_for_people(kind: str, facts: dict[str, Any]) -> str | None:
     if kind == "refused.not_in_rescue":
         status = facts.get("status", "in another state")
         return (
-            f"Instance {instance} is {status}, not in rescue mode, so there is no rescue system to work from: run "
-            f"`{CLI} enter {instance} --image IMAGE` first. Nothing was done."
+            f"Instance {instance} is {status}, not in rescue mode, so there is no rescue system to work from: enter "
+            "rescue mode first. Nothing was done."
         )
     return None
