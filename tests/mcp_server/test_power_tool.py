@@ -4,6 +4,7 @@ change."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,35 @@ async def test_a_confirmed_call_must_name_its_account_when_several_exist(
         assert sim.mutating_requests() == []
         data = ok(await call(client, "power_instance", instance_id=WEB, action="reboot", account="prod"))
     assert "account='prod'" in data["next_step"]
+
+
+@pytest.mark.both_eras
+async def test_the_preview_rule_and_the_question_together(settings: Settings, sim: Simulator, era: str) -> None:
+    person = Person("accept")
+    ruled = settings.but(require_preview=True, require_approval="always")
+    async with client_for(ruled, era, elicitation_callback=person) as client:
+        shown = ok(await call(client, "power_instance", instance_id=WEB, action="reboot"))
+        assert person.asked == []
+        data = ok(
+            await call(
+                client, "power_instance", instance_id=WEB, action="reboot", confirm=True, preview_id=shown["preview_id"]
+            )
+        )
+    assert len(person.asked) == 1
+    assert (data["executed"], data["approved_by"]) == (True, "person (elicitation)")
+    assert [r.func for r in sim.mutating_requests()] == ["service.reboot"]
+
+
+@pytest.mark.both_eras
+async def test_progress_of_a_reboot_only_moves_forward(settings: Settings, sim: Simulator, era: str) -> None:
+    sim.transition_seconds = 0.3
+    seen: list[float] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(value)
+
+    async with client_for(settings, era) as client:
+        arguments = {"instance_id": WEB, "action": "reboot", "confirm": True}
+        ok(await client.call_tool("power_instance", arguments, progress_callback=progress))
+    assert len(seen) >= 2
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen))
