@@ -134,6 +134,15 @@ async def test_a_confirm_with_a_superseded_preview_id_is_refused_and_writes_noth
     assert untouched(world)
 
 
+async def test_a_confirm_with_an_expired_preview_id_is_refused_and_writes_nothing(world: World, era: str) -> None:
+    async with client_for(world.settings(), era) as entering:
+        password = await rescued(entering)
+    async with client_for(world.settings(preview_ttl=1e-9), era) as client:
+        ok(await client.call_tool("diagnose_instance", {"instance_id": WEB, "rescue_password": password}))
+        assert await refused(await confirm(client, (await preview(client))["preview_id"])) == "expired"
+    assert untouched(world)
+
+
 async def test_a_confirm_with_another_instances_preview_id_is_refused_and_writes_nothing(
     world: World, era: str
 ) -> None:
@@ -270,6 +279,18 @@ async def test_a_lost_answer_is_outcome_unknown_and_the_fix_is_applied_once(worl
     assert len(world.disk().backups) == 1  # made once, never sent again
 
 
+async def test_the_audit_trail_records_a_lost_answer_as_outcome_unknown(world: World, era: str, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    async with client_for(world.settings(audit_log=str(audit)), era) as client:
+        await rescued(client)
+        shown = await preview(client)
+        world.stand_in.lose_answers = 1
+        await confirm(client, shown["preview_id"])
+    [intent, outcome] = [r for r in audit_records(audit) if r.get("tool") == "repair_instance" and r["confirmed"]]
+    assert (intent["phase"], intent["result"]) == ("intent", "pending")
+    assert (outcome["phase"], outcome["result"], outcome["fix"]) == ("outcome", "outcome_unknown", "fstab.add_nofail")
+
+
 async def test_a_second_confirm_while_the_first_runs_is_refused_as_busy(world: World, era: str) -> None:
     async with client_for(world.settings(require_preview=False), era) as client:
         await rescued(client)
@@ -289,3 +310,18 @@ async def test_a_second_confirm_while_the_first_runs_is_refused_as_busy(world: W
     assert kind(second) == "refused.busy"
     assert ok(results[0])["problem_gone"] is True
     assert len(world.disk().backups) == 1
+
+
+async def test_leaving_rescue_mode_while_a_repair_runs_is_refused_as_busy(world: World, era: str) -> None:
+    async with client_for(world.settings(require_preview=False), era) as client:
+        await rescued(client)
+        world.stand_in.hold_writes = held = threading.Event()
+        with logged("repair fstab.add_nofail on instance") as applying:
+            async with anyio.create_task_group() as group:
+                group.start_soon(confirm, client, None)
+                with anyio.fail_after(15):
+                    await applying.wait()
+                leaving = await client.call_tool("exit_rescue", {"instance_id": WEB, "confirm": True})
+                held.set()
+    assert kind(leaving) == "refused.busy"
+    assert world.sim.instances[WEB].status == "rescued"

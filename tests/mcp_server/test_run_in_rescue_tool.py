@@ -139,3 +139,17 @@ async def test_the_approval_question_shows_the_exact_command_and_where(world: Wo
     assert f"$ {COMMAND}" in question.message
     assert "(/dev/vdb1), chrooted" in question.message
     assert kind(result) == "refused.approval"
+
+
+async def test_a_command_of_an_instance_not_in_rescue_mode_is_refused(world: World, era: str) -> None:
+    async with client_for(world.settings(), era) as client:
+        result = await client.call_tool("run_in_rescue", RUN)
+    assert kind(result) == "refused.not_in_rescue"
+
+
+async def test_a_command_of_two_lines_is_refused_in_a_sentence(world: World, era: str) -> None:
+    async with client_for(world.settings(), era) as client:
+        await rescued(client)
+        result = await client.call_tool("run_in_rescue", {**RUN, "command": "true\nreboot"})
+    assert "command must be one line" in error(result)
+    assert "nothing was run" in error(result)

@@ -8,6 +8,7 @@ raised), and each test reads one.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.vm]
 WEB = 5203773
 CASE = next(c for c in FINDING_CASES if c.name == RECORDED_CASE)
 RUNS: dict[str, dict[str, Any]] = {
-    "plain": {"command": "echo out; echo err >&2; exit 3", "chroot": False},
+    "plain": {"command": "echo out-$((40 + 2)); echo err >&2; exit 3", "chroot": False},
     "os-release": {"command": "cat /etc/os-release", "chroot": True},
     "timeout": {"command": "echo before; sleep 30; echo after", "chroot": True, "timeout_s": 2},
     "cap": {"command": "head -c 40000 /dev/zero | tr '\\0' a", "chroot": False},
@@ -41,6 +42,7 @@ RUNS: dict[str, dict[str, Any]] = {
 
 @dataclass
 class Bench:
+    audit: Path
     results: dict[str, dict[str, Any] | Exception] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> dict[str, Any]:
@@ -105,8 +107,9 @@ async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         wait_seconds=300.0,  # the VM boots under TCG on a busy machine
         poll_interval=1.0,
         ssh_port=port,
+        audit_log=str(image.with_name("audit.jsonl")),
     )
-    bench = Bench()
+    bench = Bench(image.with_name("audit.jsonl"))
     try:
         async with client_for(settings, DEFAULT_ERA) as client:
             await _steps(client, bench)
@@ -122,7 +125,7 @@ async def test_enter_rescue_boots_the_rescue_vm(bench: Bench) -> None:
 async def test_a_confirmed_command_gives_its_exit_code_and_its_output(bench: Bench) -> None:
     ran = bench["plain"]
     assert (ran["kind"], ran["executed"], ran["exit_code"], ran["timed_out"]) == ("executed", True, 3, False)
-    assert ran["output"] == "out\nerr\n"
+    assert ran["output"] == "out-42\nerr\n"
     assert ran["preview"]["device"] == ran["device"] == "/dev/vdb1"
 
 
@@ -159,3 +162,13 @@ async def test_the_backup_is_on_the_instances_disk_afterwards(bench: Bench) -> N
     listed = bench["backup"]
     assert listed["exit_code"] == 0
     assert listed["output"].split()[-1] == bench["repair"]["backups"][0]
+
+
+async def test_the_audit_trail_has_the_command_and_its_exit_code_but_not_its_output(bench: Bench) -> None:
+    assert bench["plain"]["exit_code"] == 3
+    records = [json.loads(line) for line in bench.audit.read_text(encoding="utf-8").splitlines()]
+    [outcome] = [
+        r for r in records if r["tool"] == "run_in_rescue" and r["phase"] == "outcome" and r.get("exit_code") == 3
+    ]
+    assert (outcome["command"], outcome["chroot"], outcome["result"]) == (RUNS["plain"]["command"], False, "executed")
+    assert "out-42" not in bench.audit.read_text(encoding="utf-8")
