@@ -87,10 +87,9 @@ def _result(instance: Instance, address: str, port: int, found: Diagnosis, accou
         )
     fixes = sorted({f.fix for f in found.findings if f.fix})
     next_step = (
-        "Show the findings to the person. Each names its fix ("
-        + ", ".join(fixes)
-        + "); until repairs are offered here, the person can apply them over SSH as root at "
-        f"{address}, then leave rescue mode with exit_rescue."
+        "Show the findings to the person. For each, preview its fix with repair_instance (fix and target as the "
+        "finding names them: " + ", ".join(fixes) + "), show the diff, and confirm only after the person's yes; "
+        "then diagnose again, and leave rescue mode with exit_rescue, which checks that the instance answers."
         if fixes
         else "Show this to the person; when they are done, leave rescue mode with exit_rescue."
     )
