@@ -232,6 +232,17 @@ async def test_an_unknown_fix_is_refused_with_the_list_of_fixes(world: World, er
     assert untouched(world)
 
 
+async def test_a_weak_root_password_is_refused_as_the_root_password_it_is(world: World, era: str) -> None:
+    arguments = {"instance_id": WEB, "fix": "account.set_root_password", "password": "short"}
+    async with client_for(world.settings(), era) as client:
+        await rescued(client)
+        result = await client.call_tool("repair_instance", arguments)
+    assert kind(result) == "invalid.password"
+    assert error(result).startswith("The root password was refused before anything was sent: it must be 8 to 48")
+    assert "rescue password" not in error(result)
+    assert "short" not in error(result)
+
+
 async def test_a_repair_of_an_instance_not_in_rescue_mode_is_refused(world: World, era: str) -> None:
     async with client_for(world.settings(), era) as client:
         result = await client.call_tool("repair_instance", FIX)

@@ -153,3 +153,10 @@ async def test_a_command_of_two_lines_is_refused_in_a_sentence(world: World, era
         result = await client.call_tool("run_in_rescue", {**RUN, "command": "true\nreboot"})
     assert "command must be one line" in error(result)
     assert "nothing was run" in error(result)
+
+
+@pytest.mark.parametrize("limit", [True, 2.5, "60"], ids=["true", "a fraction", "a string"])
+async def test_a_time_limit_that_is_not_a_whole_number_is_refused(world: World, era: str, limit: object) -> None:
+    async with client_for(world.settings(), era) as client:
+        result = await client.call_tool("run_in_rescue", {**RUN, "timeout_s": limit})
+    assert "run_in_rescue was not run because its arguments are invalid (timeout_s: " in error(result)

@@ -85,7 +85,7 @@ def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: b
         ctx: Context[Fleet, Any],
         approval: Annotated[ElicitationResult[Any], Resolve(approve_command)],
         chroot: Annotated[bool, Field(strict=True)] = True,
-        timeout_s: Annotated[int, Field(ge=1, le=300)] = 60,
+        timeout_s: Annotated[int, Field(ge=1, le=300, strict=True)] = 60,  # strict: never true or "60"
         disk: Disk = None,
         confirm: Confirm = False,
         preview_id: PreviewId = None,

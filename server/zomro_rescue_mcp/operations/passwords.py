@@ -14,8 +14,11 @@ FORBIDDEN = frozenset("\"#%&'()*;<>?@|")
 _SAFE_SYMBOLS = "-_.+=!~^:,"  # no shell or URL meaning, so the password is easy to paste anywhere
 
 
-def check_password(password: str) -> None:
-    """Raise `InvalidRequestError` naming every rule the password breaks; the password itself is never echoed."""
+def check_password(password: str, *, what: str = "rescue password", otherwise: str = " (public images)") -> None:
+    """Raise `InvalidRequestError` naming every rule the password breaks; the password itself is never echoed.
+
+    `what` names the password in the sentence; `otherwise` ends it, after "leave the password out to have a strong
+    one generated"."""
     problems: list[str] = []
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         problems.append(f"be {MIN_LENGTH} to {MAX_LENGTH} characters long (it has {len(password)})")
@@ -31,9 +34,9 @@ def check_password(password: str) -> None:
         problems.append("avoid the characters " + " ".join(sorted(FORBIDDEN)))
     if problems:
         raise InvalidRequestError(
-            "The rescue password was refused before anything was sent: it must "
+            f"The {what} was refused before anything was sent: it must "
             + "; ".join(problems)
-            + ". Choose another, or leave the password out to have a strong one generated (public images).",
+            + f". Choose another, or leave the password out to have a strong one generated{otherwise}.",
             kind="invalid.password",
         )
 

@@ -77,7 +77,7 @@ def _check_repair(request: RepairRequest) -> None:
             raise InvalidRequestError(
                 f"password is only for fix={SET_PASSWORD}; nothing was done.", instance_id=request.instance_id
             )
-        check_password(request.password)
+        check_password(request.password, what="root password", otherwise=" and shown once")
 
 
 def _audited_target(request: RepairRequest) -> str | None:
