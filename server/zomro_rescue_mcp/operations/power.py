@@ -21,12 +21,13 @@ from pydantic import Field
 
 from ..core.errors import ApiError, NotFoundError
 from ..wire.billmanager import Doc
+from .delivery import check_delivery
 from .health import after_exit
 from .messages import REPLY_CUT, api_reply, instance_not_found, progress_line
 from .models import ExitRescueResult
 from .pipeline import Pipeline
 from .power_rules import PowerAction, power_note, refuse_power
-from .rescue import RescueService, RunOptions, check_delivery
+from .rescue import RescueService, RunOptions
 from .watch import ProgressFn, Watched, watch
 
 __all__ = ["POWER_FUNCTIONS", "PowerAction", "PowerRequest", "PowerResult", "power_instance"]
@@ -73,7 +74,7 @@ def _effect(instance_id: int, action: PowerAction) -> str:
 async def power_instance(service: RescueService, request: PowerRequest, **options: Unpack[RunOptions]) -> PowerResult:
     """Preview (confirm=false: reads only) or send `service.ACTION` once, then watch it settle."""
     confirm = options.get("confirm", False)
-    pipeline: Pipeline = service._pipeline  # the account's API client and timing
+    pipeline: Pipeline = service.pipeline  # the account's API client and timing
     instance_id, action = request.instance_id, request.action
     async with service.guarded(request.tool, instance_id, options) as attempt:
         attempt.detail(action=action)

@@ -23,9 +23,10 @@ from ..core.errors import InvalidRequestError
 from ..rescue_system.commands import CommandRun, locate_root, run_command
 from ..rescue_system.repairs import REPAIRS, RepairOutcome, RepairPlan, apply_repair, plan_repair
 from .audit import Attempt
+from .delivery import check_delivery
 from .passwords import check_password, generate_password
 from .repair_results import CommandResult, RepairResult
-from .rescue import RescueService, RunOptions, check_delivery
+from .rescue import RescueService, RunOptions
 from .rescue_access import Reached, reach
 from .rescue_logins import RescueLogins
 

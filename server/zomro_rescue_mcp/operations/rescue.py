@@ -19,6 +19,7 @@ from ..settings.config import ApprovalMode, Settings
 from ..wire.billmanager import BillmanagerClient
 from .approval import Answer, Approval, AskedBy, approved_by, notes_on, require
 from .audit import Attempt, AuditTrail
+from .delivery import DeliveryCheck, check_delivery, naming
 from .guard_rails import GuardRails
 from .instances import fetch_listing, find_instance, matches
 from .models import (
@@ -37,9 +38,15 @@ from .rescue_logins import RescueLogins
 from .watch import ProgressFn
 
 Accepted = TypeVar("Accepted", EnterRescueResult, ExitRescueResult)
-DeliveryCheck = Callable[[], Awaitable[bool]]
 
-__all__ = ["RESCUE", "UNRESCUE", "ProgressFn", "RescueService", "RunOptions", "check_delivery"]
+__all__ = [
+    "RESCUE",
+    "UNRESCUE",
+    "ProgressFn",
+    "RescueService",
+    "RunOptions",
+    "check_delivery",
+]  # check_delivery: from delivery.py
 
 log = logging.getLogger("zomro_rescue_mcp.rescue")
 _UNRECORDED = AuditTrail(None)
@@ -98,6 +105,11 @@ class RescueService:
         )
         self._where = self.rails.where  # where each guard rail is set, for the sentences that cite it
         self.logins = logins or RescueLogins(4 * 3600.0)  # the rescue logins this service began (the server's)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The account's pipeline: its API client and the watch's timing, for the other changes' stages."""
+        return self._pipeline
 
     @classmethod
     def from_settings(
@@ -348,7 +360,7 @@ class RescueService:
     async def settle(self, accepted: Settled, on_progress: ProgressFn | None = None) -> Settled:
         """Watch an accepted request until the instance settles, and say how it ended (reads only)."""
         if on_progress is not None and self.named:
-            on_progress = _naming(self.account, on_progress)
+            on_progress = naming(self.account, on_progress)
         return await self._pipeline.settle(accepted, on_progress)
 
     def preview_problem(self, preview: ActionResult, preview_id: str | None, password: str | None) -> str | None:
@@ -367,34 +379,3 @@ class RescueService:
             request.tool, request.instance_id, confirmed=True, approval=answer.approval.word, account=self.account
         ):
             require(request.instance_id, answer, where=self._where["require_approval"])
-
-
-def _naming(account: str, on_progress: ProgressFn) -> ProgressFn:
-    """Progress messages that name the account (when several are configured)."""
-
-    async def named(progress: float, total: float | None, message: str) -> None:
-        await on_progress(progress, total, f"account {account}: {message}")
-
-    return named
-
-
-async def check_delivery(attempt: Attempt, result: ActionResult, delivered: DeliveryCheck | None) -> None:
-    """An executed request whose caller hung up: say so in the log and the audit trail (never the password)."""
-    if not result.executed or delivered is None or await delivered():
-        return
-    lost = getattr(result, "password", None) is not None
-    attempt.undelivered = "executed; password not delivered" if lost else "executed; result not delivered"
-    log.warning(
-        "the client hung up before the result of request %s (instance %d of account %s) could be delivered%s [req=%s]",
-        attempt.request_id,
-        result.instance_id,
-        result.account,
-        (
-            ": its generated rescue password was not delivered, so leave rescue mode and enter it again for a new one"
-            if isinstance(result, EnterRescueResult)
-            else ": the root password it set was not delivered, so set another one (account.set_root_password)"
-        )
-        if lost
-        else "",
-        attempt.request_id,
-    )
