@@ -29,11 +29,12 @@ from pydantic import BaseModel, Field
 from ..core.errors import ZomroError
 from ..core.printable import printable
 from ..operations.approval import Answer, Approval, judge
-from ..operations.fleet import Fleet
-from ..operations.models import Zone
+from ..operations.fleet import Change, Fleet
+from ..operations.models import ActionResult, Zone
 from ..operations.pipeline import EnterRequest, ExitRequest, Request
 from ..operations.repair_results import RepairResult
 from ..operations.repairing import CommandRequest, RepairRequest
+from ..operations.rescue import RescueService
 
 __all__ = ["APPROVAL_TTL", "ApprovalForm", "ApprovalLedger", "ElicitationAsker"]
 
@@ -70,6 +71,7 @@ class ApprovalLedger:
 
 
 Resolver = Callable[..., Awaitable[Any]]
+Validation = Callable[[Fleet, RescueService], Awaitable[tuple[ActionResult, str | None, str]]]
 
 
 class ElicitationAsker:
@@ -108,11 +110,21 @@ class ElicitationAsker:
             return Approval.REPLAYED
         return approval
 
-    async def _decide(
-        self, confirm: bool, ctx: Context[Any, Any], request: Request, account: str | None, preview_id: str | None
+    async def decide(
+        self,
+        confirm: bool,
+        ctx: Context[Any, Any],
+        request: Change,
+        account: str | None,
+        preview_id: str | None,
+        validate: Validation,
     ) -> Approval | Elicit[ApprovalForm]:
         """Ask only for a confirmed request whose account asks (always, or auto with a client that can), that
-        validates and carries the preview_id that confirms it; else say why not."""
+        validates and carries the preview_id that confirms it; else say why not.
+
+        `validate(fleet, service)` is the tool's own validation preview (neither audited nor issued an id): what it
+        would show, the secret its preview_id binds (a given password), and the detail the question adds (a diff).
+        """
         if not confirm:
             return Approval.NOT_REQUIRED
         fleet: Fleet = ctx.request_context.lifespan_context
@@ -125,15 +137,27 @@ class ElicitationAsker:
         if not _can_ask(ctx):
             return Approval.UNSUPPORTED if service.require_approval == "always" else Approval.CANNOT_ASK
         try:
-            preview = await fleet.preview(request, account)
+            with fleet.on(service):
+                shown, secret, detail = await validate(fleet, service)
         except ZomroError:
             return Approval.NOT_ASKED
-        if service.preview_problem(preview.result, preview_id, getattr(request, "password", None)) is not None:
+        if service.preview_problem(shown, preview_id, secret) is not None:
             return Approval.PREVIEW_FIRST  # the tool body refuses it by the preview rule; nobody is asked
-        summary = printable(preview.result.summary)  # it quotes the API's labels: data, never a forged line
+        summary = printable(shown.summary)  # it quotes the API's labels: data, never a forged line
+        if detail:
+            summary += "\n" + "\n".join(printable(line) for line in detail[:3000].splitlines())
         if service.named:  # the same id may be an instance of another account: say which one is meant
             summary = f"On account {service.account}: {summary}"
         return self.pose(request.instance_id, summary)
+
+    async def _decide(
+        self, confirm: bool, ctx: Context[Any, Any], request: Request, account: str | None, preview_id: str | None
+    ) -> Approval | Elicit[ApprovalForm]:
+        async def validate(fleet: Fleet, _: RescueService) -> tuple[ActionResult, str | None, str]:
+            preview = await fleet.preview(request, account)
+            return preview.result, getattr(request, "password", None), ""
+
+        return await self.decide(confirm, ctx, request, account, preview_id, validate)
 
     async def _decide_in_rescue(
         self,
@@ -143,34 +167,16 @@ class ElicitationAsker:
         account: str | None,
         preview_id: str | None,
     ) -> Approval | Elicit[ApprovalForm]:
-        """`_decide` for a repair or a command: the validation preview is a fresh plan (read-only, issued no id),
-        and the question shows its diff or its command."""
-        if not confirm:
-            return Approval.NOT_REQUIRED
-        fleet: Fleet = ctx.request_context.lifespan_context
-        try:
-            service = fleet.for_change(request, account, confirm=True)
-        except ZomroError:
-            return Approval.NOT_ASKED
-        if service.require_approval == "never":
-            return Approval.NOT_REQUIRED
-        if not _can_ask(ctx):
-            return Approval.UNSUPPORTED if service.require_approval == "always" else Approval.CANNOT_ASK
-        try:
+        """A repair's or a command's: a fresh read-only plan, and the question shows its diff or its command."""
+
+        async def validate(fleet: Fleet, _: RescueService) -> tuple[ActionResult, str | None, str]:
             shown = await fleet.preview_repair(request, account)
-        except ZomroError:
-            return Approval.NOT_ASKED
-        secret = request.password if isinstance(request, RepairRequest) else None
-        if service.preview_problem(shown, preview_id, secret) is not None:
-            return Approval.PREVIEW_FIRST
-        if isinstance(shown, RepairResult):
-            detail = shown.diff or "\n".join(f"$ {c}" for c in shown.commands)
-        else:
-            detail = f"$ {shown.command}"
-        summary = printable(shown.summary) + "\n" + "\n".join(printable(line) for line in detail[:3000].splitlines())
-        if service.named:
-            summary = f"On account {service.account}: {summary}"
-        return self.pose(request.instance_id, summary)
+            if isinstance(shown, RepairResult):
+                detail = shown.diff or "\n".join(f"$ {c}" for c in shown.commands)
+                return shown, getattr(request, "password", None), detail
+            return shown, None, f"$ {shown.command}"
+
+        return await self.decide(confirm, ctx, request, account, preview_id, validate)
 
     def repair_resolver(self) -> Resolver:
         """The resolver of repair_instance's approval: a fresh read-only plan, then the question with its diff."""

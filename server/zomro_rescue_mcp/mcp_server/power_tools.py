@@ -13,14 +13,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, ToolAnnotations
 
-from ..core.errors import ZomroError
-from ..core.printable import printable
 from ..operations.approval import Approval
 from ..operations.fleet import Fleet
+from ..operations.models import ActionResult
 from ..operations.power import PowerAction, PowerRequest, PowerResult, power_instance
-from ..operations.rescue import RunOptions
+from ..operations.rescue import RescueService, RunOptions
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait
-from .elicitation import ApprovalForm, ElicitationAsker, Resolver, _can_ask
+from .elicitation import ApprovalForm, ElicitationAsker, Resolver
 from .results import answer, delivery_check
 
 __all__ = ["POWER_DESCRIPTION", "register_power"]
@@ -54,29 +53,12 @@ def power_resolver(asker: ElicitationAsker) -> Resolver:
         account: str | None,
         ctx: Context[Any, Any],
     ) -> Approval | Elicit[ApprovalForm]:
-        if not confirm:
-            return Approval.NOT_REQUIRED
-        fleet: Fleet = ctx.request_context.lifespan_context
         request = PowerRequest(instance_id, action)
-        try:
-            service = fleet.for_change(request, account, confirm=True)
-        except ZomroError:
-            return Approval.NOT_ASKED  # the tool body meets the same refusal and records it in the audit trail
-        if service.require_approval == "never":
-            return Approval.NOT_REQUIRED
-        if not _can_ask(ctx):
-            return Approval.UNSUPPORTED if service.require_approval == "always" else Approval.CANNOT_ASK
-        try:
-            with fleet.on(service):
-                shown = await power_instance(service, request, confirm=False, validating=True)
-        except ZomroError:
-            return Approval.NOT_ASKED
-        if service.preview_problem(shown, preview_id, None) is not None:
-            return Approval.PREVIEW_FIRST  # the tool body refuses it by the preview rule; nobody is asked
-        summary = printable(shown.summary)
-        if service.named:
-            summary = f"On account {service.account}: {summary}"
-        return asker.pose(instance_id, summary)
+
+        async def validate(fleet: Fleet, service: RescueService) -> tuple[ActionResult, str | None, str]:
+            return await power_instance(service, request, confirm=False, validating=True), None, ""
+
+        return await asker.decide(confirm, ctx, request, account, preview_id, validate)
 
     return approve_power
 
