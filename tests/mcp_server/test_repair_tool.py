@@ -220,7 +220,8 @@ async def test_a_fix_that_does_not_apply_is_refused_in_a_sentence_and_writes_not
         result = await client.call_tool("repair_instance", {**FIX, "target": absent})
     assert kind(result) == "rescue.repair_refused"
     assert error(result) == (
-        f"No line of /etc/fstab is {absent!r} or mounts it; diagnose again and use the line a finding names."
+        f"No line of /etc/fstab is {absent!r} or mounts it; diagnose again and use the line a finding names. "
+        "Nothing was changed."
     )
     assert untouched(world)
 

@@ -78,6 +78,18 @@ def test_a_private_keys_base64_alone_is_refused_too() -> None:
         (PUBLIC + "\n" + PUBLIC, "more than one line"),
         ("ssh-ed25519 " + "A" * 17000, "longer than 16 KiB"),
     ],
+    ids=[
+        "none",
+        "blank",
+        "dss",
+        "options",
+        "not-base64",
+        "short-blob",
+        "other-type",
+        "comment",
+        "two-lines",
+        "too-long",
+    ],  # fixed ids: the keys are generated afresh in each process (pytest-xdist's workers must collect the same)
 )
 def test_anything_but_one_public_key_line_is_refused_with_a_sentence(given: str | None, why: str) -> None:
     with pytest.raises(ValueError, match=why) as refused:

@@ -24,7 +24,9 @@ def test_the_public_surface_is_pinned_and_every_name_resolves() -> None:
             "FIXES",
             "STAGES",
             "CommandOutcomeUnknownError",
+            "CommandRefusedError",
             "CommandResult",
+            "CommandRun",
             "ConnectionLostError",
             "Diagnosis",
             "Disk",
@@ -51,7 +53,9 @@ def test_the_public_surface_is_pinned_and_every_name_resolves() -> None:
             "UnreachableError",
             "connect",
             "diagnose",
+            "locate_root",
             "read_report",
+            "run_command",
         ]
     )
     for name in rescue_system.__all__:

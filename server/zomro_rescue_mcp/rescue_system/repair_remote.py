@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 from .connection import SSHTarget, connect
 from .errors import MissingToolError, RemoteTimeoutError, RescueSystemError, ScriptFailedError
@@ -28,9 +29,14 @@ _PATH = PATH_PATTERN
 
 
 class RepairRefusedError(RescueSystemError):
-    """The fix does not apply (or no longer applies): nothing was written."""
+    """The fix does not apply (or no longer applies): nothing was written, and its sentence says so."""
 
     kind = "rescue.repair_refused"
+
+    def __init__(self, message: str, **facts: Any) -> None:
+        if "nothing" not in message.lower():
+            message = f"{message.rstrip()} Nothing was changed."
+        super().__init__(message, **facts)
 
 
 _MODE = re.compile(r"[a-z][a-z_]{0,30}")
