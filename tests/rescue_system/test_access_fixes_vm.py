@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import shutil
 import string
+import subprocess
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from zomro_rescue_mcp.rescue_system.repairs import RepairOutcome, apply_repair, 
 from zomro_rescue_mcp.simulator.rescue_vm import RescueVM
 
 from .cases import Case, blocks_ssh, build_case, config_invalid, replace, root_locked
-from .disks import require_vm
+from .disks import MIB, require_vm
 
 pytestmark = pytest.mark.anyio
 
@@ -114,9 +117,19 @@ class Bench:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     logged: list[str] = field(default_factory=list)
     state: dict[str, str] = field(default_factory=dict)
+    stat: dict[str, str] = field(default_factory=dict)  # a file's mode and owner on the image once the VM is off
 
     def target(self) -> SSHTarget:
         return SSHTarget(self.vm.host, self.vm.port, password=self.vm.password, session=self.session)
+
+
+def _stat(image: Path, path: str) -> str:
+    """`MODE UID:GID` of `path` in partition 1 of `image`, as debugfs reads it (empty when it is not there)."""
+    tool = shutil.which("debugfs") or "debugfs"
+    done = subprocess.run([tool, "-R", f"stat {path}", f"{image}?offset={MIB}"], capture_output=True, text=True)
+    mode = re.search(r"Mode:\s+0?(\d+)", done.stdout)
+    owner = re.search(r"User:\s+(\d+)\s+Group:\s+(\d+)", done.stdout)
+    return f"{mode.group(1)} {owner.group(1)}:{owner.group(2)}" if mode and owner else ""
 
 
 def _sha256(path: Path) -> str:
@@ -200,7 +213,15 @@ async def bench(debian_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 done = await conn.run(STATE, read_only=True)
             bench.state = dict(line.split(" ", 1) for line in done.text.splitlines() if " " in line)
             bench.logged = handler.lines
-            yield bench
+        backups = getattr(bench.steps["password"].get("outcome"), "backups", None) or ["/etc/shadow.none"]
+        for case, path in (
+            ("password", backups[0]),
+            ("password", "/etc/shadow"),
+            ("key", "/root/.ssh"),
+            ("key", "/root/.ssh/authorized_keys"),
+        ):
+            bench.stat[path] = _stat(images[case], path)
+        yield bench
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
@@ -387,3 +408,14 @@ async def test_the_password_appears_only_in_the_outcomes_password(bench: Bench) 
 
 async def test_nothing_is_left_mounted_after_the_repairs(bench: Bench) -> None:
     assert bench.state == {"mounts": "0", "folders": "0"}
+
+
+async def test_the_shadow_backup_is_no_more_readable_than_shadow_and_shadow_keeps_its_mode(bench: Bench) -> None:
+    backup = got(bench.steps["password"], "outcome").backups[0]
+    mode, owner = bench.stat["/etc/shadow"].split()
+    assert mode == "640"  # as the disk was built; chpasswd keeps it
+    assert bench.stat[backup] == f"600 {owner}"  # shadow's owner; its group can no longer read it
+
+
+async def test_add_key_creates_the_folder_and_file_root_owned_with_the_modes_sshd_wants(bench: Bench) -> None:
+    assert (bench.stat["/root/.ssh"], bench.stat["/root/.ssh/authorized_keys"]) == ("700 0:0", "600 0:0")
