@@ -34,7 +34,8 @@ class RepairResult(ActionResult):
     remaining: list[Finding] = Field(default_factory=list, description="What the same check still finds.")
     password: str | None = Field(
         default=None,
-        description="account.set_root_password: the root password set, shown only here, once. Hand it to the person.",
+        description="account.set_root_password: the generated root password, shown only here, once (a given one is "
+        "never shown back). Hand it to the person.",
     )
     output: list[str] = Field(default_factory=list, description="The last lines the fix's program printed.")
     elapsed_s: float | None = Field(default=None, description="Seconds the confirmed fix took.")

@@ -144,7 +144,8 @@ async def repair_instance(
         _record(attempt, outcome)
         if on_progress is not None:
             await on_progress(3, 3, outcome.verdict)
-        result = _outcome(service, shown, outcome, options)
+        given = request.password is not None  # the person's own password is never shown back
+        result = _outcome(service, shown, outcome.model_copy(update={"password": None}) if given else outcome, options)
         await check_delivery(attempt, result, options.get("delivered"))
         return result
 
