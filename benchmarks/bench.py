@@ -659,6 +659,7 @@ def machine() -> str:
 
 def main() -> int:
     from vm_bench import diagnosis_on_vm  # beside this script
+    from recovery_bench import recovery_round_trips
     from vm_repair_bench import repair_on_vm
 
     # The in-process servers log as the real one does: plain lines on stderr (the SDK would otherwise install a
@@ -687,6 +688,7 @@ def main() -> int:
         round_trips(report)
         critical_round_trips(report, counts.critical_repeats)
         token_economy(api_url, report)
+        recovery_round_trips(report)
         diagnosis_on_vm(report, quick=args.quick)
         repair_on_vm(report, quick=args.quick)
     finally:
