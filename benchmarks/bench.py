@@ -658,8 +658,8 @@ def machine() -> str:
 
 
 def main() -> int:
-    from vm_bench import diagnosis_on_vm  # beside this script
     from recovery_bench import recovery_round_trips
+    from vm_bench import diagnosis_on_vm  # beside this script
     from vm_repair_bench import repair_on_vm
 
     # The in-process servers log as the real one does: plain lines on stderr (the SDK would otherwise install a
