@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,7 +61,6 @@ SCENARIOS: tuple[tuple[Step, ...], ...] = (
 
 
 class Rows(Protocol):
-    rows: Sequence[object]
     notes: list[str]
 
     def add(self, *cells: str) -> None: ...

@@ -161,11 +161,11 @@ async def test_progress_of_a_reboot_only_moves_forward(settings: Settings, sim: 
     sim.transition_seconds = 0.3
     seen: list[float] = []
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
-        seen.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
 
     async with client_for(settings, era) as client:
         arguments = {"instance_id": WEB, "action": "reboot", "confirm": True}
-        ok(await client.call_tool("power_instance", arguments, progress_callback=progress))
+        ok(await client.call_tool("power_instance", arguments, progress_callback=on_progress))
     assert len(seen) >= 2
     assert all(later > earlier for earlier, later in itertools.pairwise(seen))
