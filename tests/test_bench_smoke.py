@@ -39,5 +39,9 @@ def test_the_benchmarks_run_and_print_every_row() -> None:
         "7b",
         "8a",
         "8b",
+        "8c",
+        "9a",
+        "9b",
+        "9c",
     ]
     assert "Machine:" in done.stdout

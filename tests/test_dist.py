@@ -22,7 +22,8 @@ from .test_packaging import CLEAN_ENV, install_alone
 ROOT = Path(__file__).resolve().parent.parent
 # What the build reads; copied alone so that stale build/ or egg-info output in the checkout cannot slip in.
 BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE")
-TOOLS = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance", "enter_rescue", "exit_rescue"}
+# Every tool the schemas/ folder documents, which the installed `schemas` command must print.
+TOOLS = {path.stem for path in (ROOT / "schemas").glob("*.json") if path.stem != "modes"}
 
 
 def _run(*command: str | Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from zomro_rescue_mcp import __version__
+from zomro_rescue_mcp.settings.toolsets import DEFAULT_TOOLSETS, tools_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN_ENV = {"PATH": "/usr/bin:/bin"}  # no PYTHONPATH or venv of the caller: only the installed wheel may answer
@@ -132,5 +133,4 @@ def test_the_wheel_installed_alone_gives_a_working_server(tmp_path: Path) -> Non
         server.kill()
         server.wait(timeout=30)
     tools = {tool["name"] for tool in replies[1]["result"]["tools"]}
-    read = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
-    assert tools == {*read, "enter_rescue", "exit_rescue"}
+    assert tools == tools_of(DEFAULT_TOOLSETS)

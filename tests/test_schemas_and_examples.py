@@ -14,6 +14,7 @@ import pytest
 from zomro_rescue_mcp.cli.app import main
 from zomro_rescue_mcp.cli.parser import EPILOG
 from zomro_rescue_mcp.mcp_server.schemas import live_modes, live_tool_documents, render
+from zomro_rescue_mcp.settings.toolsets import CHANGE_TOOLS
 
 from .conftest import CONSOLE_SCRIPT
 
@@ -46,7 +47,7 @@ def test_schemas_without_write_prints_one_document_and_creates_nothing(
 
 def test_read_only_mode_serves_the_same_documents() -> None:
     full, read_only = live_tool_documents(), live_tool_documents(read_only=True)
-    assert set(read_only) == {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
+    assert set(read_only) == set(full) - CHANGE_TOOLS
     assert all(read_only[name] == full[name] for name in read_only)
 
 
@@ -131,7 +132,7 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
     audit = tmp_path / "audit.jsonl"
     done = subprocess.run(
         [sys.executable, str(script), "web-1", "--command", f"{CONSOLE_SCRIPT} serve --simulator", "--yes"],
-        input="5203773\n5203773\n",  # the person types the instance id for the server's two approval questions
+        input="5203773\n5203773\n5203773\n",  # the instance id, typed for each of the server's approval questions
         capture_output=True,
         text=True,
         timeout=120,
@@ -146,13 +147,25 @@ def test_the_python_example_previews_before_each_change_and_completes(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert "root password (shown once):" in done.stdout
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"instance": 5203773, "final_state": "active"}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "instance": 5203773,
+        "final_state": "active",
+        "reachable": {"2222": True},  # repaired, it boots and answers (the simulator's SSH port)
+    }
     steps = [
         (r["tool"], r["confirmed"]) for r in map(json.loads, audit.read_text().splitlines()) if r["phase"] != "outcome"
     ]
-    assert steps == [("enter_rescue", False), ("enter_rescue", True), ("exit_rescue", False), ("exit_rescue", True)]
+    assert steps == [
+        ("enter_rescue", False),
+        ("enter_rescue", True),
+        ("diagnose_instance", False),
+        ("repair_instance", False),
+        ("repair_instance", True),
+        ("exit_rescue", False),
+        ("exit_rescue", True),
+    ]
     approvals = [r["approved_by"] for r in map(json.loads, audit.read_text().splitlines()) if r["phase"] == "outcome"]
-    assert approvals == ["person (elicitation)"] * 2
+    assert approvals == ["person (elicitation)"] * 3
 
 
 ADD_SH = ROOT / "examples" / "claude-code" / "add.sh"

@@ -5,7 +5,9 @@
     ZOMRO_MCP_TOKEN=… python recovery_workflow.py web-1 --url http://127.0.0.1:8000/mcp
 
 It finds the instance, lists the images, previews entering rescue mode, asks you (or takes --yes), enters,
-prints the login, then, when you say so, previews leaving rescue mode and leaves it the same way. The stdio
+prints the login, diagnoses the instance's disk from its rescue system, previews the fix of each critical finding
+(its diff) and applies the ones you approve, then previews leaving rescue mode and leaves it the same way; the
+server checks that the instance answers again. The stdio
 server gets your ZOMRO_* settings; the HTTP token is read from ZOMRO_MCP_TOKEN, never from the command line.
 Each confirmed call carries the preview_id of its preview. The server asks for approval through this client
 (ZOMRO_REQUIRE_APPROVAL=auto, the default, or 1): its question is asked here, on the terminal.
@@ -82,13 +84,31 @@ async def workflow(client: Client, name: str, image: str, assume_yes: bool, acco
     if done.get("password"):
         print(f"root password (shown once): {done['password']}")
     print(f"next: {done['next_step']}")
+    await repair(client, target, assume_yes)
     leaving = await call(client, "exit_rescue", **target)
     print(f"PREVIEW: {leaving['summary']}")
     if not approved("Repairs done: leave rescue mode?", assume_yes):
         return
     back = await call(client, "exit_rescue", **target, confirm=True, preview_id=leaving["preview_id"])
     print(f"DONE: {back['summary']}")
-    print(json.dumps({"instance": instance["id"], "final_state": back["status"]}))
+    print(json.dumps({"instance": instance["id"], "final_state": back["status"], "reachable": back.get("reachable")}))
+
+
+async def repair(client: Client, target: dict[str, Any], assume_yes: bool) -> None:
+    """Diagnose the disk, then preview, approve and apply the fix of each critical finding that names one."""
+    found = await call(client, "diagnose_instance", **target)
+    print(f"DIAGNOSIS: {found['summary']}")
+    for finding in found["findings"]:
+        print(f"  {finding['severity']} {finding['kind']}: {finding['summary']}")
+        if finding["severity"] != "critical" or not finding["fix"]:
+            continue
+        fix = {"fix": finding["fix"], "target": finding["target"]}
+        preview = await call(client, "repair_instance", **target, **fix)
+        print(f"PREVIEW: {preview['summary']}\n{preview['diff'] or chr(10).join(preview['commands'])}")
+        if not approved(f"Apply {finding['fix']}?", assume_yes):
+            continue
+        done = await call(client, "repair_instance", **target, **fix, confirm=True, preview_id=preview["preview_id"])
+        print(f"DONE: {done['summary']}")
 
 
 async def main() -> None:
