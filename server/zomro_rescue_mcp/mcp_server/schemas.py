@@ -1,6 +1,7 @@
 """The tools exactly as `tools/list` serves them, as one JSON document per tool (the `schemas/` folder).
 
-`modes.json` lists which tools each mode offers: read-only mode serves the same documents, fewer of them.
+`modes.json` lists which tools each mode offers: read-only mode serves the same documents, fewer of them. Every
+toolset is included (ZOMRO_TOOLSETS=all): a server offers the documents of the sets it is given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import anyio
 
 from ..settings.config import Settings
+from ..settings.toolsets import parse_toolsets
 
 __all__ = ["live_modes", "live_tool_documents", "render", "write_schemas"]
 
@@ -24,7 +26,8 @@ def live_tool_documents(*, read_only: bool = False) -> dict[str, dict[str, Any]]
 
         from .server import build_server
 
-        settings = Settings(simulator=True, api_url="http://simulator.invalid/", read_only=read_only)
+        every = parse_toolsets("ZOMRO_TOOLSETS", "all")  # every tool is documented, whichever sets are offered
+        settings = Settings(simulator=True, api_url="http://simulator.invalid/", read_only=read_only, toolsets=every)
         async with Client(build_server(settings), mode="legacy") as client:
             tools = (await client.list_tools()).tools
         return {

@@ -20,6 +20,7 @@ from ..operations.pipeline import EnterRequest, ExitRequest
 from ..settings.accounts import Accounts
 from .arguments import ACCOUNT_SPELLING, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ElicitationAsker
+from .iso_tools import register_iso_changes, register_iso_reads
 from .power_tools import register_power
 from .prompts import rescue_workflow
 from .repair_tools import register_repairs
@@ -134,6 +135,8 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     ) -> str:
         return rescue_workflow(instance, read_only=not accounts.can_change, several=accounts.several)
 
+    register_iso_reads(mcp, named=named)
+
 
 def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
     """The tools that change an instance; absent from tools/list when every account is read-only."""
@@ -209,3 +212,4 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
 
     register_repairs(mcp, asker, named=named)
     register_power(mcp, asker, named=named)
+    register_iso_changes(mcp, asker, named=named)

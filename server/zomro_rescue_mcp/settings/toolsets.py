@@ -17,11 +17,23 @@ TOOLSETS: dict[str, tuple[str, ...]] = {
     "rescue": ("list_instances", "list_rescue_images", "enter_rescue", "exit_rescue"),
     "recovery": ("diagnose_instance", "check_instance", "repair_instance", "run_in_rescue"),
     "power": ("power_instance",),
+    "iso": ("list_iso_images", "boot_from_iso"),
+    "password": ("reset_root_password",),
 }
 DEFAULT_TOOLSETS: frozenset[str] = frozenset({"rescue", "recovery", "power"})
 ALWAYS = ("list_instances",)
 # The tools that change an instance: never offered in read-only mode.
-CHANGE_TOOLS = frozenset({"enter_rescue", "exit_rescue", "repair_instance", "run_in_rescue", "power_instance"})
+CHANGE_TOOLS = frozenset(
+    {
+        "enter_rescue",
+        "exit_rescue",
+        "repair_instance",
+        "run_in_rescue",
+        "power_instance",
+        "boot_from_iso",
+        "reset_root_password",
+    }
+)
 _ALL = "all"
 
 
