@@ -246,6 +246,7 @@ def test_the_simulator_serves_every_account_of_the_file(tmp_path: Path, capsys: 
     assert sorted({i["account"] for i in data["instances"]}) == ["prod", "staging"]
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.e2e
 @pytest.mark.anyio
 async def test_the_console_script_serves_two_accounts_over_stdio(

@@ -21,7 +21,10 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator, 
 from zomro_rescue_mcp.simulator.disk_model import DiskModel
 from zomro_rescue_mcp.simulator.stand_in import StandInRescueSystem
 
-pytestmark = pytest.mark.usefixtures("restore_logging")
+pytestmark = [
+    pytest.mark.usefixtures("restore_logging"),
+    pytest.mark.heavy,
+]  # end to end, many seconds: make test-heavy
 
 WEB = 5203773
 RESCUE_PASSWORD = "Stand-In-Rescue-42"

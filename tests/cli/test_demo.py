@@ -12,6 +12,8 @@ from zomro_rescue_mcp.cli.demo import _pick_finding, _render, confirmed
 
 from ..conftest import CONSOLE_SCRIPT
 
+pytestmark = pytest.mark.heavy  # end to end, many seconds: make test-heavy
+
 UBUNTU = "f8f2573f-56c4-44c5-8469-84eee4aa64e7"
 STALE = "UUID=0badc0de-0000-4000-8000-000000000001 /srv/data ext4 defaults 0 2"  # the recorded disk's stale line
 

@@ -208,6 +208,7 @@ def http_process(api_url: str, sim: Simulator) -> Iterator[RunningServer]:
         running.stop()
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.e2e
 @pytest.mark.both_eras
 async def test_no_secret_reaches_the_http_servers_log_or_answers(

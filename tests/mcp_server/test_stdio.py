@@ -37,6 +37,7 @@ async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str]
     assert tools["enter_rescue"].annotations.destructive_hint is True
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 async def test_stdio_preview_then_confirmed_enter_then_exit(
     server_env: dict[str, str], sim: Simulator, era: str
 ) -> None:
@@ -62,6 +63,7 @@ async def test_stdio_refusals_are_sentences(server_env: dict[str, str], sim: Sim
     assert sim.mutating_requests() == []
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.both_eras
 async def test_stdio_discovery_then_progress_while_rescuing(
     server_env: dict[str, str], sim: Simulator, era: str
@@ -94,6 +96,7 @@ def _dump(results: list[CallToolResult]) -> str:
     return "\n".join(r.model_dump_json() for r in results)
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.both_eras
 async def test_no_secret_reaches_results_stderr_or_urls(server_env: dict[str, str], sim: Simulator, era: str) -> None:
     token = sim.new_session()

@@ -23,6 +23,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.e2e
 def test_every_stdout_line_is_json_rpc(api_url: str, sim: Simulator) -> None:
     env = {

@@ -172,6 +172,7 @@ def test_doctor_refuses_a_fifo_without_opening_it(
     assert f"audit      problem: {path} is a named pipe (FIFO), not a regular file" in capsys.readouterr().out
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.e2e
 def test_a_fifo_as_the_audit_log_stops_the_server_at_start_without_waiting(tmp_path: Path) -> None:
     path = _fifo(tmp_path)

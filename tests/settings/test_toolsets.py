@@ -13,6 +13,7 @@ from zomro_rescue_mcp.settings.config import Settings
 from zomro_rescue_mcp.settings.toolsets import DEFAULT_TOOLSETS, TOOLSETS, parse_toolsets, tools_of
 
 LOGIN = {"ZOMRO_USERNAME": "someone@example.com", "ZOMRO_PASSWORD": "a-password"}
+SETS = ", ".join([*TOOLSETS, "all"])  # every set, as the sentences list them
 
 
 def toolsets(**env: str) -> frozenset[str]:
@@ -33,10 +34,10 @@ def test_all_stands_for_every_set() -> None:
 
 def test_an_unknown_set_is_one_sentence_listing_the_sets() -> None:
     with pytest.raises(ConfigError) as raised:
-        toolsets(ZOMRO_TOOLSETS="rescue,snapshots")
+        toolsets(ZOMRO_TOOLSETS="rescue,backups")
     assert str(raised.value) == (
-        "ZOMRO_TOOLSETS names the toolset 'snapshots', which does not exist; "
-        "the sets are: rescue, recovery, power, all."
+        "ZOMRO_TOOLSETS names the toolset 'backups', which does not exist; "
+        f"the sets are: {SETS}."
     )
 
 
@@ -50,8 +51,8 @@ def test_an_empty_name_is_refused_never_read_as_none(raw: str) -> None:
 def test_an_unknown_set_stops_the_server_with_the_exit_code_of_a_configuration_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["serve"], env={**LOGIN, "ZOMRO_TOOLSETS": "snapshots"}) == 2
-    assert "the sets are: rescue, recovery, power, all" in capsys.readouterr().err
+    assert main(["serve"], env={**LOGIN, "ZOMRO_TOOLSETS": "backups"}) == 2
+    assert f"the sets are: {SETS}." in capsys.readouterr().err
 
 
 def test_list_instances_is_in_every_selection() -> None:
@@ -84,11 +85,11 @@ def test_an_account_without_the_key_keeps_the_environments_toolsets(tmp_path: Pa
 
 
 def test_an_accounts_unknown_set_names_the_account(tmp_path: Path) -> None:
-    path = write(tmp_path, 'toolsets = ["rescue", "iso"]')
+    path = write(tmp_path, 'toolsets = ["rescue", "backups"]')
     with pytest.raises(ConfigError) as raised:
         load_accounts({"ZOMRO_CONFIG": str(path), "PROD_PASSWORD": "x-1"})
     assert "toolsets of the account prod in" in str(raised.value)
-    assert "'iso', which does not exist; the sets are: rescue, recovery, power, all." in str(raised.value)
+    assert f"'backups', which does not exist; the sets are: {SETS}." in str(raised.value)
 
 
 def test_an_accounts_toolsets_must_be_a_list_of_names(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from zomro_rescue_mcp.simulator.stand_in import StandInRescueSystem
 
 from ..conftest import DEFAULT_ERA, call, client_for, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # end to end, many seconds: make test-heavy
 
 WEB = 5203773
 

@@ -173,6 +173,7 @@ async def test_after_exit_rescue_a_repaired_instance_answers_with_its_banner(cli
     assert left["banner"] == BANNER.decode().strip()
 
 
+@pytest.mark.heavy  # end to end: make test-heavy
 async def test_after_exit_rescue_an_unrepaired_instance_does_not_answer(
     client: Client, port: int, sim: tuple[Simulator, str]
 ) -> None:
