@@ -19,11 +19,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/zomro-rescue-mcp demo
 
-# 4 workers on 2 cores: tests spend much of their time waiting on processes and sockets; work stealing keeps the
-# few long tests from leaving a worker idle at the end. PYTHONDONTWRITEBYTECODE is cleared so that each worker reads
-# the tests' cached bytecode (and assertion rewrites) instead of compiling them again.
+# 3 workers on 2 cores: tests wait on processes and sockets part of the time, and each worker pays the suite's
+# imports and collection (about 5 s of CPU), so a fourth costs more than it gains; work stealing keeps the few long
+# tests from leaving a worker idle at the end. PYTHONDONTWRITEBYTECODE is cleared so that each worker reads the
+# tests' cached bytecode (and assertion rewrites) instead of compiling them again.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 4 --dist worksteal -m "not vm and not heavy"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 3 --dist worksteal -m "not vm and not heavy"
 
 # The few end-to-end tests that run a whole program for many seconds (marker heavy): the benchmark script, a wheel
 # built from the sdist, the Python example. CI runs them; `make test` leaves them out to stay within a minute.

@@ -293,6 +293,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.heavy  # many seconds: make test-heavy
 @pytest.mark.e2e
 @pytest.mark.parametrize("as_json", [False, True])
 def test_ctrl_c_while_watching_keeps_the_password_and_says_what_stands(

@@ -26,7 +26,7 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, DEMO_USERNAME, Simulator
 
 from ..conftest import CONSOLE_SCRIPT, call, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # a transport suite of many seconds: make test-heavy
 
 TOKEN = "http-token-0123456789abcdef"
 WEB = 5203773

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx2
+import pytest
 from starlette.types import Receive, Scope, Send
 
 from zomro_rescue_mcp.mcp_server.http_app import build_http_app
@@ -20,6 +21,8 @@ from zomro_rescue_mcp.mcp_server.server import build_server
 from zomro_rescue_mcp.settings.config import Settings
 
 from .test_http import TOKEN
+
+pytestmark = pytest.mark.heavy  # many seconds: make test-heavy
 
 QUICK = HttpLimits(request_seconds=0.3)  # the product's 10 s, shortened so the tests stay fast
 

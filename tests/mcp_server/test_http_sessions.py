@@ -20,6 +20,8 @@ from zomro_rescue_mcp.settings.config import Settings
 
 from .test_http import MCP_HEADERS, TOKEN, post_initialize
 
+pytestmark = pytest.mark.heavy  # many seconds: make test-heavy
+
 MEMORY_PER_SESSION = 64 * 1024  # the README's bound; measured about 36 KiB (tracemalloc and RSS agree)
 SESSION_HEADERS = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "MCP-Protocol-Version": "2025-11-25"}
 

@@ -18,7 +18,7 @@ from ..conftest import client_for, error, ok, text
 from ..outcome import kind
 from .rescued import STALE, WEB, World, fresh, rescued, simulated
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # many seconds: make test-heavy
 
 COMMAND = "apt-get -y install --reinstall openssh-server"
 RUN = {"instance_id": WEB, "command": COMMAND}

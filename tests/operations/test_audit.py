@@ -142,6 +142,7 @@ async def test_concurrent_attempts_never_interleave(audited: Settings, audit_pat
     assert len({r["request_id"] for r in records}) == 20
 
 
+@pytest.mark.heavy  # many seconds: make test-heavy
 @pytest.mark.e2e
 async def test_the_request_id_also_appears_in_the_servers_log(
     server_env: dict[str, str], audit_path: Path, sim: Simulator, era: str

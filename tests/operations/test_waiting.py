@@ -16,7 +16,7 @@ from zomro_rescue_mcp.simulator import Fault, Simulator
 
 from ..conftest import cancel_once_watching, logged, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # a transport suite of many seconds: make test-heavy
 
 WEB, LEGACY = 5203773, 5203775
 ENTER = {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}

@@ -36,8 +36,7 @@ def test_an_unknown_set_is_one_sentence_listing_the_sets() -> None:
     with pytest.raises(ConfigError) as raised:
         toolsets(ZOMRO_TOOLSETS="rescue,backups")
     assert str(raised.value) == (
-        "ZOMRO_TOOLSETS names the toolset 'backups', which does not exist; "
-        f"the sets are: {SETS}."
+        f"ZOMRO_TOOLSETS names the toolset 'backups', which does not exist; the sets are: {SETS}."
     )
 
 

@@ -27,7 +27,7 @@ from zomro_rescue_mcp.simulator.stand_in import StandInRescueSystem, recorded_re
 
 from ..conftest import DEFAULT_ERA, call, client_for, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # many seconds: make test-heavy
 
 WEB = 5203773
 STALE = "UUID=0badc0de-0000-4000-8000-000000000001 /srv/data ext4 defaults 0 2"  # the recording's stale line

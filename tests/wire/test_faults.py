@@ -48,6 +48,7 @@ async def test_a_slow_answer_within_the_timeout_is_fine(client: Client, sim: Sim
     ok(await call(client, "list_rescue_images", instance_id=WEB))
 
 
+@pytest.mark.heavy  # many seconds: make test-heavy
 async def test_a_read_timing_out_every_time_says_how_long_it_waited(
     settings: Settings, sim: Simulator, era: str
 ) -> None:

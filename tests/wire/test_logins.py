@@ -197,6 +197,7 @@ async def test_a_wrong_two_factor_secret_costs_two_codes_then_a_sentence_and_is_
     assert len(codes) == len(set(codes)) == 2
 
 
+@pytest.mark.heavy  # many seconds: make test-heavy
 @pytest.mark.e2e
 async def test_the_two_factor_secret_never_reaches_results_or_logs(
     server_env: dict[str, str], sim: Simulator, era: str
