@@ -15,6 +15,8 @@ from zomro_rescue_mcp.mcp_server.server import build_server
 from zomro_rescue_mcp.settings.config import Settings
 from zomro_rescue_mcp.simulator import Simulator
 
+pytestmark = pytest.mark.heavy  # many seconds: make test-heavy
+
 TOOLS = ["list_instances", "list_rescue_images", "diagnose_instance", "enter_rescue", "exit_rescue"]
 NAMES = ["instance_id", "image", "zone", "password", "confirm", "wait", "query"]
 
@@ -57,7 +59,7 @@ GUARDS: dict[str, dict[str, Any]] = {
 }
 
 
-# The open server in make test; the guarded ones (the same property under an allowlist, read-only) in make test-heavy.
+# Every guard (the open server, an allowlist, read-only) runs in make test-heavy: the module takes many seconds.
 @pytest.mark.parametrize("guard", [g if g == "open" else pytest.param(g, marks=pytest.mark.heavy) for g in GUARDS])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tool=st.sampled_from(TOOLS), args=arguments)

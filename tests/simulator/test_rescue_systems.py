@@ -27,7 +27,7 @@ from zomro_rescue_mcp.simulator.stand_in import StandInRescueSystem
 
 from ..conftest import CONSOLE_SCRIPT, DEFAULT_ERA, call, client_for, ok
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # many seconds: make test-heavy
 
 WEB = 5203773
 DOCUMENTED = "203.0.113.10"  # web-1's address in the simulator, while it is not rescued
@@ -111,7 +111,6 @@ async def enter(client: Client) -> dict[str, Any]:
     return ok(await call(client, "enter_rescue", instance_id=WEB, image="Debian 12", confirm=True))
 
 
-@pytest.mark.heavy  # end to end: make test-heavy
 @pytest.mark.e2e
 async def test_serve_simulator_enters_diagnoses_the_stale_fstab_line_and_leaves_it_unbootable_unrepaired(
     tmp_path: Any,
@@ -186,7 +185,6 @@ async def test_the_stand_in_answers_nothing_but_the_diagnosis_script(rescuer: Cl
     assert "answers only the diagnosis script" in done.error_text
 
 
-@pytest.mark.heavy  # end to end: make test-heavy
 async def test_the_rescue_system_has_stopped_once_the_unrescue_settled(
     rescuer: Client, rescued_sim: tuple[Simulator, str, Recorded], port: int
 ) -> None:

@@ -16,7 +16,7 @@ from zomro_rescue_mcp.simulator import Fault, Simulator
 from ..conftest import call, error, ok
 from ..outcome import facts, kind
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]  # many seconds: make test-heavy
 
 WEB = 5203773
 PREVIEW = "instances.fleio.rescue"
@@ -48,7 +48,6 @@ async def test_a_slow_answer_within_the_timeout_is_fine(client: Client, sim: Sim
     ok(await call(client, "list_rescue_images", instance_id=WEB))
 
 
-@pytest.mark.heavy  # many seconds: make test-heavy
 async def test_a_read_timing_out_every_time_says_how_long_it_waited(
     settings: Settings, sim: Simulator, era: str
 ) -> None:
