@@ -20,17 +20,19 @@ from typing import Unpack
 import anyio
 from pydantic import BaseModel, Field
 
-from ..core.errors import ApiError, InvalidRequestError, NotFoundError, StateConflictError
+from ..core.errors import InvalidRequestError, NotFoundError, StateConflictError
 from ..core.tasks import concurrently
 from ..wire.answers import Doc, as_list, text_of
 from .delivery import check_delivery
 from .images import resolve_image
 from .instances import IN_RESCUE
-from .messages import REPLY_CUT, api_reply, instance_not_found, progress_line
+from .messages import instance_not_found, progress_line
 from .models import ActionResult, Instance, RescueImage
 from .pipeline import Pipeline
 from .preflight import refuse_enter
 from .rescue import RescueService, RunOptions
+from .sending import accepted as sent
+from .sending import send_once
 from .watch import watch
 
 __all__ = ["ISO_FORM", "BootIsoRequest", "BootIsoResult", "IsoImage", "IsoImageList", "boot_from_iso", "list_isos"]
@@ -196,49 +198,27 @@ async def boot_from_iso(
         if stopped is not None:
             return stopped
         log.info("booting from an ISO: instance %d, ISO %s [req=%s]", instance_id, chosen.id, attempt.request_id)
-        reply, cut = api_reply(await _submit(pipeline, instance_id, chosen))
+        fields = {"elid": str(instance_id), "sok": "ok", _ISO_FIELD: chosen.id, "zone": chosen.zone}
+        doc = await send_once(
+            pipeline.api,
+            ISO_FORM,
+            fields,
+            instance_id,
+            refused=f"to boot instance {instance_id} from the ISO",
+            otherwise="see what Zomro said; list_iso_images shows the ISOs and the state",
+        )
         attempt.accepted = True
-        by, how = service.approval_notes(options)
-        accepted = shown.model_copy(
-            update={
-                "kind": "executed",
-                "executed": True,
-                "status": None,
-                "preview_id": None,
-                "approved_by": by,
-                "api_reply": reply,
-                "notes": [*shown.notes, *how, *([REPLY_CUT] if cut else [])],
-                "summary": f"Zomro accepted the request: instance {instance_id} is booting from the ISO {chosen.name}.",
-                "next_step": "Check its state with list_instances in a while (do not send it again). " + _CONSOLE,
-            }
+        accepted = sent(
+            service,
+            shown,
+            options,
+            doc,
+            summary=f"Zomro accepted the request: instance {instance_id} is booting from the ISO {chosen.name}.",
+            next_step="Check its state with list_instances in a while (do not send it again). " + _CONSOLE,
         )
         result = await _settle(pipeline, accepted, options) if options.get("wait", True) else accepted
         await check_delivery(attempt, result, options.get("delivered"))
         return result
-
-
-async def _submit(pipeline: Pipeline, instance_id: int, chosen: IsoImage) -> Doc:
-    """The boot form with `sok=ok`, once; once sent, its answer is awaited even if the caller cancels."""
-    fields = {"elid": str(instance_id), "sok": "ok", _ISO_FIELD: chosen.id, "zone": chosen.zone}
-    try:
-        with anyio.CancelScope(shield=True):
-            doc = await pipeline.api.mutate(ISO_FORM, **fields)
-    except NotFoundError as exc:
-        raise instance_not_found(instance_id, exc) from exc
-    except ApiError as exc:
-        if "runningoperation" in (exc.err_type, exc.err_object):
-            advice = "another operation is running on the instance: wait until it settles, then try again"
-        else:
-            advice = "see what Zomro said; list_iso_images shows the ISOs and the state"
-        raise type(exc)(
-            f"Zomro refused to boot instance {instance_id} from the ISO; nothing was changed: {advice}. Zomro said: "
-            f"{exc.api_message}",
-            err_type=exc.err_type,
-            err_object=exc.err_object,
-            api_message=exc.api_message,
-            instance_id=instance_id,
-        ) from exc
-    return doc
 
 
 async def _settle(pipeline: Pipeline, accepted: BootIsoResult, options: RunOptions) -> BootIsoResult:

@@ -19,15 +19,15 @@ from typing import Unpack, cast
 import anyio
 from pydantic import Field
 
-from ..core.errors import ApiError, NotFoundError
-from ..wire.billmanager import Doc
 from .delivery import check_delivery
 from .health import after_exit
-from .messages import REPLY_CUT, api_reply, instance_not_found, progress_line
+from .messages import progress_line
 from .models import ExitRescueResult
 from .pipeline import Pipeline
 from .power_rules import PowerAction, power_note, refuse_power
 from .rescue import RescueService, RunOptions
+from .sending import accepted as sent
+from .sending import send_once
 from .watch import ProgressFn, Watched, watch
 
 __all__ = ["POWER_FUNCTIONS", "PowerAction", "PowerRequest", "PowerResult", "power_instance"]
@@ -101,53 +101,29 @@ async def power_instance(service: RescueService, request: PowerRequest, **option
         if stopped is not None:
             return stopped
         log.info("%s: instance %d [req=%s]", action, instance_id, attempt.request_id)
-        reply, cut = api_reply(await _submit(pipeline, request))
+        fields = {"elid": str(instance_id)}  # the power functions take no sok
+        doc = await send_once(
+            pipeline.api,
+            POWER_FUNCTIONS[action],
+            fields,
+            instance_id,
+            refused=f"to {action} instance {instance_id}",
+            otherwise=None,
+        )
         attempt.accepted = True
-        by, how = service.approval_notes(options)
-        accepted = shown.model_copy(
-            update={
-                "kind": "executed",
-                "executed": True,
-                "status": None,
-                "preview_id": None,
-                "approved_by": by,
-                "api_reply": reply,
-                "notes": [*shown.notes, *how, *([REPLY_CUT] if cut else [])],
-                "summary": f"Zomro accepted the request to {action} instance {instance_id}.",
-                "next_step": _next_step(action, "not_waited"),
-            }
+        accepted = sent(
+            service,
+            shown,
+            options,
+            doc,
+            summary=f"Zomro accepted the request to {action} instance {instance_id}.",
+            next_step=_next_step(action, "not_waited"),
         )
         result = (
             await _settle(pipeline, accepted, options.get("on_progress")) if options.get("wait", True) else accepted
         )
         await check_delivery(attempt, result, options.get("delivered"))
         return result
-
-
-async def _submit(pipeline: Pipeline, request: PowerRequest) -> Doc:
-    """Send `service.ACTION` with `elid` only, once; once sent, its answer is awaited even if the caller cancels."""
-    instance_id, action = request.instance_id, request.action
-    try:
-        with anyio.CancelScope(shield=True):
-            doc = await pipeline.api.mutate(POWER_FUNCTIONS[action], elid=str(instance_id))
-    except NotFoundError as exc:
-        raise instance_not_found(instance_id, exc) from exc
-    except ApiError as exc:
-        if "runningoperation" in (exc.err_type, exc.err_object):
-            advice = "another operation is running on the instance: wait until it settles, then try again"
-        elif exc.err_object in ("instance_status", "status"):
-            advice = "its state does not allow it now (list_instances shows the state)"
-        else:
-            raise
-        raise type(exc)(
-            f"Zomro refused to {action} instance {instance_id}; nothing was changed: {advice}. Zomro said: "
-            f"{exc.api_message}",
-            err_type=exc.err_type,
-            err_object=exc.err_object,
-            api_message=exc.api_message,
-            instance_id=instance_id,
-        ) from exc
-    return doc
 
 
 def _leaving_seconds(pipeline: Pipeline) -> float:

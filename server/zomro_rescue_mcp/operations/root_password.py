@@ -19,18 +19,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal, Unpack
 
-import anyio
 from pydantic import Field
 
 from ..core import redact
-from ..core.errors import ApiError, NotFoundError, OutcomeUnknownError, StateConflictError
+from ..core.errors import OutcomeUnknownError, StateConflictError
 from ..wire.billmanager import BillmanagerClient, Doc
 from .delivery import check_delivery
-from .messages import REPLY_CUT, api_reply, instance_not_found
 from .models import ActionResult, Instance
 from .passwords import check_password, generate_password
 from .power_rules import refuse_power
 from .rescue import RescueService, RunOptions
+from .sending import accepted as sent
+from .sending import send_once
 
 __all__ = ["CHANGE_PASSWORD", "PasswordRequest", "ResetPasswordResult", "reset_root_password"]
 
@@ -127,23 +127,19 @@ async def reset_root_password(
         redact.register_for_logs(generated)  # shown once in the result; never in a log line
         redact.register(given)  # a password the person typed is a secret from the moment it is sent
         log.info("setting the root password: instance %d (%s) [req=%s]", instance_id, plan, attempt.request_id)
-        reply, cut = api_reply(await _submit(pipeline.api, instance_id, given or generated or "", generated))
+        doc = await _submit(pipeline.api, instance_id, given or generated or "", generated)
         attempt.accepted = True
-        by, how = service.approval_notes(options)
-        result = shown.model_copy(
-            update={
-                "kind": "executed",
-                "executed": True,
-                "preview_id": None,
-                "password": generated,
-                "approved_by": by,
-                "api_reply": reply,
-                "notes": [*shown.notes, *how, *([REPLY_CUT] if cut else [])],
-                "summary": f"Zomro accepted the new root password of instance {instance_id}"
-                + (": it is in `password`, shown only now." if generated else "."),
-                "next_step": ("Give the person the password now: it is not stored anywhere. " if generated else "")
-                + "Log in with it to check; if it does not work, see the note on the guest agent.",
-            }
+        result = sent(
+            service,
+            shown,
+            options,
+            doc,
+            summary=f"Zomro accepted the new root password of instance {instance_id}"
+            + (": it is in `password`, shown only now." if generated else "."),
+            next_step=("Give the person the password now: it is not stored anywhere. " if generated else "")
+            + "Log in with it to check; if it does not work, see the note on the guest agent.",
+            status=shown.status,
+            password=generated,
         )
         await check_delivery(attempt, result, options.get("delivered"))
         return result
@@ -153,23 +149,14 @@ async def _submit(api: BillmanagerClient, instance_id: int, password: str, gener
     """changepassword with `sok=ok&clicked_button=ok`, once; its answer is awaited even if the caller cancels."""
     fields = {"elid": str(instance_id), "password": password, "sok": "ok", "clicked_button": "ok"}
     try:
-        with anyio.CancelScope(shield=True):
-            doc = await api.mutate(CHANGE_PASSWORD, **fields)
-    except NotFoundError as exc:
-        raise instance_not_found(instance_id, exc) from exc
-    except ApiError as exc:
-        if "runningoperation" in (exc.err_type, exc.err_object):
-            advice = "another operation is running on the instance: wait until it settles, then try again"
-        else:
-            advice = "see what Zomro said"
-        raise type(exc)(
-            f"Zomro refused the root password of instance {instance_id}; nothing was changed: {advice}. Zomro "
-            f"said: {exc.api_message}",
-            err_type=exc.err_type,
-            err_object=exc.err_object,
-            api_message=exc.api_message,
-            instance_id=instance_id,
-        ) from exc
+        return await send_once(
+            api,
+            CHANGE_PASSWORD,
+            fields,
+            instance_id,
+            refused=f"the root password of instance {instance_id}",
+            otherwise="see what Zomro said",
+        )
     except OutcomeUnknownError as exc:
         if generated is None:
             raise
@@ -178,4 +165,3 @@ async def _submit(api: BillmanagerClient, instance_id: int, password: str, gener
             "only now: give it to the person).",
             **exc.facts,
         ) from exc
-    return doc
