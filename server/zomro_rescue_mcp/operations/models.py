@@ -163,6 +163,9 @@ class EnterRescueResult(ActionResult):
         description="The generated root password for rescue mode, present once after execution. Hand it to the "
         "person; it is not stored anywhere.",
     )
+    snapshot_today: bool | None = Field(
+        default=None, description="Whether a snapshot of the instance was made today (UTC); null when unknown."
+    )
 
     def bound(self) -> list[str]:
         image = self.image

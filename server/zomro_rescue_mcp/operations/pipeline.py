@@ -8,6 +8,7 @@ CLI and approval all reach them through it. Reads only, except `Pipeline.execute
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
 
@@ -35,6 +36,7 @@ from .messages import (
 from .models import EnterRescueResult, ExitRescueResult, Instance, RescueImage, Zone
 from .passwords import check_password, generate_password
 from .preflight import enter_note, refuse_enter, refuse_exit
+from .snapshot_reads import Images, read_images, snapshot_hint
 from .watch import ProgressFn, Watched, watch
 
 __all__ = [
@@ -118,11 +120,23 @@ class Pipeline:
         if request.password is not None:
             check_password(request.password)  # its refusal never echoes it
         instance_id = request.instance_id
-        instance, notes, offered = await self.look(instance_id)
+        images: Images | None = None
+
+        async def read_snapshots() -> None:
+            nonlocal images
+            try:
+                images = await read_images(self.api, instance_id, "snapshot")
+            except (AuthError, OutcomeUnknownError):
+                raise
+            except ZomroError as exc:  # the hint is advice: rescue mode does not depend on it
+                log.info("could not read the snapshots of instance %d: %s", instance_id, exc)
+
+        instance, notes, offered = await self.look(instance_id, also=read_snapshots)
         status = instance.status if instance else None
         refuse_enter(instance_id, instance)
+        snapshot_today, hint = snapshot_hint(images)
         note = enter_note(status)
-        notes = [*notes, note] if note else notes
+        notes = [*notes, *([note] if note else []), hint]
         chosen = resolve_image(instance_id, request.image, request.zone, offered)
         plan: PasswordPlan = (
             "provided" if request.password is not None else "generated" if chosen.zone == "pub" else "none"
@@ -134,6 +148,7 @@ class Pipeline:
             password_plan=plan,
             status_before=status,
             status=status,
+            snapshot_today=snapshot_today,
             notes=notes,
             summary=enter_effect(instance_id, chosen, plan, done=False),
             next_step="Show this to the person. Only after they approve this exact action, call enter_rescue "
@@ -288,8 +303,10 @@ class Pipeline:
 
     # --- reads ---------------------------------------------------------------------------------------------
 
-    async def look(self, instance_id: int) -> tuple[Instance | None, list[str], list[RescueImage]]:
-        """The instance's state and the offered images, read concurrently (both are reads)."""
+    async def look(
+        self, instance_id: int, also: Callable[[], Awaitable[None]] | None = None
+    ) -> tuple[Instance | None, list[str], list[RescueImage]]:
+        """The instance's state and the offered images (and `also`, another read), read concurrently."""
         state: tuple[Instance | None, list[str]] = (None, [])
         doc: Doc = {}
 
@@ -304,7 +321,7 @@ class Pipeline:
             except NotFoundError as exc:
                 raise instance_not_found(instance_id, exc) from exc
 
-        await concurrently(read_state, read_form)
+        await concurrently(read_state, read_form, *([also] if also else []))
         return state[0], state[1], parse_images(doc)
 
     async def state(self, instance_id: int) -> tuple[Instance | None, list[str]]:
