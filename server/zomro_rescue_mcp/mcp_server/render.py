@@ -23,6 +23,7 @@ from ..operations.models import (
     RescueImageList,
 )
 from ..operations.repair_results import CommandResult, RepairResult
+from ..operations.root_password import ResetPasswordResult
 
 __all__ = ["error_for_model", "facts_for_model", "render_for_model"]
 
@@ -127,7 +128,7 @@ def _images(data: RescueImageList, named: bool) -> str:
 def _action(data: ActionResult, named: bool) -> str:
     where = f" [account {data.account}]" if named else ""
     lines = [f"{_HEAD[data.kind]}{where}: {data.summary}"]
-    if isinstance(data, EnterRescueResult) and data.password:
+    if isinstance(data, EnterRescueResult | ResetPasswordResult) and data.password:
         lines.append(f"password (generated, shown only this once; give it to the person): {data.password}")
     if isinstance(data, RepairResult | CommandResult):
         lines += _in_rescue(data)
