@@ -30,6 +30,7 @@ import logging
 import os
 import ssl
 import sys
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -42,6 +43,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
 
+from zomro_rescue_mcp.core import redact
 from zomro_rescue_mcp.mcp_server.server import build_server
 from zomro_rescue_mcp.settings.accounts import Accounts
 from zomro_rescue_mcp.settings.config import Settings
@@ -78,6 +80,19 @@ def one_tls_context() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(default, "create_ssl_context", create)
         yield
+
+
+@pytest.fixture(autouse=True)
+def secrets_learnt_in_this_test_only() -> Iterator[None]:
+    """A secret a test's run learnt (a typed password, a session id) is masked for that test only: a refused
+    password such as "short" must not mask the word in another test's sentence run later in the same worker."""
+    registry = redact._registry
+    with registry.lock:
+        kept = (OrderedDict(registry.recent), OrderedDict(registry.recent_for_logs))
+    yield
+    with registry.lock:
+        registry.recent, registry.recent_for_logs = kept
+        registry._reorder()
 
 
 @pytest.fixture(autouse=True)

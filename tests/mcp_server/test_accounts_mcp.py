@@ -203,7 +203,7 @@ async def test_when_every_account_is_read_only_the_change_tools_are_not_offered(
     accounts = two_accounts(tmp_path, api_url, prod="read_only = true", staging="read_only = true")
     async with client_for(accounts, era) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-    read_only = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}
+    read_only = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance", "list_snapshots"}
     assert names == read_only
 
 

@@ -68,10 +68,22 @@ EXPECTED_ANNOTATIONS = {
         "idempotent_hint": False,
         "open_world_hint": True,
     },
+    "list_snapshots": {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": True,
+    },
+    "create_snapshot": {  # it adds an image: nothing the instance has is changed or removed
+        "read_only_hint": False,
+        "destructive_hint": False,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    },
 }
 
 
-async def test_lists_exactly_the_nine_tools_of_the_default_toolsets(client: Client) -> None:
+async def test_lists_exactly_the_eleven_tools_of_the_default_toolsets(client: Client) -> None:
     tools = await client.list_tools()
     assert sorted(t.name for t in tools.tools) == sorted(EXPECTED_ANNOTATIONS)
 

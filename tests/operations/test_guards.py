@@ -19,7 +19,8 @@ WEB, DB, LEGACY = 5203773, 5203774, 5203775
 async def test_read_only_mode_does_not_offer_the_changing_tools(settings: Settings, era: str) -> None:
     async with client_for(settings.but(read_only=True), era) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert names == {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance"}  # reads
+        reads = {"list_instances", "list_rescue_images", "diagnose_instance", "check_instance", "list_snapshots"}
+        assert names == reads
         assert "READ-ONLY" in (client.instructions or "")
 
 

@@ -20,8 +20,8 @@ def toolsets(**env: str) -> frozenset[str]:
     return Settings.from_env({**LOGIN, **env}).guard_rails.toolsets
 
 
-def test_the_default_is_rescue_recovery_and_power() -> None:
-    assert toolsets() == DEFAULT_TOOLSETS == {"rescue", "recovery", "power"}
+def test_the_default_is_rescue_recovery_power_and_snapshots() -> None:
+    assert toolsets() == DEFAULT_TOOLSETS == {"rescue", "recovery", "power", "snapshots"}
 
 
 def test_a_comma_list_is_read_with_spaces_and_case_forgiven() -> None:

@@ -29,7 +29,8 @@ def _ascii_id(value: Any) -> Any:
     return value
 
 
-InstanceId = Annotated[int, Field(ge=1, description="Instance id, e.g. 5203773."), BeforeValidator(_ascii_id)]
+# The id is explained once, in the server's instructions (as list_instances gives it).
+InstanceId = Annotated[int, Field(ge=1), BeforeValidator(_ascii_id)]
 ZoneArg = Annotated[Zone | None, Field(description="pub, own or shr.")]
 # The shared arguments (confirm, preview_id, wait, account) are explained once, in the server's instructions.
 Confirm = Annotated[bool, Field(strict=True)]  # strict: only a JSON true executes, never "true", 1 or "yes"
@@ -49,13 +50,13 @@ def _spelled(pattern: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Their lengths are bounded by the patterns, checked but not advertised.
 PreviewId = Annotated[
     str | None,
-    Field(max_length=64),
-    _spelled(r"[A-Za-z0-9_-]+", "a preview_id is letters, digits, _ and - only, as a preview returned it"),
+    _spelled(r"[A-Za-z0-9_-]{1,64}", "a preview_id is 1 to 64 letters, digits, _ and - only, as a preview returned it"),
 ]
 ACCOUNT_SPELLING = _spelled(ACCOUNT_NAME, "an account name is 1 to 40 letters, digits, _ . or -, as listed")
-AccountArg = Annotated[str | None, Field(max_length=40), ACCOUNT_SPELLING]
+AccountArg = Annotated[str | None, ACCOUNT_SPELLING]
 
 
 def compact(schema: Any) -> Any:

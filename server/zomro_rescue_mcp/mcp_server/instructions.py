@@ -12,8 +12,9 @@ list_rescue_images -> enter_rescue confirm=false (the preview, with a preview_id
 way (it says whether the instance answers again; check_instance checks any time). A generated password is \
 shown once: give it to the person. If a result says the outcome is unknown, do not retry: ask the person to \
 check the instance.
-Every change: confirm=false previews; confirm=true executes, only after the person's yes to that preview, with its \
-preview_id. wait (default true): watch it settle. account: as list_instances names it (omit: the default)."""
+instance_id: as list_instances gives it, e.g. 5203773. Every change: confirm=false previews; confirm=true \
+executes, only after the person's yes to that preview, with its preview_id. wait (default true): watch it \
+settle. account: as list_instances names it (omit: the default)."""
 
 
 def instructions(accounts: Accounts | Settings) -> str:

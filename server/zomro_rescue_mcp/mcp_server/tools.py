@@ -25,6 +25,7 @@ from .power_tools import register_power
 from .prompts import rescue_workflow
 from .repair_tools import register_repairs
 from .results import answer, delivery_check
+from .snapshot_tools import register_snapshot_change, register_snapshot_read
 
 __all__ = ["register_changes", "register_reads"]
 
@@ -136,6 +137,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
         return rescue_workflow(instance, read_only=not accounts.can_change, several=accounts.several)
 
     register_iso_reads(mcp, named=named)
+    register_snapshot_read(mcp, named=named)
 
 
 def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
@@ -213,3 +215,4 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
     register_repairs(mcp, asker, named=named)
     register_power(mcp, asker, named=named)
     register_iso_changes(mcp, asker, named=named)
+    register_snapshot_change(mcp, asker, named=named)

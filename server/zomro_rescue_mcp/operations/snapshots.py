@@ -11,11 +11,13 @@ confirm: the guard rails → read again → the preview rule → the person's ye
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Unpack
 
 import anyio
 from pydantic import BaseModel, Field
 
+from ..core.errors import ApiError, AuthError, ZomroError
 from ..core.tasks import concurrently
 from .models import ActionResult, Instance
 from .pipeline import Pipeline
@@ -23,6 +25,7 @@ from .rescue import RescueService, RunOptions, check_delivery
 from .sending import accepted, send_once
 from .snapshot_reads import KINDS, Images, Snapshot, SnapshotKind, read_images
 from .snapshot_rules import PER_DAY, check_name, refuse_snapshot, refuse_today, snapshot_note
+from .watch import ProgressFn
 
 __all__ = [
     "KINDS",
@@ -34,6 +37,8 @@ __all__ = [
     "create_snapshot",
     "list_snapshots",
 ]
+
+log = logging.getLogger("zomro_rescue_mcp.snapshots")
 
 
 class SnapshotList(BaseModel):
@@ -74,15 +79,32 @@ async def _read(pipeline: Pipeline, instance_id: int, kind: SnapshotKind) -> Ima
     return await read_images(pipeline.api, instance_id, kind)
 
 
-async def _settle(pipeline: Pipeline, accepted: SnapshotResult, before: set[str]) -> SnapshotResult:
-    """Read the list until an image new since the preview, of this name, is Active (reads only)."""
+async def _settle(
+    pipeline: Pipeline, accepted: SnapshotResult, before: set[str], on_progress: ProgressFn | None
+) -> SnapshotResult:
+    """Read the list until an image new since the preview, of this name, is Active (reads only). Zomro accepted the
+    request already: a read that fails ends or skips the watch, never the result."""
     seen: Snapshot | None = None
-    outcome = "timed_out"
+    outcome, notes, shown = "timed_out", list(accepted.notes), ""
     started = anyio.current_time()
     with anyio.move_on_after(max(pipeline.wait_seconds, 0.0)):
         while True:
-            rows, *_ = await _read(pipeline, accepted.instance_id, accepted.image_kind)
+            try:
+                rows, *_ = await _read(pipeline, accepted.instance_id, accepted.image_kind)
+            except (AuthError, ApiError) as exc:  # reading again will not change that
+                outcome = "unwatchable"
+                notes.append(f"The server could not watch the {accepted.image_kind} being saved: {exc}")
+                break
+            except ZomroError as exc:
+                log.info("reading the images of instance %d failed while watching: %s", accepted.instance_id, exc)
+                rows = []
             seen = next((r for r in rows if r.id not in before and r.name == accepted.name), seen)
+            status = (seen.status or "listed") if seen is not None else "not listed yet"
+            if on_progress is not None and status != shown:
+                shown = status
+                await on_progress(
+                    anyio.current_time() - started, None, f"{accepted.image_kind} {accepted.name!r}: {status}"
+                )
             if seen is not None and (seen.status or "").lower() in ("active", "error"):
                 outcome = "reached" if (seen.status or "").lower() == "active" else "error_state"
                 break
@@ -91,9 +113,16 @@ async def _settle(pipeline: Pipeline, accepted: SnapshotResult, before: set[str]
     said = {
         "reached": f" It was Active after {waited:.0f} s.",
         "error_state": " Zomro shows it in the error state: make another, or ask Zomro support.",
+        "unwatchable": " Its progress could not be read; list_snapshots shows it.",
     }.get(outcome, f" After {waited:.0f} s it is still {seen.status if seen else 'not listed'}; it is under way.")
     return accepted.model_copy(
-        update={"snapshot": seen, "wait": outcome, "waited_seconds": waited, "summary": accepted.summary + said}
+        update={
+            "snapshot": seen,
+            "wait": outcome,
+            "waited_seconds": waited,
+            "notes": notes,
+            "summary": accepted.summary + said,
+        }
     )
 
 
@@ -179,6 +208,6 @@ async def create_snapshot(
             next_step="Call list_snapshots in a while to see it Active; do not send the request again.",
         )
         if options.get("wait", True):
-            result = await _settle(pipeline, result, {row.id for row in rows})
+            result = await _settle(pipeline, result, {row.id for row in rows}, options.get("on_progress"))
         await check_delivery(attempt, result, options.get("delivered"))
         return result

@@ -242,7 +242,8 @@ class Settings:
             toolsets=parse_toolsets(
                 "ZOMRO_TOOLSETS",
                 read.guard(
-                    "ZOMRO_TOOLSETS", empty="name toolsets, or unset it for the default (rescue,recovery,power)"
+                    "ZOMRO_TOOLSETS",
+                    empty="name toolsets, or unset it for the default (rescue,recovery,power,snapshots)",
                 ),
             ),
             ssh_port=port("ZOMRO_RESCUE_SSH_PORT", read.get("ZOMRO_RESCUE_SSH_PORT")),

@@ -17,10 +17,11 @@ TOOLSETS: dict[str, tuple[str, ...]] = {
     "rescue": ("list_instances", "list_rescue_images", "enter_rescue", "exit_rescue"),
     "recovery": ("diagnose_instance", "check_instance", "repair_instance", "run_in_rescue"),
     "power": ("power_instance",),
+    "snapshots": ("list_snapshots", "create_snapshot"),
     "iso": ("list_iso_images", "boot_from_iso"),
     "password": ("reset_root_password",),
 }
-DEFAULT_TOOLSETS: frozenset[str] = frozenset({"rescue", "recovery", "power"})
+DEFAULT_TOOLSETS: frozenset[str] = frozenset({"rescue", "recovery", "power", "snapshots"})
 ALWAYS = ("list_instances",)
 # The tools that change an instance: never offered in read-only mode.
 CHANGE_TOOLS = frozenset(
@@ -30,6 +31,7 @@ CHANGE_TOOLS = frozenset(
         "repair_instance",
         "run_in_rescue",
         "power_instance",
+        "create_snapshot",
         "boot_from_iso",
         "reset_root_password",
     }
