@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..core import redact
 from ..core.errors import ConfigError, ZomroError
-from .parser import HUMAN_COMMANDS, POWER_COMMANDS, REPAIR_COMMANDS, build_parser
+from .parser import HUMAN_COMMANDS, ISO_COMMANDS, POWER_COMMANDS, REPAIR_COMMANDS, SNAPSHOT_COMMANDS, build_parser
 from .serving import run_server, run_simulator
 from .wiring import accounts_for
 
@@ -67,6 +67,10 @@ def main(
                 from .repair_commands import run_repair_command as run_command
             elif command in POWER_COMMANDS:
                 from .power_commands import run_power_command as run_command
+            elif command in ISO_COMMANDS:
+                from .iso_commands import run_iso_command as run_command
+            elif command in SNAPSHOT_COMMANDS:
+                from .snapshot_commands import run_snapshot_command as run_command
             else:
                 from .commands import run_command
 

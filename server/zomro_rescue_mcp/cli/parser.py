@@ -7,7 +7,15 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["EPILOG", "HUMAN_COMMANDS", "POWER_COMMANDS", "REPAIR_COMMANDS", "build_parser"]
+__all__ = [
+    "EPILOG",
+    "HUMAN_COMMANDS",
+    "ISO_COMMANDS",
+    "POWER_COMMANDS",
+    "REPAIR_COMMANDS",
+    "SNAPSHOT_COMMANDS",
+    "build_parser",
+]
 
 HUMAN_COMMANDS = (
     "instances",
@@ -22,11 +30,18 @@ HUMAN_COMMANDS = (
     "reboot",
     "start",
     "stop",
+    "isos",
+    "boot-iso",
+    "reset-password",
+    "snapshots",
+    "snapshot",
     "doctor",
     "accounts",
 )
 REPAIR_COMMANDS = ("repair", "run")  # changes made in an instance's rescue system (repair_commands.py)
 POWER_COMMANDS = ("reboot", "start", "stop")  # an instance's power (power_commands.py)
+ISO_COMMANDS = ("isos", "boot-iso", "reset-password")  # an ISO boot, the root password (iso_commands.py)
+SNAPSHOT_COMMANDS = ("snapshots", "snapshot")  # snapshots and backups (snapshot_commands.py)
 
 EPILOG = """\
 accounts: one from the variables below (named default), or several from a TOML file:
@@ -207,6 +222,9 @@ def _add_human_commands(commands: Any, common: argparse.ArgumentParser) -> None:
             "--dry-run", action="store_true", help="show the preview and stop: nothing is asked, nothing is sent"
         )
     _add_power_commands(commands, common)
+    from .panel_parsers import add_panel_commands  # isos, boot-iso, reset-password, snapshots, snapshot
+
+    add_panel_commands(commands, common, instance=_instance_ref, instance_help=INSTANCE_HELP, epilog=FRESH_SIMULATOR)
     doctor = commands.add_parser("doctor", parents=[common], help="check configuration and credentials (reads only)")
     doctor.add_argument(
         "--capture",
