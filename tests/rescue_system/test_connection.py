@@ -165,6 +165,7 @@ async def test_the_script_cannot_read_its_own_rest_from_standard_input(server: L
 
 async def test_no_log_line_holds_the_password(server: LoopbackSSH, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="asyncssh")  # whatever an earlier test of this process set it to
     asyncssh.set_debug_level(2)
     try:
         async with await connect(target(server, RescueSession.begin("default", 42)), HostKeyTrust()) as conn:
