@@ -21,6 +21,7 @@ from .arguments import compact
 from .elicitation import APPROVAL_TTL
 from .instructions import INSTRUCTIONS, instructions
 from .results import argument_sentence, failure
+from .tool_cache import build_tool
 from .tools import register_changes, register_reads
 
 __all__ = ["INSTRUCTIONS", "RescueMCPServer", "build_server"]
@@ -47,7 +48,11 @@ class RescueMCPServer(MCPServer[Fleet]):
         name = kwargs.get("name") or fn.__name__
         if self.toolsets is not None and name not in self.toolsets:
             return
-        super().add_tool(fn, *args, **kwargs)
+        registry = getattr(self._tool_manager, "_tools", None)
+        if args or not isinstance(registry, dict) or name in registry:
+            super().add_tool(fn, *args, **kwargs)  # the SDK's own way (a changed SDK, or an unusual call)
+        else:
+            registry[name] = build_tool(fn, **kwargs)
         self.offered.add(name)
 
     async def list_tools(self) -> list[Tool]:
