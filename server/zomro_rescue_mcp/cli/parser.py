@@ -65,8 +65,8 @@ configuration (environment variables; flags override them):
   ZOMRO_RESCUE_SSH_PORT    the rescue system's SSH port, for diagnose, repair and run (default 22)
   ZOMRO_RESCUE_SESSION_TTL seconds a rescue password stays in the server's memory (default 14400)
   ZOMRO_HEALTH_PORTS       the ports an instance must answer on, for check and after exit (default 22)
-  ZOMRO_TOOLSETS           the groups of tools offered: rescue, recovery, power or all (default
-                           rescue,recovery,power)
+  ZOMRO_TOOLSETS           the groups of tools offered: rescue, recovery, power, snapshots, iso,
+                           password or all (default rescue,recovery,power,snapshots)
 
 guard rails:
   ZOMRO_READ_ONLY          1: enter_rescue and exit_rescue are not offered at all (--read-only)
