@@ -48,6 +48,12 @@ def told() -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.e2e
+def test_the_demo_makes_a_snapshot_before_the_disk_is_touched(told: subprocess.CompletedProcess[str]) -> None:
+    assert [c.get("confirm", False) for c in calls(told, "create_snapshot")] == [False, True]
+    assert "snapshot 'before-rescue': Active" in told.stdout
+
+
+@pytest.mark.e2e
 def test_the_demo_confirms_with_the_image_id_it_previewed(told: subprocess.CompletedProcess[str]) -> None:
     entered = calls(told, "enter_rescue")
     assert [(c["image"], c.get("confirm", False)) for c in entered] == [("ubuntu 22.04", False), (UBUNTU, True)]
@@ -64,6 +70,8 @@ def test_the_demo_tells_the_whole_recovery_enter_diagnose_repair_exit(told: subp
     assert tools == [
         "list_instances",
         "list_rescue_images",
+        "create_snapshot",
+        "create_snapshot",
         "enter_rescue",
         "enter_rescue",
         "diagnose_instance",

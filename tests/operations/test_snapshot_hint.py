@@ -43,3 +43,9 @@ async def test_a_snapshot_list_that_cannot_be_read_leaves_the_preview_whole(clie
     assert (data["executed"], data["snapshot_today"]) == (False, None)
     assert any("could not be read" in note for note in data["notes"])
     assert "will be rebooted into rescue mode" in data["summary"]
+
+
+async def test_a_confirmed_enter_does_not_read_the_snapshots_again(client: Client, sim: Simulator) -> None:
+    data = ok(await call(client, "enter_rescue", instance_id=WEB, image="Ubuntu 22.04", confirm=True, wait=False))
+    assert (data["executed"], data["snapshot_today"]) == (True, None)
+    assert not any(r.func == "instances.snapshots" for r in sim.requests)

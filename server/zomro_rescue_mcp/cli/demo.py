@@ -1,12 +1,13 @@
 """`zomro-rescue-mcp demo`: the whole rescue story, told by the real server over stdio to the official client.
 
 The server runs as a subprocess on its built-in simulator; every call and result is printed for a person. The story
-is the whole recovery: the instance does not boot because of a stale fstab line; it enters rescue mode (preview, the
-person's yes, the confirm); diagnose_instance logs in to its rescue system over SSH (the simulator's stand-in, which
-answers from a model of the disk recorded from the rescue VM, or with --rescue-system vm a real rescue VM) and finds
-the stale line; repair_instance previews the fix the finding names (the exact diff), the person says yes, and the fix
-is made (the old file backed up, the problem gone); then it leaves rescue mode, and the instance answers again (its
-SSH banner read): the stand-in's disk model decides whether it boots, so an unrepaired one would not.
+is the whole recovery: the instance does not boot because of a stale fstab line; a snapshot of its disk is made
+first; it enters rescue mode (preview, the person's yes, the confirm); diagnose_instance logs in to its rescue
+system over SSH (the simulator's stand-in, which answers from a model of the disk recorded from the rescue VM, or
+with --rescue-system vm a real rescue VM) and finds the stale line; repair_instance previews the fix the finding
+names (the exact diff), the person says yes, and the fix is made (the old file backed up, the problem gone); then
+it leaves rescue mode, and the instance answers again (its SSH banner read): the stand-in's disk model decides
+whether it boots, so an unrepaired one would not.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ async def _tell(params: StdioServerParameters, replay: str | None) -> int:
             done = None if preview is None else await step(approved, tool, confirmed(arguments, preview))
             return done if done is not None and done.get("executed") else None
 
+        if not replay and "create_snapshot" in {t.name for t in tools.tools}:
+            snapshot = {"instance_id": instance, "name": "before-rescue"}
+            if not await change(
+                "Before its disk is touched, the assistant previews a snapshot of it (nothing changes yet).",
+                "create_snapshot",
+                snapshot,
+                "The person says yes; the assistant confirms, and the server watches the snapshot until it is Active.",
+            ):
+                return 1
         if not await change(
             "The assistant previews entering rescue (nothing changes yet).",
             "enter_rescue",
@@ -195,6 +205,8 @@ def _lines(tool: str, data: dict[str, Any]) -> list[str]:
         lines.append(f"   rescue root password (shown once): {data['password']}")
     if tool == "repair_instance":
         lines += _repair_lines(data)
+    if tool == "enter_rescue" and not data.get("executed"):  # whether a snapshot was made first
+        lines += [f"   note: {note}" for note in data.get("notes", []) if "snapshot" in note]
     if data.get("reachable") is not None:
         ports = ", ".join(f"{port} {'yes' if ok else 'no'}" for port, ok in data["reachable"].items())
         lines.append(f"   answers: {ports}" + (f"; SSH banner {data['banner']}" if data.get("banner") else ""))

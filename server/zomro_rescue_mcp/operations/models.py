@@ -164,7 +164,8 @@ class EnterRescueResult(ActionResult):
         "person; it is not stored anywhere.",
     )
     snapshot_today: bool | None = Field(
-        default=None, description="Whether a snapshot of the instance was made today (UTC); null when unknown."
+        default=None,
+        description="In a preview: whether a snapshot of the instance was made today (UTC); null when unknown.",
     )
 
     def bound(self) -> list[str]:

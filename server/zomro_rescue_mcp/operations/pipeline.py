@@ -115,8 +115,9 @@ class Pipeline:
 
     # --- preview -------------------------------------------------------------------------------------------
 
-    async def preview_enter(self, request: EnterRequest) -> Preview[EnterRescueResult]:
-        """Resolve an enter request: state and images read side by side, the panel's rules, image, password plan."""
+    async def preview_enter(self, request: EnterRequest, *, hint: bool = True) -> Preview[EnterRescueResult]:
+        """Resolve an enter request: state and images read side by side, the panel's rules, image, password plan;
+        with `hint` (a preview shown to the caller), the snapshot list beside them, for the snapshot advice."""
         if request.password is not None:
             check_password(request.password)  # its refusal never echoes it
         instance_id = request.instance_id
@@ -131,12 +132,12 @@ class Pipeline:
             except ZomroError as exc:  # the hint is advice: rescue mode does not depend on it
                 log.info("could not read the snapshots of instance %d: %s", instance_id, exc)
 
-        instance, notes, offered = await self.look(instance_id, also=read_snapshots)
+        instance, notes, offered = await self.look(instance_id, also=read_snapshots if hint else None)
         status = instance.status if instance else None
         refuse_enter(instance_id, instance)
-        snapshot_today, hint = snapshot_hint(images)
+        snapshot_today, advice = snapshot_hint(images) if hint else (None, None)
         note = enter_note(status)
-        notes = [*notes, *([note] if note else []), hint]
+        notes = [*notes, *(said for said in (note, advice) if said)]
         chosen = resolve_image(instance_id, request.image, request.zone, offered)
         plan: PasswordPlan = (
             "provided" if request.password is not None else "generated" if chosen.zone == "pub" else "none"

@@ -272,7 +272,7 @@ class RescueService:
     ) -> EnterRescueResult | ExitRescueResult:
         # Always read afresh: a confirmed call acts on the state seen now, after the person answered.
         if isinstance(request, EnterRequest):
-            entering = await self._preview(request)
+            entering = await self._preview(request, hint=not confirm)  # the snapshot advice is the preview's
             attempt.image(entering.result.image)
             return await self._decide(
                 attempt,
@@ -326,15 +326,15 @@ class RescueService:
         """
         self.rails.check_writable()
         self.rails.check_allowed(request.instance_id)
-        return await self._preview(request)
+        return await self._preview(request, hint=False)
 
     @overload
-    async def _preview(self, request: EnterRequest) -> Preview[EnterRescueResult]: ...
+    async def _preview(self, request: EnterRequest, *, hint: bool = True) -> Preview[EnterRescueResult]: ...
     @overload
-    async def _preview(self, request: ExitRequest) -> Preview[ExitRescueResult]: ...
-    async def _preview(self, request: Request) -> AnyPreview:
+    async def _preview(self, request: ExitRequest, *, hint: bool = True) -> Preview[ExitRescueResult]: ...
+    async def _preview(self, request: Request, *, hint: bool = True) -> AnyPreview:
         if isinstance(request, EnterRequest):
-            return self._own(await self._pipeline.preview_enter(request))
+            return self._own(await self._pipeline.preview_enter(request, hint=hint))
         return self._own(await self._pipeline.preview_exit(request))
 
     @overload

@@ -115,6 +115,10 @@ async def _settle(
         "error_state": " Zomro shows it in the error state: make another, or ask Zomro support.",
         "unwatchable": " Its progress could not be read; list_snapshots shows it.",
     }.get(outcome, f" After {waited:.0f} s it is still {seen.status if seen else 'not listed'}; it is under way.")
+    ready = (
+        f"The {accepted.image_kind} is ready: go on with the work it was made for. Restoring it is done in the "
+        "Zomro panel (it replaces the instance's disk)."
+    )
     return accepted.model_copy(
         update={
             "snapshot": seen,
@@ -122,6 +126,7 @@ async def _settle(
             "waited_seconds": waited,
             "notes": notes,
             "summary": accepted.summary + said,
+            "next_step": ready if outcome == "reached" else accepted.next_step,
         }
     )
 
