@@ -56,6 +56,12 @@ async def test_the_prompt_names_diagnose_instance_after_entering_and_before_any_
     assert "writing nothing on it" in text[diagnose : diagnose + 200]
 
 
+async def test_the_prompt_offers_a_snapshot_before_entering_and_repairs_from_the_findings(client: Client) -> None:
+    text = await prompt_text(client, "web-1")
+    assert text.index("no snapshot was made today") < text.index("create_snapshot") < text.index("5. Only after")
+    assert text.index("call diagnose_instance") < text.index("repair_instance") < text.index("lsblk")
+
+
 async def test_in_read_only_mode_the_prompt_still_offers_the_diagnosis(settings: Settings, era: str) -> None:
     async with client_for(settings.but(read_only=True), era) as client:
         text = await prompt_text(client, "db-1")

@@ -20,7 +20,9 @@ that can)."""
     else:
         rescued = "go to step 7, or to step 9 to leave it"
         act = f"""4. Call enter_rescue with the chosen image (confirm=false, the default) and show the person the \
-preview exactly: which instance, which image, that it reboots and its services stay down until rescue mode ends.
+preview exactly: which instance, which image, that it reboots and its services stay down until rescue mode ends. \
+If its notes say no snapshot was made today, offer one first with create_snapshot, previewed and approved the \
+same way, then preview enter_rescue again.
 5. Only after the person clearly says yes to that exact action, call enter_rescue again with the image id from the \
 preview and confirm=true. Never set confirm=true on your own. If the result says the outcome is unknown, do not \
 retry: check with list_instances.
@@ -29,8 +31,10 @@ the VNC console in the Zomro panel instead), with the password from the result (
 once: make sure the person has it) or their own.
 7. Next, before any repair by hand (Linux rescue images), {_DIAGNOSE} After enter_rescue here the server holds the \
 password; for an instance that was already in rescue mode, ask the person for it and pass it as rescue_password.
-8. Help with the repair inside rescue mode, starting from the findings: the instance's own disk is attached but not \
-mounted. Typical steps: `lsblk` to find it (often /dev/vdb or /dev/sdb), `fsck -f /dev/vdb1` while it is unmounted, \
+8. Repair from the findings: for each, preview the fix it names with repair_instance, show the person the diff or \
+the commands, and confirm only after their yes (every file it changes is backed up first); then diagnose again. \
+For what no fix covers, help by hand inside rescue mode: the instance's own disk is attached but not mounted. \
+Typical steps: `lsblk` to find it (often /dev/vdb or /dev/sdb), `fsck -f /dev/vdb1` while it is unmounted, \
 `mount /dev/vdb1 /mnt`, read `/mnt/var/log/` (syslog, journal with `journalctl -D /mnt/var/log/journal`, \
 kern.log), check `/mnt/etc/fstab` for wrong UUIDs or missing disks (`blkid` shows the real ones), free space on \
 a full disk, undo the last configuration change; for the bootloader or initramfs, `chroot /mnt` after bind-mounting \
