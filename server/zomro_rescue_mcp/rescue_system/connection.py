@@ -7,21 +7,22 @@ The one place where asyncssh's errors become ours (see errors.py). The rules kep
   limit a little longer, with its output read in bounded chunks (the rest is read and dropped, `truncated` says so);
 - an answer lost to a broken connection is re-run once only when the caller said the command is read-only; a
   command that may change something is never re-run (`CommandOutcomeUnknownError`).
-The password is never logged, nor put in an error or a result.
+The password is never logged, nor put in an error or a result. asyncssh is imported at the first connection, not
+with this module: a server that never logs in to a rescue system starts without it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-
-import asyncssh
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import (
     CommandOutcomeUnknownError,
@@ -34,6 +35,9 @@ from .errors import (
 )
 from .limits import Limits
 from .trust import HostKeyTrust, RescueSession, TrustDecision
+
+if TYPE_CHECKING:
+    import asyncssh
 
 __all__ = ["CommandResult", "LineHandler", "RescueConnection", "SSHTarget", "connect"]
 
@@ -81,7 +85,7 @@ class CommandResult:
         return self.stderr.decode("utf-8", "replace")
 
 
-class _PinningClient(asyncssh.SSHClient):
+class _Pinning:
     """Decides on the server's host key with the rescue session's pin; remembers the decision for the error."""
 
     def __init__(self, trust: HostKeyTrust, session: RescueSession) -> None:
@@ -95,8 +99,16 @@ class _PinningClient(asyncssh.SSHClient):
         return self.decision.trusted
 
 
+@functools.cache
+def _pinning_client() -> type[Any]:
+    """_Pinning as an asyncssh.SSHClient, made at the first connection (asyncssh is imported then)."""
+    import asyncssh
+
+    return type("_PinningClient", (_Pinning, asyncssh.SSHClient), {})
+
+
 def _no_stored_keys(host: str, addr: str, port: int | None) -> tuple[list[str], list[str], list[str]]:
-    # No stored host keys (the operator's ~/.ssh/known_hosts included): every key goes to _PinningClient.
+    # No stored host keys (the operator's ~/.ssh/known_hosts included): every key goes to _Pinning.
     return [], [], []
 
 
@@ -129,7 +141,9 @@ async def _open(
     target: SSHTarget, trust: HostKeyTrust, limits: Limits
 ) -> tuple[asyncssh.SSHClientConnection, TrustDecision]:
     """Connect and log in; return the connection and the trust decision on its host key."""
-    client = _PinningClient(trust, target.session)
+    import asyncssh
+
+    client = cast(_Pinning, _pinning_client()(trust, target.session))
     where = f"{target.host} port {target.port}"
     try:
         conn = await asyncssh.connect(
@@ -260,6 +274,8 @@ class RescueConnection:
         command = _REMOTE.format(kill=self.limits.kill_after_s, secs=secs)
         self.round_trips += 1
         waited = secs + self.limits.kill_after_s + self.limits.grace_s
+        import asyncssh  # loaded already: this connection was opened with it
+
         try:
             async with asyncio.timeout(waited):
                 proc = await self._conn.create_process(command, encoding=None)
