@@ -439,6 +439,8 @@ WHY = {
     "instances.fleio.rescue": "the image list, then the submit; +2: preview and confirmed enter re-read the form "
     "so the image is checked against what is offered at that moment",
     "instances.fleio.unrescue": "the submit",
+    "instances.snapshots": "+1: the enter preview reads the snapshot list beside the state and the form, to say "
+    "whether a snapshot was made today; it adds no round trip",
 }
 WARM, WARM_RESCUED = 5203774, 5203775  # instances the warm-up reads, so the measured ones stay untouched
 CRITICAL_LATENCY = 0.1  # seconds added to every API request for the round-trip rows
