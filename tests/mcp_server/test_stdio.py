@@ -32,6 +32,8 @@ async def test_stdio_lists_the_tools_with_annotations(server_env: dict[str, str]
         "repair_instance",
         "run_in_rescue",
         "power_instance",
+        "list_snapshots",
+        "create_snapshot",
     }
     assert tools["enter_rescue"].annotations is not None
     assert tools["enter_rescue"].annotations.destructive_hint is True
