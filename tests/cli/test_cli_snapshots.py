@@ -135,7 +135,9 @@ def test_a_sixth_snapshot_of_the_day_is_refused_with_a_sentence(
 ) -> None:
     sim.instances[WEB].snapshots.extend(SimSnapshot(7000010 + n, f"s{n}", today(), 0.0) for n in range(5))
     assert main(["snapshot", str(WEB), "one-more", "--yes"], env=env, ask=never_asked) == 3
-    assert "5 were made today, and Zomro allows 5 a day" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "5 were made today, and Zomro allows 5 a day" in said
+    assert f"Next: run `zomro-rescue-mcp snapshots {WEB}` to see them." in said
     assert sim.mutating_requests() == []
 
 

@@ -102,6 +102,7 @@ async def test_an_instance_in_rescue_mode_is_refused_with_nothing_sent(settings:
         result = await call(client, "create_snapshot", instance_id=WEB, name="x", confirm=True)
     assert kind(result) == "refused.state"
     assert "is in rescue mode" in error(result)
+    assert facts(result)["next"] == "exit_rescue"
     assert sim.mutating_requests() == []
 
 
@@ -111,7 +112,8 @@ async def test_the_sixth_of_the_day_is_refused_with_nothing_sent(settings: Setti
     async with client_for(settings, "auto") as client:
         result = await call(client, "create_snapshot", instance_id=WEB, name="x")
     assert "Zomro allows 5 a day" in error(result)
-    assert (facts(result)["made_today"], sim.mutating_requests()) == (5, [])
+    assert error(result).endswith(f"Next: call list_snapshots(instance_id={WEB}) to see them.")
+    assert (facts(result)["made_today"], facts(result)["next"], sim.mutating_requests()) == (5, "list_snapshots", [])
 
 
 async def test_a_lost_answer_is_outcome_unknown_and_never_sent_again(settings: Settings, sim: Simulator) -> None:

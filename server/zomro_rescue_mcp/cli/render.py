@@ -40,6 +40,7 @@ _STEPS = {
     "enter": "run `{cli} enter {target} --image IMAGE`",
     "exit": "run `{cli} exit {target}` first",
     "account": "add `--account NAME` (`{cli} accounts` lists them; `{cli} instances` shows each instance's)",
+    "snapshots": "run `{cli} snapshots {target}` to see them",
 }
 # The command each next step runs.
 _COMMANDS = {
@@ -48,6 +49,7 @@ _COMMANDS = {
     "enter": "enter",
     "exit": "exit",
     "account": "accounts",
+    "snapshots": "snapshots",
 }
 
 

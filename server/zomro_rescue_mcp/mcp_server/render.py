@@ -40,6 +40,7 @@ _STEPS = {
     "enter": "call enter_rescue{args} (preview first)",
     "exit": "call exit_rescue{args} first (preview, the person's yes, then confirm=true)",
     "account": "name the account with `account` (list_instances shows each instance's account)",
+    "snapshots": "call list_snapshots{args} to see them",
 }
 # The tool each next step calls (naming the account is done with list_instances, which shows each instance's).
 _TOOLS = {
@@ -48,6 +49,7 @@ _TOOLS = {
     "enter": "enter_rescue",
     "exit": "exit_rescue",
     "account": "list_instances",
+    "snapshots": "list_snapshots",
 }
 
 

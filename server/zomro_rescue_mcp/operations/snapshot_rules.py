@@ -45,11 +45,12 @@ def check_name(instance_id: int, name: str, kind: str = "snapshot") -> str:
     )
 
 
-def _refuse(instance_id: int, status: str, what: str, advice: str) -> StateConflictError:
+def _refuse(instance_id: int, status: str, what: str, advice: str, **facts: str) -> StateConflictError:
     return StateConflictError(
         f"Instance {instance_id} {what} (state {status}): nothing was sent. {advice}",
         status=status,
         instance_id=instance_id,
+        **facts,
     )
 
 
@@ -60,7 +61,9 @@ def refuse_snapshot(instance_id: int, instance: Instance | None, kind: str = "sn
         return
     if status in IN_RESCUE:
         how = "is booted from an ISO" if status == "booted_from_iso" else "is in rescue mode"
-        raise _refuse(instance_id, status, how, f"A {kind} is made of its own disk: leave that mode first.")
+        raise _refuse(
+            instance_id, status, how, f"A {kind} is made of its own disk: leave that mode first.", next="exit"
+        )
     if status in _IMAGE_UPLOADING:
         raise _refuse(instance_id, status, "is having an image made of it", "Wait until that finishes.")
     if is_busy(status):
@@ -76,10 +79,11 @@ def refuse_today(instance_id: int, made_today: int | None, kind: str = "snapshot
     if made_today is not None and made_today >= PER_DAY:
         raise StateConflictError(
             f"No {kind} of instance {instance_id} was made: {made_today} were made today, and Zomro allows "
-            f"{PER_DAY} a day. Try again tomorrow (UTC), or use a {kind} made today (list_snapshots).",
+            f"{PER_DAY} a day. Try again tomorrow (UTC), or use a {kind} made today.",
             status="",  # the state allows it: the day's count does not
             instance_id=instance_id,
             made_today=made_today,
+            next="snapshots",
         )
     if kind == "backup" and total >= BACKUPS_KEPT:
         raise StateConflictError(
