@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import mcp.types as types
 import pytest
 
 from zomro_rescue_mcp.settings.config import Settings
@@ -18,6 +16,7 @@ from zomro_rescue_mcp.simulator.recovery_calls import ISO_IMAGES
 
 from ..conftest import call, client_for, error, ok
 from ..outcome import facts, kind
+from ..person import Person
 
 pytestmark = pytest.mark.anyio
 
@@ -31,20 +30,6 @@ ISO_FORM = "instances.fleio.boot_from_iso"
 def settings(settings: Settings) -> Settings:
     """The iso toolset is not offered by default: these servers offer it beside rescue."""
     return settings.but(toolsets=parse_toolsets("ZOMRO_TOOLSETS", "rescue,iso"))
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client: types the instance id, or declines."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
 
 @pytest.mark.both_eras

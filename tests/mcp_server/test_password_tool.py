@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 import mcp.types as types
 import pytest
@@ -18,6 +17,7 @@ from zomro_rescue_mcp.simulator import Simulator
 
 from ..conftest import call, client_for, error, ok, text
 from ..outcome import facts, kind
+from ..person import Person
 
 pytestmark = pytest.mark.anyio
 
@@ -30,20 +30,6 @@ CHANGE_PASSWORD = "instances.fleio.changepassword"
 def settings(settings: Settings) -> Settings:
     """The password toolset is not offered by default: these servers offer it beside rescue."""
     return settings.but(toolsets=parse_toolsets("ZOMRO_TOOLSETS", "rescue,password"))
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client: types the instance id, or declines."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
 
 def shown(result: types.CallToolResult) -> str:

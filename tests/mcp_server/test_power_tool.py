@@ -7,9 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Any
 
-import mcp.types as types
 import pytest
 
 from zomro_rescue_mcp.settings.config import Settings
@@ -17,25 +15,12 @@ from zomro_rescue_mcp.simulator import DEMO_PASSWORD, Simulator
 
 from ..conftest import call, client_for, error, ok
 from ..outcome import facts, kind
+from ..person import Person
 from .test_accounts_mcp import SECOND, two_accounts
 
 pytestmark = pytest.mark.anyio
 
 WEB, DB = 5203773, 5203774
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client: types the instance id, or declines."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
 
 @pytest.mark.both_eras

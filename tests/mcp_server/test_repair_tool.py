@@ -24,6 +24,7 @@ from zomro_rescue_mcp.simulator.disk_model import FSTAB
 
 from ..conftest import client_for, error, logged, ok, text
 from ..outcome import facts, kind
+from ..person import Person
 from .rescued import DB, STALE, WEB, World, audit_records, fresh, rescued, simulated
 
 pytestmark = pytest.mark.anyio
@@ -171,20 +172,6 @@ async def test_a_repair_preview_id_confirms_no_other_fix_or_target(
         preview_id = (await preview(client))["preview_id"]
         assert await refused(await confirm(client, preview_id, {**FIX, **other})) == "different"
     assert (world.disk().fstab, world.disk().backups) == (before, [])
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client: types the instance id, or declines."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
 
 @pytest.mark.both_eras

@@ -5,9 +5,7 @@ is saved, and the guard rails (read-only, the allowlist, approval, the toolsets)
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import mcp.types as types
 import pytest
 
 from zomro_rescue_mcp.settings.config import Settings
@@ -17,25 +15,12 @@ from zomro_rescue_mcp.simulator.state import SimSnapshot
 
 from ..conftest import call, client_for, error, ok
 from ..outcome import facts, kind
+from ..person import Person
 
 pytestmark = pytest.mark.anyio
 
 WEB, DB = 5203773, 5203774
 EDIT_FIELDS = {"func", "out", "lang", "auth", "plid", "name", "sok"}
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client: types the instance id, or declines."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(WEB)})
 
 
 @pytest.mark.both_eras

@@ -19,26 +19,12 @@ from zomro_rescue_mcp.settings.config import Settings
 from zomro_rescue_mcp.simulator import SimImage, Simulator
 
 from ..conftest import call, client_for, error, ok
+from ..person import Person
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_eras]  # approval is elicitation, a protocol feature
 
 WEB, LEGACY = 5203773, 5203775
 ENTER = {"instance_id": WEB, "image": "Ubuntu 22.04", "confirm": True}
-
-
-class Person:
-    """An elicitation callback standing in for the person at the client."""
-
-    def __init__(self, action: str, typed: int | str | None = None) -> None:
-        self.action = action
-        self.typed = typed
-        self.asked: list[types.ElicitRequestParams] = []
-
-    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        self.asked.append(params)
-        if self.action != "accept":
-            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return types.ElicitResult(action="accept", content={"instance_id": str(self.typed)})
 
 
 @pytest.fixture
