@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..operations.approval import Approval
@@ -21,6 +21,7 @@ from ..operations.iso import BootIsoRequest, BootIsoResult, IsoImageList, boot_f
 from ..operations.models import ActionResult
 from ..operations.rescue import RescueService
 from ..operations.root_password import PasswordRequest, ResetPasswordResult, reset_root_password
+from .annotations import change, read
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ApprovalForm, ElicitationAsker
 from .results import answer, delivery_check
@@ -40,25 +41,13 @@ def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
     return ctx.request_context.lifespan_context
 
 
-def _annotations(title: str) -> ToolAnnotations:
-    return ToolAnnotations(
-        title=title, read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
-    )
-
-
 def register_iso_reads(mcp: MCPServer[Fleet], *, named: bool) -> None:
     """list_iso_images; a read, offered in read-only mode too (when its toolset is)."""
 
     @mcp.tool(
         name="list_iso_images",
         description=ISOS_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="List ISO images",
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=read("List ISO images"),
     )
     async def list_iso_images(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
@@ -105,7 +94,7 @@ def register_iso_changes(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, name
 
         return await asker.decide(confirm, ctx, request, account, preview_id, validate)
 
-    @mcp.tool(name="boot_from_iso", description=BOOT_DESCRIPTION, annotations=_annotations("Boot from an ISO"))
+    @mcp.tool(name="boot_from_iso", description=BOOT_DESCRIPTION, annotations=change("Boot from an ISO"))
     async def boot_from_iso_tool(
         instance_id: InstanceId,
         image: Annotated[str, Field(min_length=1, max_length=200, description="ISO id or name.")],
@@ -137,9 +126,7 @@ def register_iso_changes(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, name
         approval_now = asker.outcome(approval, instance_id, ctx)
         return await answer(work(), named=named)
 
-    @mcp.tool(
-        name="reset_root_password", description=PASSWORD_DESCRIPTION, annotations=_annotations("Set root password")
-    )
+    @mcp.tool(name="reset_root_password", description=PASSWORD_DESCRIPTION, annotations=change("Set root password"))
     async def reset_root_password_tool(
         instance_id: InstanceId,
         ctx: Context[Fleet, Any],

@@ -11,13 +11,14 @@ from typing import Annotated, Any, Unpack
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 
 from ..operations.approval import Approval
 from ..operations.fleet import Fleet
 from ..operations.models import ActionResult
 from ..operations.power import PowerAction, PowerRequest, PowerResult, power_instance
 from ..operations.rescue import RescueService, RunOptions
+from .annotations import change
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait
 from .elicitation import ApprovalForm, ElicitationAsker, Resolver
 from .results import answer, delivery_check
@@ -70,13 +71,7 @@ def register_power(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: boo
     @mcp.tool(
         name="power_instance",
         description=POWER_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Reboot, start or stop",
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
+        annotations=change("Reboot, start or stop"),
     )
     async def power_instance_tool(
         instance_id: InstanceId,

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..operations.fleet import Fleet
 from ..operations.repair_results import CommandResult, RepairResult
 from ..operations.repairing import CommandRequest, RepairRequest
+from .annotations import change
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId
 from .elicitation import ElicitationAsker
 from .results import answer, delivery_check
@@ -40,18 +41,12 @@ def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
     return ctx.request_context.lifespan_context
 
 
-def _annotations(title: str) -> ToolAnnotations:
-    return ToolAnnotations(
-        title=title, read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
-    )
-
-
 def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: bool) -> None:
     """repair_instance and run_in_rescue; registered with the other changes (never in read-only mode)."""
     approve_repair = asker.repair_resolver()
     approve_command = asker.command_resolver()
 
-    @mcp.tool(name="repair_instance", description=REPAIR_DESCRIPTION, annotations=_annotations("Repair from rescue"))
+    @mcp.tool(name="repair_instance", description=REPAIR_DESCRIPTION, annotations=change("Repair from rescue"))
     async def repair_instance(
         instance_id: InstanceId,
         fix: Annotated[str, Field(min_length=1, max_length=40)],
@@ -78,7 +73,7 @@ def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: b
             named=named,
         )
 
-    @mcp.tool(name="run_in_rescue", description=RUN_DESCRIPTION, annotations=_annotations("Run in rescue system"))
+    @mcp.tool(name="run_in_rescue", description=RUN_DESCRIPTION, annotations=change("Run in rescue system"))
     async def run_in_rescue(
         instance_id: InstanceId,
         command: Annotated[str, Field(min_length=1, max_length=2000)],

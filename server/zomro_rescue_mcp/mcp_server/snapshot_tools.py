@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..operations.approval import Approval
@@ -28,6 +28,7 @@ from ..operations.snapshots import (
     create_snapshot,
     list_snapshots,
 )
+from .annotations import change, read
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait
 from .elicitation import ApprovalForm, ElicitationAsker
 from .results import answer, delivery_check
@@ -52,13 +53,7 @@ def register_snapshot_read(mcp: MCPServer[Fleet], *, named: bool) -> None:
     @mcp.tool(
         name="list_snapshots",
         description=LIST_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="List snapshots",
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=read("List snapshots"),
     )
     async def list_snapshots_tool(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
@@ -93,13 +88,7 @@ def register_snapshot_change(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, 
     @mcp.tool(
         name="create_snapshot",
         description=CREATE_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Make a snapshot",
-            read_only_hint=False,
-            destructive_hint=False,  # it adds an image; nothing the instance has is changed
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
+        annotations=change("Make a snapshot", destructive=False),  # it adds an image: nothing is changed or removed
     )
     async def create_snapshot_tool(
         instance_id: InstanceId,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Resolve
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..operations.diagnosis import DiagnoseResult
@@ -18,6 +18,7 @@ from ..operations.health import InstanceCheck
 from ..operations.models import EnterRescueResult, ExitRescueResult, InstanceList, RescueImageList
 from ..operations.pipeline import EnterRequest, ExitRequest
 from ..settings.accounts import Accounts
+from .annotations import change, read
 from .arguments import ACCOUNT_SPELLING, AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ElicitationAsker
 from .iso_tools import register_iso_changes, register_iso_reads
@@ -58,23 +59,13 @@ def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
     return ctx.request_context.lifespan_context
 
 
-def _annotations(title: str, *, read_only: bool, idempotent: bool) -> ToolAnnotations:
-    return ToolAnnotations(
-        title=title,
-        read_only_hint=read_only,
-        destructive_hint=not read_only,
-        idempotent_hint=idempotent,
-        open_world_hint=True,
-    )
-
-
 def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) -> None:
     """The tools that only read, and the prompt."""
 
     @mcp.tool(
         name="list_instances",
         description=INSTANCES_DESCRIPTION,
-        annotations=_annotations("List instances", read_only=True, idempotent=True),
+        annotations=read("List instances"),
     )
     async def list_instances(
         ctx: Context[Fleet, Any],
@@ -90,7 +81,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     @mcp.tool(
         name="list_rescue_images",
         description=LIST_DESCRIPTION,
-        annotations=_annotations("List rescue images", read_only=True, idempotent=True),
+        annotations=read("List rescue images"),
     )
     async def list_rescue_images(
         instance_id: InstanceId, ctx: Context[Fleet, Any], zone: ZoneArg = None, account: AccountArg = None
@@ -100,7 +91,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     @mcp.tool(
         name="diagnose_instance",
         description=DIAGNOSE_DESCRIPTION,
-        annotations=_annotations("Diagnose from rescue mode", read_only=True, idempotent=True),
+        annotations=read("Diagnose from rescue mode"),
     )
     async def diagnose_instance(
         instance_id: InstanceId,
@@ -116,7 +107,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     @mcp.tool(
         name="check_instance",
         description=CHECK_DESCRIPTION,
-        annotations=_annotations("Check an instance answers", read_only=True, idempotent=True),
+        annotations=read("Check an instance answers"),
     )
     async def check_instance(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
@@ -149,7 +140,7 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
     @mcp.tool(
         name="enter_rescue",
         description=ENTER_DESCRIPTION,
-        annotations=_annotations("Enter rescue mode", read_only=False, idempotent=False),
+        annotations=change("Enter rescue mode"),
     )
     async def enter_rescue(
         instance_id: InstanceId,
@@ -187,7 +178,7 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
     @mcp.tool(
         name="exit_rescue",
         description=EXIT_DESCRIPTION,
-        annotations=_annotations("Exit rescue mode", read_only=False, idempotent=True),
+        annotations=change("Exit rescue mode", idempotent=True),
     )
     async def exit_rescue(
         instance_id: InstanceId,
