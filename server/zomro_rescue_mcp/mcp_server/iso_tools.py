@@ -24,7 +24,7 @@ from ..operations.root_password import PasswordRequest, ResetPasswordResult, res
 from .annotations import change, read
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait, ZoneArg
 from .elicitation import ApprovalForm, ElicitationAsker
-from .results import answer, delivery_check
+from .results import answer, delivery_check, fleet_of, on_account
 
 __all__ = ["register_iso_changes", "register_iso_reads"]
 
@@ -35,10 +35,6 @@ exit_rescue. confirm=false previews."""
 PASSWORD_DESCRIPTION = """\
 Set a running Linux instance's root password (needs its guest agent); omit password to have one generated, \
 shown once. confirm=false previews."""
-
-
-def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
-    return ctx.request_context.lifespan_context
 
 
 def register_iso_reads(mcp: MCPServer[Fleet], *, named: bool) -> None:
@@ -52,12 +48,7 @@ def register_iso_reads(mcp: MCPServer[Fleet], *, named: bool) -> None:
     async def list_iso_images(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
     ) -> Annotated[CallToolResult, IsoImageList]:
-        async def work() -> IsoImageList:
-            service = _fleet(ctx).service(account)
-            with _fleet(ctx).on(service):
-                return await list_isos(service, instance_id)
-
-        return await answer(work(), named=named)
+        return await answer(on_account(ctx, account, lambda service: list_isos(service, instance_id)), named=named)
 
 
 def register_iso_changes(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: bool) -> None:
@@ -109,7 +100,7 @@ def register_iso_changes(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, name
         request = BootIsoRequest(instance_id, image, zone)
 
         async def work() -> BootIsoResult:
-            fleet = _fleet(ctx)
+            fleet = fleet_of(ctx)
             service = fleet.choose(request, account, confirm=confirm, approval=approval_now)
             with fleet.on(service):
                 return await boot_from_iso(
@@ -139,7 +130,7 @@ def register_iso_changes(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, name
         request = PasswordRequest(instance_id, password)
 
         async def work() -> ResetPasswordResult:
-            fleet = _fleet(ctx)
+            fleet = fleet_of(ctx)
             service = fleet.choose(request, account, confirm=confirm, approval=approval_now)
             with fleet.on(service):
                 return await reset_root_password(

@@ -21,17 +21,13 @@ from ..operations.rescue import RescueService, RunOptions
 from .annotations import change
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait
 from .elicitation import ApprovalForm, ElicitationAsker, Resolver
-from .results import answer, delivery_check
+from .results import answer, delivery_check, fleet_of
 
 __all__ = ["POWER_DESCRIPTION", "register_power"]
 
 POWER_DESCRIPTION = """\
 Reboot, start or stop an instance (not in rescue mode). confirm=false previews (reads its state only). A stopped \
 instance is still billed."""
-
-
-def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
-    return ctx.request_context.lifespan_context
 
 
 async def _run(fleet: Fleet, request: PowerRequest, account: str | None, **options: Unpack[RunOptions]) -> PowerResult:
@@ -84,7 +80,7 @@ def register_power(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: boo
         account: AccountArg = None,
     ) -> Annotated[CallToolResult, PowerResult]:
         work = _run(
-            _fleet(ctx),
+            fleet_of(ctx),
             PowerRequest(instance_id, action),
             account,
             confirm=confirm,

@@ -20,7 +20,7 @@ from ..operations.repairing import CommandRequest, RepairRequest
 from .annotations import change
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId
 from .elicitation import ElicitationAsker
-from .results import answer, delivery_check
+from .results import answer, delivery_check, fleet_of
 
 __all__ = ["REPAIR_TOOLS", "register_repairs"]
 
@@ -35,10 +35,6 @@ One command line in the rescue system, for what repair_instance lacks; chroot: i
 confirm=false previews. Output ≤16 KiB."""
 
 Disk = Annotated[str | None, Field(max_length=60, description="The root's disk, when several.")]
-
-
-def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
-    return ctx.request_context.lifespan_context
 
 
 def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: bool) -> None:
@@ -61,7 +57,7 @@ def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: b
     ) -> Annotated[CallToolResult, RepairResult]:
         request = RepairRequest(instance_id, fix, target, password, None, disk)
         return await answer(
-            _fleet(ctx).repair(
+            fleet_of(ctx).repair(
                 request,
                 account,
                 confirm=confirm,
@@ -88,7 +84,7 @@ def register_repairs(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: b
     ) -> Annotated[CallToolResult, CommandResult]:
         request = CommandRequest(instance_id, command, chroot, timeout_s, None, disk)
         return await answer(
-            _fleet(ctx).run_command(
+            fleet_of(ctx).run_command(
                 request,
                 account,
                 confirm=confirm,

@@ -3,7 +3,7 @@ outcome's kind (and facts) in `_meta`; secrets masked."""
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent
@@ -14,9 +14,26 @@ from ..core.errors import ZomroError
 from ..core.outcomes import FACTS_META, KIND_META
 from ..operations.fleet import Fleet
 from ..operations.models import ActionResult, InstanceList
+from ..operations.rescue import RescueService
 from .render import error_for_model, facts_for_model, render_for_model
 
-__all__ = ["answer", "argument_sentence", "delivery_check", "failure"]
+T = TypeVar("T")
+
+
+def fleet_of(ctx: Context[Fleet, Any]) -> Fleet:
+    """The accounts' services of the running server (its lifespan's)."""
+    return ctx.request_context.lifespan_context
+
+
+async def on_account(ctx: Context[Fleet, Any], account: str | None, call: Callable[[RescueService], Awaitable[T]]) -> T:
+    """A read on the account it names (None: the default), its log lines tagged with the account."""
+    fleet = fleet_of(ctx)
+    service = fleet.service(account)
+    with fleet.on(service):
+        return await call(service)
+
+
+__all__ = ["answer", "argument_sentence", "delivery_check", "failure", "fleet_of", "on_account"]
 
 log = logging.getLogger("zomro_rescue_mcp.server")
 

@@ -31,7 +31,7 @@ from ..operations.snapshots import (
 from .annotations import change, read
 from .arguments import AccountArg, Confirm, InstanceId, PreviewId, Wait
 from .elicitation import ApprovalForm, ElicitationAsker
-from .results import answer, delivery_check
+from .results import answer, delivery_check, fleet_of, on_account
 
 __all__ = ["register_snapshot_change", "register_snapshot_read"]
 
@@ -41,10 +41,6 @@ LIST_DESCRIPTION = (
 CREATE_DESCRIPTION = """\
 Make a snapshot (or kind=backup) of an instance's disk, before a repair; not in rescue mode; 5 a day. \
 confirm=false previews."""
-
-
-def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
-    return ctx.request_context.lifespan_context
 
 
 def register_snapshot_read(mcp: MCPServer[Fleet], *, named: bool) -> None:
@@ -58,12 +54,7 @@ def register_snapshot_read(mcp: MCPServer[Fleet], *, named: bool) -> None:
     async def list_snapshots_tool(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
     ) -> Annotated[CallToolResult, SnapshotList]:
-        async def work() -> SnapshotList:
-            service = _fleet(ctx).service(account)
-            with _fleet(ctx).on(service):
-                return await list_snapshots(service, instance_id)
-
-        return await answer(work(), named=named)
+        return await answer(on_account(ctx, account, lambda service: list_snapshots(service, instance_id)), named=named)
 
 
 def register_snapshot_change(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, named: bool) -> None:
@@ -104,7 +95,7 @@ def register_snapshot_change(mcp: MCPServer[Fleet], asker: ElicitationAsker, *, 
         request = SnapshotRequest(instance_id, name, kind)
 
         async def work() -> SnapshotResult:
-            fleet = _fleet(ctx)
+            fleet = fleet_of(ctx)
             service = fleet.choose(request, account, confirm=confirm, approval=approval_now)
             with fleet.on(service):
                 return await create_snapshot(

@@ -25,7 +25,7 @@ from .iso_tools import register_iso_changes, register_iso_reads
 from .power_tools import register_power
 from .prompts import rescue_workflow
 from .repair_tools import register_repairs
-from .results import answer, delivery_check
+from .results import answer, delivery_check, fleet_of
 from .snapshot_tools import register_snapshot_change, register_snapshot_read
 
 __all__ = ["register_changes", "register_reads"]
@@ -55,10 +55,6 @@ EXIT_DESCRIPTION = """\
 Take an instance out of rescue mode: it reboots from its own disk. confirm=false previews."""
 
 
-def _fleet(ctx: Context[Fleet, Any]) -> Fleet:
-    return ctx.request_context.lifespan_context
-
-
 def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) -> None:
     """The tools that only read, and the prompt."""
 
@@ -76,7 +72,9 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
             str | None, Field(max_length=40, description="Only this account's; omit: every account."), ACCOUNT_SPELLING
         ] = None,
     ) -> Annotated[CallToolResult, InstanceList]:
-        return await answer(_fleet(ctx).list_instances(query, limit=limit, offset=offset, account=account), named=named)
+        return await answer(
+            fleet_of(ctx).list_instances(query, limit=limit, offset=offset, account=account), named=named
+        )
 
     @mcp.tool(
         name="list_rescue_images",
@@ -86,7 +84,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     async def list_rescue_images(
         instance_id: InstanceId, ctx: Context[Fleet, Any], zone: ZoneArg = None, account: AccountArg = None
     ) -> Annotated[CallToolResult, RescueImageList]:
-        return await answer(_fleet(ctx).list_images(instance_id, zone, account), named=named)
+        return await answer(fleet_of(ctx).list_images(instance_id, zone, account), named=named)
 
     @mcp.tool(
         name="diagnose_instance",
@@ -99,7 +97,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
         account: AccountArg = None,
         rescue_password: Annotated[str | None, Field(max_length=200)] = None,
     ) -> Annotated[CallToolResult, DiagnoseResult]:
-        work = _fleet(ctx).diagnose(
+        work = fleet_of(ctx).diagnose(
             instance_id, account, rescue_password=rescue_password, on_progress=ctx.report_progress
         )
         return await answer(work, named=named)
@@ -112,7 +110,7 @@ def register_reads(mcp: MCPServer[Fleet], accounts: Accounts, *, named: bool) ->
     async def check_instance(
         instance_id: InstanceId, ctx: Context[Fleet, Any], account: AccountArg = None
     ) -> Annotated[CallToolResult, InstanceCheck]:
-        return await answer(_fleet(ctx).check(instance_id, account), named=named)
+        return await answer(fleet_of(ctx).check(instance_id, account), named=named)
 
     @mcp.prompt(
         name="rescue_workflow",
@@ -162,7 +160,7 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
         account: AccountArg = None,
     ) -> Annotated[CallToolResult, EnterRescueResult]:
         return await answer(
-            _fleet(ctx).run(
+            fleet_of(ctx).run(
                 EnterRequest(instance_id, image, zone, password),
                 account,
                 confirm=confirm,
@@ -190,7 +188,7 @@ def register_changes(mcp: MCPServer[Fleet], *, named: bool) -> None:
         account: AccountArg = None,
     ) -> Annotated[CallToolResult, ExitRescueResult]:
         return await answer(
-            _fleet(ctx).run(
+            fleet_of(ctx).run(
                 ExitRequest(instance_id),
                 account,
                 confirm=confirm,
